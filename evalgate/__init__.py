@@ -1,0 +1,25 @@
+"""evalgate: change-aware evaluation gates for LLM / ML systems, run as pytest tests."""
+
+from __future__ import annotations
+
+from evalgate.errors import ConfigError, DatasetError, EvalgateError, ModelError, ScorerError
+from evalgate.gate import SuiteVerdict, Verdict
+from evalgate.results import CaseResult
+from evalgate.scorers import Score
+from evalgate.suites import Case
+
+__all__ = [
+    "Case",
+    "CaseResult",
+    "ConfigError",
+    "DatasetError",
+    "EvalgateError",
+    "ModelError",
+    "Score",
+    "ScorerError",
+    "SuiteVerdict",
+    "Verdict",
+    "__version__",
+]
+
+__version__ = "0.1.0"

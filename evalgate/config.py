@@ -1,0 +1,443 @@
+"""Configuration: pydantic models for the project, tiers, suites, models and scorers.
+
+Everything a user writes is TOML read with :mod:`tomllib` and validated here, so the
+rest of evalgate only ever sees valid, typed settings. Unknown keys are errors (a typo
+must not silently fall back to a default), and every error is one line naming the file,
+the key and the fix — see :func:`format_validation_error`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from evalgate.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+PROJECT_FILE = "evalgate.toml"
+PYPROJECT_FILE = "pyproject.toml"
+
+
+class StrictModel(BaseModel):
+    """Base for every config model: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# --- models ------------------------------------------------------------------------
+
+
+def _check_import_path(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*", value):
+        raise ValueError("must look like 'package.module:function'")
+    return value
+
+
+class PythonModelConfig(StrictModel):
+    """A Python function is the model: ``function(input, **params) -> str``."""
+
+    kind: Literal["python"]
+    """Selects this adapter."""
+    function: str
+    """``module:function`` to call with the case input (a prompt string or a list of chat
+    messages). The project directory is importable, so a local ``my_model.py`` works."""
+    params: dict[str, Any] = {}
+    """Keyword arguments passed to the function on every call. Default: none."""
+
+    _function = field_validator("function")(_check_import_path)
+
+
+class RecordedModelConfig(StrictModel):
+    """Outputs generated elsewhere, read from a JSONL file keyed by case id."""
+
+    kind: Literal["recorded"]
+    """Selects this adapter."""
+    path: str
+    """JSONL file of recorded outputs, relative to the project directory."""
+    id_field: str = "id"
+    """Field of each row holding the case id. Default ``id``."""
+    output_field: str = "output"
+    """Field holding the output text; dots reach into objects (``gpt.solution``). Default ``output``."""
+
+
+class OpenAIModelConfig(StrictModel):
+    """An OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, llama.cpp, TGI...)."""
+
+    kind: Literal["openai"]
+    """Selects this adapter."""
+    model: str
+    """Model name sent in the request, e.g. ``gpt-4o-mini``."""
+    base_url: str = "https://api.openai.com/v1"
+    """Endpoint root; ``/chat/completions`` is appended. Default: OpenAI's API."""
+    api_key_env: str | None = "OPENAI_API_KEY"
+    """Name of the environment variable holding the API key (the key itself never goes in a
+    file). ``""`` or unset variable: no Authorization header. Default ``OPENAI_API_KEY``."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds to wait for a response before the case is an error. Default 60."""
+    system_prompt: str | None = None
+    """Prepended as a system message when the case input is a plain prompt. Default: none."""
+    temperature: float | None = 0.0
+    """Sampling temperature; ``0`` makes most servers deterministic. Default 0."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Upper bound on generated tokens. Default: the server's."""
+    seed: int | None = None
+    """Sampling seed, for servers that honour it. Default: none."""
+    stop: list[str] | None = None
+    """Stop sequences. Default: none."""
+
+
+ModelConfig = Annotated[
+    PythonModelConfig | RecordedModelConfig | OpenAIModelConfig, Field(discriminator="kind")
+]
+
+
+# --- scorers -----------------------------------------------------------------------
+
+
+class ExactScorerConfig(StrictModel):
+    """Passes when the normalised output equals the normalised expected value."""
+
+    kind: Literal["exact"]
+    """Selects this scorer."""
+    case_sensitive: bool = False
+    """Compare letter case too. Default false."""
+    strip: bool = True
+    """Ignore leading and trailing white space. Default true."""
+    collapse_whitespace: bool = True
+    """Treat runs of white space as one space. Default true."""
+    ignore_punctuation: bool = False
+    """Drop punctuation before comparing. Default false."""
+
+
+class ContainsScorerConfig(StrictModel):
+    """Passes when the output contains the expected text (or any of a list of them)."""
+
+    kind: Literal["contains"]
+    """Selects this scorer."""
+    case_sensitive: bool = False
+    """Match letter case too. Default false."""
+
+
+class RegexScorerConfig(StrictModel):
+    """Passes when a regular expression matches the output."""
+
+    kind: Literal["regex"]
+    """Selects this scorer."""
+    pattern: str | None = None
+    """The expression; when omitted, each case's expected value is the expression."""
+    ignore_case: bool = False
+    """Case-insensitive matching. Default false."""
+    fullmatch: bool = False
+    """Require the whole (stripped) output to match rather than any part. Default false."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as err:
+                raise ValueError(f"not a valid regular expression: {err}") from None
+        return value
+
+
+class NumericScorerConfig(StrictModel):
+    """Extracts the final number of the output and of the expected value and compares them."""
+
+    kind: Literal["numeric"]
+    """Selects this scorer."""
+    tolerance: float = Field(default=1e-6, ge=0)
+    """Largest absolute difference that still passes. Default 1e-6."""
+    relative_tolerance: float = Field(default=0.0, ge=0)
+    """Largest difference relative to the expected value that still passes. Default 0."""
+
+
+class JsonScorerConfig(StrictModel):
+    """Parses the output as JSON; passes when it is valid and, if asked, a field equals a value."""
+
+    kind: Literal["json"]
+    """Selects this scorer."""
+    field: str | None = None
+    """Dotted path of the field to compare (``answer.value``). Omitted: the whole document
+    is compared with the expected value, or only validity is checked if there is none."""
+    value: Any = None
+    """Value the field must equal. Omitted: the case's expected value."""
+
+
+class CustomScorerConfig(StrictModel):
+    """Your own scorer, ``module:function(output, case, **params)``."""
+
+    kind: Literal["custom"]
+    """Selects this scorer."""
+    function: str
+    """``module:function`` returning a bool, a number in [0, 1], or ``(score, explanation)``."""
+    params: dict[str, Any] = {}
+    """Keyword arguments passed on every call. Default: none."""
+    min_score: float = Field(default=1.0, ge=0, le=1)
+    """A numeric score at or above this passes. Default 1.0 (only full credit passes)."""
+    version: str = "1"
+    """Bump when the function's behaviour changes, so cached scores are not reused."""
+
+    _function = field_validator("function")(_check_import_path)
+
+
+ScorerConfig = Annotated[
+    ExactScorerConfig
+    | ContainsScorerConfig
+    | RegexScorerConfig
+    | NumericScorerConfig
+    | JsonScorerConfig
+    | CustomScorerConfig,
+    Field(discriminator="kind"),
+]
+
+
+# --- suites, tiers, project --------------------------------------------------------
+
+
+class DatasetConfig(StrictModel):
+    """Where a suite's cases come from and which fields hold what."""
+
+    path: str
+    """JSONL or CSV file, relative to the suite file's project directory."""
+    format: Literal["jsonl", "csv"] | None = None
+    """File format. Default: from the file's suffix."""
+    id_field: str = "id"
+    """Field holding a stable case id. Rows without it get a content-hash id. Default ``id``."""
+    input_field: str = "input"
+    """Field holding the prompt text. Default ``input``."""
+    messages_field: str = "messages"
+    """Field holding chat messages (``[{role, content}, ...]``), used when there is no
+    prompt text. Default ``messages``."""
+    expected_field: str = "expected"
+    """Field holding the expected value. Default ``expected``."""
+    tags_field: str = "tags"
+    """Field holding tags (a list, or a comma-separated string). Default ``tags``."""
+
+
+class GateConfig(StrictModel):
+    """What a suite must achieve for the merge to go ahead."""
+
+    min_pass_rate: float = Field(ge=0, le=1)
+    """Lowest acceptable share of scored cases that pass, e.g. ``0.8``."""
+    max_errors: int = Field(default=0, ge=0)
+    """Error budget: most cases whose model call or scorer may error before the gate
+    fails regardless of the pass rate. Default 0."""
+
+
+class SuiteConfig(StrictModel):
+    """One eval suite: a dataset, a model, a scorer and a gate (one suite per TOML file)."""
+
+    name: str = Field(default="", pattern=r"^[A-Za-z0-9_.-]*$")
+    """Suite name used in ids and reports. Default: the file name without ``.toml``."""
+    description: str = ""
+    """One line for humans, shown in reports."""
+    dataset: DatasetConfig
+    """The cases: a path (``dataset = "data/qa.jsonl"``) or a ``[dataset]`` table."""
+    model: str | ModelConfig
+    """A model named in ``[tool.evalgate.models]``, or an inline ``[model]`` table."""
+    scorer: ScorerConfig
+    """How an output is scored: ``[scorer]`` with ``kind`` = exact, contains, regex,
+    numeric, json or custom."""
+    gate: GateConfig
+    """``[gate]`` with ``min_pass_rate`` and optionally ``max_errors``."""
+    concerns: list[str] = []
+    """Tags naming what this suite guards (``["safety"]``); tiers select suites by them."""
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _path_shorthand(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+
+class TierConfig(StrictModel):
+    """How much to run: which suites, how many cases of each, how many repeats."""
+
+    description: str = ""
+    """One line shown in reports."""
+    concerns: list[str] | None = None
+    """Run only suites with at least one of these concerns. Default: every suite."""
+    sample: int | None = Field(default=None, ge=1)
+    """Run at most this many cases per suite (a seeded, stable sample). Default: all."""
+    fraction: float | None = Field(default=None, gt=0, le=1)
+    """Run this share of each suite's cases instead (rounded up). Default: all."""
+    repeats: int = Field(default=1, ge=1, le=100)
+    """Run each case this many times (for non-deterministic models); a case passes when
+    a majority of its scored repeats pass. Default 1."""
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> TierConfig:
+        if self.sample is not None and self.fraction is not None:
+            raise ValueError("set either 'sample' or 'fraction', not both")
+        return self
+
+
+class ProjectConfig(StrictModel):
+    """``[tool.evalgate]`` in pyproject.toml, or the top level of evalgate.toml."""
+
+    suites: list[str] = ["evals/*.toml"]
+    """Globs of suite files, relative to the project directory. Default ``evals/*.toml``."""
+    tiers_dir: str = "tiers"
+    """Folder of tier files (``<name>.toml``); they add to and override the built-in
+    smoke, full and deep-dive tiers. Default ``tiers``."""
+    models: dict[str, ModelConfig] = {}
+    """Named models that suites refer to with ``model = "<name>"``."""
+    seed: int = 0
+    """Seed of the stable case sample that capped tiers take. Default 0."""
+
+
+# --- loading -----------------------------------------------------------------------
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a one-line ConfigError."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found", path=path) from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}; fix the syntax there", path=path) from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}", path=path) from None
+
+
+def validate(model: type[M], data: dict[str, Any], path: Path, prefix: str = "") -> M:
+    """Validate ``data`` as ``model``; on failure raise a one-line ConfigError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, model, path, prefix), path=path) from None
+
+
+def find_project_file(directory: Path) -> Path | None:
+    """The project's config file in ``directory``: evalgate.toml, else a pyproject.toml
+    with a ``[tool.evalgate]`` table, else None."""
+    candidate = directory / PROJECT_FILE
+    if candidate.is_file():
+        return candidate
+    pyproject = directory / PYPROJECT_FILE
+    if pyproject.is_file() and "evalgate" in read_toml(pyproject).get("tool", {}):
+        return pyproject
+    return None
+
+
+def load_project_config(path: Path) -> ProjectConfig:
+    """Load the project config from evalgate.toml or pyproject.toml's ``[tool.evalgate]``."""
+    data = read_toml(path)
+    if path.name == PYPROJECT_FILE:
+        if "evalgate" not in data.get("tool", {}):
+            raise ConfigError(
+                f"{path}: no [tool.evalgate] table; add one (it may be empty) or use evalgate.toml",
+                path=path,
+            )
+        return validate(ProjectConfig, data["tool"]["evalgate"], path, "tool.evalgate.")
+    return validate(ProjectConfig, data, path)
+
+
+# --- error messages ----------------------------------------------------------------
+
+
+def format_validation_error(
+    err: ValidationError, model: type[BaseModel], path: Path, prefix: str = ""
+) -> str:
+    """One line for the first problem: ``file[:line]: key 'a.b': what is wrong; how to fix``."""
+    errors = err.errors()
+    # For ``str | table`` fields pydantic reports both branches; the table branch is
+    # the one the user meant when they wrote a table.
+    meant = [e for e in errors if "str" not in e["loc"]] or errors
+    first = meant[0]
+    loc = [part for part in first["loc"] if not _is_union_tag(part)]
+    key = prefix + ".".join(str(part) for part in loc)
+    line = _line_of_key(path, str(loc[-1])) if loc else None
+    where = f"{path}:{line}" if line else str(path)
+    more = f" (and {len(meant) - 1} more problem(s))" if len(meant) > 1 else ""
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else f"allowed keys: {', '.join(allowed)}"
+        return f"{where}: unknown key '{key}'; remove it or fix its name ({hint}){more}"
+    if kind == "missing":
+        return f"{where}: missing required key '{key}'; add it{_describe(model, loc)}{more}"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        kinds = ", ".join(repr(tag) for tag in _UNION_KINDS.get(str(loc[-1]), ()))
+        return f"{where}: key '{key}.kind' must be one of {kinds}; set it to one of them{more}"
+    message = first["msg"].removeprefix("Value error, ")
+    if not loc:
+        return f"{where}: {message}; fix the file{more}"
+    value = first.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
+    return f"{where}: key '{key}': {message}{shown}; fix the value{_describe(model, loc)}{more}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic inserts the discriminator value ("python", "exact", ...) or the union
+    # member name into error locations; users never wrote those keys.
+    return isinstance(part, str) and (
+        part in _UNION_TAGS or part.startswith(("function-", "tagged-union["))
+    )
+
+
+_UNION_KINDS = {
+    "model": ("python", "recorded", "openai"),
+    "scorer": ("exact", "contains", "regex", "numeric", "json", "custom"),
+}
+_UNION_TAGS = {"str", *_UNION_KINDS["model"], *_UNION_KINDS["scorer"]}
+
+
+def _field_info(model: type[BaseModel], loc: list[Any]) -> Any:
+    """Walk ``loc`` through nested models; the FieldInfo at the end, or None."""
+    current: Any = model
+    info = None
+    for part in loc:
+        fields = getattr(current, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        info = fields[part]
+        current = _nested_model(info.annotation)
+    return info
+
+
+def _nested_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
+    target: Any = model
+    if loc:
+        info = _field_info(model, loc)
+        target = _nested_model(info.annotation) if info is not None else None
+    return sorted(getattr(target, "model_fields", {}))
+
+
+def _describe(model: type[BaseModel], loc: list[Any]) -> str:
+    info = _field_info(model, loc)
+    if info is None or not info.description:
+        return ""
+    text = " ".join(info.description.replace("``", "'").split()).split(". ")[0].rstrip(".")
+    return f" ({text})"
+
+
+def _line_of_key(path: Path, key: str) -> int | None:
+    """Best-effort line of ``key = ...`` or ``[...key]`` in a TOML file (tomllib keeps no
+    positions); None when the key is absent or appears more than once."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^\s*(\[+\s*)?([\w.\"-]+\.)?\"?{re.escape(key)}\"?\s*(=|\])")
+    hits = [number for number, text in enumerate(lines, start=1) if pattern.match(text)]
+    return hits[0] if len(hits) == 1 else None

@@ -1,0 +1,89 @@
+"""What every model adapter provides, and helpers they share.
+
+An adapter turns a case into output text. It also exposes a *fingerprint*: everything
+that determines its behaviour (adapter kind, model id, generation parameters, content
+of the code or file behind it). The result cache keys on it, so two adapters with equal
+fingerprints must give interchangeable outputs — and a secret such as an API key must
+never be part of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from evalgate.errors import ConfigError
+from evalgate.suites import Case
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """One model answer: the text, plus token usage when the backend reports it."""
+
+    text: str
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class ModelAdapter(Protocol):
+    """A model under test, as the engine sees it."""
+
+    kind: str
+    """Adapter kind (``python``, ``recorded``, ``openai``)."""
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that determines the outputs, JSON-serialisable, without secrets."""
+        ...
+
+    def generate(self, case: Case) -> ModelOutput:
+        """The output for one case; raise ModelError when there is none."""
+        ...
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (a content fingerprint, stable across checkouts)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., Any]:
+    """Import ``module:function``, with the project directory importable.
+
+    ``what`` names the setting in messages (``model function``, ``custom scorer``).
+    """
+    module_name, _, attr = spec.partition(":")
+    if str(project_dir) not in sys.path:
+        # Like pytest's rootdir conftest handling: project-local modules just work.
+        sys.path.insert(0, str(project_dir))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(
+            f"{what} '{spec}': cannot import module '{module_name}' ({err}); put {module_name}.py "
+            f"in {project_dir} or install the package that provides it"
+        ) from None
+    target: Any = module
+    for part in attr.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise ConfigError(f"{what} '{spec}': module '{module_name}' has no attribute '{attr}'")
+    if not callable(target):
+        raise ConfigError(f"{what} '{spec}': '{attr}' is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+def source_digest(function: Callable[..., Any]) -> str | None:
+    """Digest of the file that defines ``function``, so editing it changes the fingerprint."""
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    filename = getattr(module, "__file__", None)
+    if not filename or not Path(filename).is_file():
+        return None
+    return file_digest(Path(filename))

@@ -1,0 +1,47 @@
+"""The ``python`` adapter: a Python function is the model.
+
+For models you call from Python anyway (a local pipeline, an SDK, a rules engine) and for
+tests. The function gets the case input (prompt text or chat messages) and the
+configured ``params`` as keyword arguments and returns the output text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from evalgate.config import PythonModelConfig
+from evalgate.errors import ModelError
+from evalgate.models.base import ModelOutput, import_function, source_digest
+from evalgate.suites import Case
+
+
+class PythonModel:
+    """Calls ``module:function(input, **params)`` for each case."""
+
+    kind = "python"
+
+    def __init__(self, config: PythonModelConfig, project_dir: Path) -> None:
+        self.config = config
+        self.function = import_function(config.function, project_dir, "model function")
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "function": self.config.function,
+            "params": self.config.params,
+            "source": source_digest(self.function),
+        }
+
+    def generate(self, case: Case) -> ModelOutput:
+        try:
+            result = self.function(case.input, **self.config.params)
+        except Exception as err:  # the user's code may raise anything; it is this case's error
+            raise ModelError(f"{self.config.function} raised {type(err).__name__}: {err}") from err
+        if not isinstance(result, str):
+            raise ModelError(
+                f"{self.config.function} returned {type(result).__name__}; it must return the "
+                f"output text (str)",
+                kind="bad-response",
+            )
+        return ModelOutput(text=result)

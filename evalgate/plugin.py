@@ -1,0 +1,169 @@
+"""pytest hooks: options, collection, outcomes, verdicts. Logic lives elsewhere.
+
+Without ``--eval-tier`` (or the ``eval_tier`` ini value) this plugin does nothing, so
+ordinary test runs are unaffected. With it, each suite file the tier selects is
+collected as one item per case. Under xdist every worker collects the same items (the
+sample is seeded); case results travel back on the reports, and verdicts, reports and
+the exit status are computed once, on the controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalgate.errors import EvalgateError
+from evalgate.gate import SuiteVerdict, Verdict, exit_status
+from evalgate.items import EvalCase, SuiteFile
+from evalgate.project import discover_project
+from evalgate.report import write_reports
+from evalgate.report.terminal import table_lines
+from evalgate.results import CaseResult
+from evalgate.session import EvalSession
+
+REPORT_ATTR = "evalgate"
+"""Attribute of a case item's report holding its CaseResult (as JSON-able data); it
+travels with the report from xdist workers to the controller."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("evalgate", "eval gates (evalgate)")
+    group.addoption(
+        "--eval-tier",
+        dest="eval_tier",
+        metavar="NAME",
+        help="run eval suites at this tier (smoke, full, deep-dive or one in tiers/); "
+        "without it no eval items are collected",
+    )
+    group.addoption(
+        "--eval-config",
+        dest="eval_config",
+        metavar="PATH",
+        help="evalgate.toml or pyproject.toml to use (default: found in the rootdir)",
+    )
+    group.addoption(
+        "--eval-report",
+        dest="eval_report",
+        metavar="DIR",
+        help="write junit.xml (gates), summary.md and results.json into DIR",
+    )
+    parser.addini("eval_tier", "default for --eval-tier", default="")
+    parser.addini("eval_report", "default for --eval-report", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    tier = config.getoption("eval_tier") or config.getini("eval_tier")
+    if not tier:
+        return
+    explicit = config.getoption("eval_config")
+    try:
+        project = discover_project(config.rootpath, Path(explicit).resolve() if explicit else None)
+        session = EvalSession(project, tier, project.tier(tier))
+    except EvalgateError as err:
+        raise pytest.UsageError(str(err)) from None
+    _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
+    config.pluginmanager.register(EvalRun(config, session), "evalgate-run")
+
+
+class EvalRun:
+    """The hooks of a run with a tier; registered only then."""
+
+    def __init__(self, config: pytest.Config, session: EvalSession) -> None:
+        self.config = config
+        self.session = session
+        self.is_worker = hasattr(config, "workerinput")
+        self.other_failures = 0
+        """Failed items that are not eval cases: they fail the build as usual."""
+        self.verdicts: list[SuiteVerdict] | None = None
+        self.reports: list[Path] = []
+        self.xdist_scheduled = False
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
+        if file_path.suffix != ".toml":
+            return None
+        planned = self.session.planned_suite(file_path)
+        if planned is None:
+            return None
+        return SuiteFile.from_parent(parent, path=file_path, planned=planned)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            if isinstance(item, EvalCase):
+                self.session.schedule(item.suite_name, item.case.id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if self.xdist_scheduled:
+            return
+        self.xdist_scheduled = True  # every worker collects the same ids
+        for nodeid in ids:
+            self.session.schedule_nodeid(nodeid, self.config.rootpath)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if isinstance(item, EvalCase) and call.when == "call" and item.result is not None:
+            setattr(report, REPORT_ATTR, item.result.model_dump(mode="json"))
+        return report
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, Any] | None:
+        result = getattr(report, REPORT_ATTR, None)
+        if result is None or report.when != "call":
+            return None
+        if result["error"] is not None:
+            return "failed", "F", ("CASE ERROR", {"red": True})
+        if not result["passed"]:
+            return "case failed", "f", ("CASE FAILED", {"yellow": True})
+        return None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        result = getattr(report, REPORT_ATTR, None)
+        if result is not None:
+            self.session.record(CaseResult.model_validate(result))
+        elif report.failed:
+            self.other_failures += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        self.verdicts = self.session.verdicts()
+        report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
+        if report_dir:
+            directory = self.config.invocation_params.dir / report_dir
+            self.reports = write_reports(
+                directory, self.verdicts, self.session.results, self.session.tier_name
+            )
+        session.exitstatus = exit_status(int(session.exitstatus), self.verdicts, self.other_failures)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.verdicts is None:
+            return
+        terminalreporter.write_sep("=", f"evalgate verdicts (tier: {self.session.tier_name})")
+        lines = table_lines(self.verdicts)
+        terminalreporter.write_line(lines[0], bold=True)
+        for verdict, line in zip(self.verdicts, lines[1:]):
+            terminalreporter.write_line(line, **{_COLOURS.get(verdict.verdict, "red"): True})
+        for line in lines[1 + len(self.verdicts) :]:
+            terminalreporter.write_line(line)
+        for path in self.reports:
+            terminalreporter.write_line(f"evalgate report: {path}")
+
+
+_COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
+
+
+def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:
+    """Make sure the tier's suite files are collected even when the command line or
+    ``testpaths`` point elsewhere (e.g. ``testpaths = ["tests"]`` with suites in evals/)."""
+    base = config.invocation_params.dir
+    given = [(base / arg.split("::")[0]).resolve() for arg in config.args]
+    for path in suite_paths:
+        if not any(path == arg or arg in path.parents for arg in given):
+            config.args.append(str(path))

@@ -1,0 +1,161 @@
+"""A loaded project: its config, tiers and suites, validated and ready to run.
+
+Loading happens once per process, up front, so every configuration mistake — a bad tier
+file, an unknown model name, a malformed dataset row — is reported before any model is
+called, as one line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evalgate.config import (
+    ModelConfig,
+    ProjectConfig,
+    SuiteConfig,
+    TierConfig,
+    find_project_file,
+    load_project_config,
+    read_toml,
+    validate,
+)
+from evalgate.errors import ConfigError
+from evalgate.models import ModelAdapter, build_adapter
+from evalgate.scorers import Scorer, build_scorer
+from evalgate.suites import Case, load_cases
+
+
+@dataclass
+class Suite:
+    """A suite with its cases, model adapter and scorer."""
+
+    name: str
+    path: Path
+    config: SuiteConfig
+    cases: list[Case]
+    adapter: ModelAdapter
+    scorer: Scorer
+
+
+@dataclass
+class Project:
+    """Everything evalgate knows about one project directory."""
+
+    root: Path
+    config_path: Path
+    config: ProjectConfig
+    tiers: dict[str, TierConfig]
+    suites: list[Suite] = field(default_factory=list)
+
+    def tier(self, name: str) -> TierConfig:
+        """The named tier, or a ConfigError listing the known ones."""
+        if name not in self.tiers:
+            known = ", ".join(sorted(self.tiers))
+            raise ConfigError(
+                f"unknown tier '{name}'; known tiers: {known} (add {self.config.tiers_dir}/{name}.toml "
+                f"to define it)"
+            )
+        return self.tiers[name]
+
+    def suites_for(self, tier: TierConfig) -> list[Suite]:
+        """The suites a tier runs: all, or those sharing one of its concerns."""
+        if tier.concerns is None:
+            return list(self.suites)
+        wanted = set(tier.concerns)
+        return [suite for suite in self.suites if wanted & set(suite.config.concerns)]
+
+
+def discover_project(directory: Path, explicit: Path | None = None) -> Project:
+    """Load the project whose config is ``explicit`` or found in ``directory``."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: config file not found; check --eval-config", path=explicit)
+        return load_project(explicit)
+    found = find_project_file(directory)
+    if found is None:
+        raise ConfigError(
+            f"no evalgate config in {directory}: add a [tool.evalgate] table to pyproject.toml "
+            f"or create evalgate.toml, or pass --eval-config PATH"
+        )
+    return load_project(found)
+
+
+def load_project(config_path: Path) -> Project:
+    """Load config, tiers and every suite (datasets, adapters, scorers) of a project."""
+    config_path = config_path.resolve()
+    root = config_path.parent
+    config = load_project_config(config_path)
+    project = Project(root, config_path, config, load_tiers(root / config.tiers_dir))
+    suite_files = _suite_files(root, config)
+    if not suite_files:
+        raise ConfigError(
+            f"{config_path}: no suite files match {config.suites} (relative to {root}); "
+            f"add a suite such as evals/qa.toml or fix 'suites'",
+            path=config_path,
+        )
+    names: dict[str, Path] = {}
+    for path in suite_files:
+        suite = load_suite(path, project)
+        if suite.name in names:
+            raise ConfigError(
+                f"{path}: suite name '{suite.name}' is already used by {names[suite.name]}; "
+                f"give each suite a distinct 'name'",
+                path=path,
+            )
+        names[suite.name] = path
+        project.suites.append(suite)
+    return project
+
+
+def load_suite(path: Path, project: Project) -> Suite:
+    """Load one suite file and everything it refers to."""
+    config = validate(SuiteConfig, read_toml(path), path)
+    model = _resolve_model(config.model, project, path)
+    cases = load_cases(config.dataset, project.root)
+    adapter = build_adapter(model, project.root)
+    scorer = build_scorer(config.scorer, project.root)
+    if scorer.needs_expected:
+        missing = next((case for case in cases if case.expected is None), None)
+        if missing is not None:
+            raise ConfigError(
+                f"{missing.source}: no '{config.dataset.expected_field}' value, which the "
+                f"{scorer.name} scorer needs; add it to the row or set expected_field in [dataset]",
+                path=path,
+            )
+    return Suite(config.name or path.stem, path, config, cases, adapter, scorer)
+
+
+def load_tiers(directory: Path) -> dict[str, TierConfig]:
+    """Built-in tiers, overridden and extended by ``<directory>/*.toml``."""
+    tiers: dict[str, TierConfig] = {}
+    builtin = importlib.resources.files("evalgate.default_tiers")
+    for resource in sorted(builtin.iterdir(), key=lambda item: item.name):
+        if resource.name.endswith(".toml"):
+            with importlib.resources.as_file(resource) as path:
+                tiers[path.stem] = validate(TierConfig, read_toml(path), path)
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.toml")):
+            tiers[path.stem] = validate(TierConfig, read_toml(path), path)
+    return tiers
+
+
+def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> ModelConfig:
+    if not isinstance(model, str):
+        return model
+    if model not in project.config.models:
+        known = ", ".join(sorted(project.config.models)) or "none defined"
+        raise ConfigError(
+            f"{path}: model '{model}' is not defined; add [tool.evalgate.models.{model}] to "
+            f"{project.config_path.name} (known: {known}) or write the model inline as a [model] table",
+            path=path,
+        )
+    return project.config.models[model]
+
+
+def _suite_files(root: Path, config: ProjectConfig) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in config.suites:
+        found.update(path.resolve() for path in root.glob(pattern) if path.is_file())
+    return sorted(found)

@@ -1,0 +1,32 @@
+"""Report writers: junit.xml (gates), summary.md (humans), results.json (tools)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from evalgate.gate import SuiteVerdict
+from evalgate.report.junit import junit_xml
+from evalgate.report.markdown import summary_markdown
+from evalgate.report.results_json import results_json
+from evalgate.results import CaseResult
+
+__all__ = ["write_reports"]
+
+
+def write_reports(
+    directory: Path, verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str
+) -> list[Path]:
+    """Write the three report files into ``directory`` (created if needed); their paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "junit.xml": junit_xml(verdicts, tier),
+        "summary.md": summary_markdown(verdicts, tier),
+        "results.json": results_json(verdicts, results, tier),
+    }
+    written = []
+    for name, text in files.items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,45 @@
+"""junit.xml: one test case per suite gate, written with junit-xml.
+
+Required checks and JUnit report actions then show exactly which gate blocked a merge;
+the failure message carries the verdict and its numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from evalgate.gate import SuiteVerdict, Verdict
+from evalgate.report.table import percent
+
+
+def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
+    """The gate report as a JUnit XML document."""
+    cases = [_case(verdict) for verdict in verdicts]
+    suite = TestSuite("evalgate gates", cases, properties={"tier": tier})
+    return to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+
+
+def _case(verdict: SuiteVerdict) -> TestCase:
+    low, high = verdict.interval
+    details = (
+        f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
+        f"interval=[{percent(low)}, {percent(high)}] method={verdict.method} "
+        f"threshold={percent(verdict.threshold)} cases={verdict.cases_run}/{verdict.cases_total} "
+        f"errors={verdict.errors}/{verdict.max_errors}"
+    )
+    case = TestCase(
+        name=verdict.suite,
+        classname="evalgate.gate",
+        elapsed_sec=verdict.seconds,
+        stdout=f"{verdict.reason}\n{details}",
+    )
+    message = f"{verdict.verdict}: {verdict.reason}"
+    if verdict.verdict == Verdict.FAIL:
+        case.add_failure_info(message=message, output=details, failure_type="GateFailed")
+    elif verdict.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+        case.add_error_info(message=message, output=details, error_type=f"Gate{verdict.verdict.title()}")
+    elif verdict.verdict == Verdict.SKIPPED:
+        case.add_skipped_info(message=verdict.reason)
+    return case

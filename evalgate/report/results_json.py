@@ -1,0 +1,52 @@
+"""results.json: every case result and suite verdict, for tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from evalgate import __version__
+from evalgate.gate import SuiteVerdict
+from evalgate.results import CaseResult
+
+SCHEMA_VERSION = 1
+
+
+def results_document(
+    verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str
+) -> dict[str, Any]:
+    """The results.json document as plain data."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "evalgate_version": __version__,
+        "tier": tier,
+        "suites": [_suite(verdict) for verdict in verdicts],
+        "cases": [result.model_dump(mode="json") for result in results],
+    }
+
+
+def results_json(verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str) -> str:
+    """The results.json text."""
+    return json.dumps(results_document(verdicts, results, tier), indent=2, ensure_ascii=False) + "\n"
+
+
+def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
+    return {
+        "suite": verdict.suite,
+        "verdict": str(verdict.verdict),
+        "reason": verdict.reason,
+        "pass_rate": verdict.pass_rate,
+        "interval": list(verdict.interval),
+        "method": verdict.method,
+        "confidence": verdict.confidence,
+        "threshold": verdict.threshold,
+        "passed": verdict.passed,
+        "scored": verdict.scored,
+        "errors": verdict.errors,
+        "max_errors": verdict.max_errors,
+        "cases_run": verdict.cases_run,
+        "cases_planned": verdict.cases_planned,
+        "cases_total": verdict.cases_total,
+        "seconds": verdict.seconds,
+    }

@@ -1,0 +1,56 @@
+"""The result of running one case: what a case item produces and every report reads.
+
+A pydantic model because it crosses process boundaries (xdist workers → controller) and
+ends up in results.json; ``model_dump(mode="json")`` is its wire format.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from evalgate.errors import ModelError, ScorerError
+
+
+class CaseError(BaseModel):
+    """Why a case has no score."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str
+    """``timeout``, ``http``, ``connection``, ``bad-response``, ``missing``, ``exception`` or ``scorer``."""
+    message: str
+    status: int | None = None
+    """HTTP status, when the error came from an HTTP response."""
+    attempts: int = 1
+
+    @classmethod
+    def from_exception(cls, err: ModelError | ScorerError) -> CaseError:
+        """The reportable form of an adapter's or scorer's error."""
+        if isinstance(err, ModelError):
+            return cls(kind=err.kind, message=str(err), status=err.status, attempts=err.attempts)
+        return cls(kind="scorer", message=str(err))
+
+
+class CaseResult(BaseModel):
+    """One run of one case: scored (``passed`` is a bool) or errored (``error`` is set)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    suite: str
+    case_id: str
+    repeat: int = 0
+    """0-based repeat index when a tier runs cases several times."""
+    output: str | None = None
+    score: float | None = None
+    passed: bool | None = None
+    explanation: str = ""
+    error: CaseError | None = None
+    latency: float = 0.0
+    """Seconds spent in the model call."""
+    usage: dict[str, int] = {}
+    """Token counts, when the model reports them."""
+
+    @property
+    def errored(self) -> bool:
+        """True when the case has no score because something failed."""
+        return self.error is not None

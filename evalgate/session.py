@@ -1,0 +1,90 @@
+"""One eval run's state: the plan (which cases run), the results, and the verdicts.
+
+Kept apart from the pytest hooks so the logic is plain Python: the plugin feeds it
+collected case ids and results from reports and asks it for verdicts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalgate.config import TierConfig
+from evalgate.gate import SuiteVerdict, decide
+from evalgate.project import Project, Suite
+from evalgate.results import CaseResult
+from evalgate.sampling import cases_for_tier
+from evalgate.suites import Case
+
+
+@dataclass(frozen=True)
+class PlannedSuite:
+    """A suite as this run will execute it: its selected cases, in sampling order."""
+
+    suite: Suite
+    cases: list[Case]
+    repeats: int
+
+    def item_names(self) -> list[tuple[str, Case, int]]:
+        """``(item name, case, repeat index)`` for every item this suite contributes."""
+        if self.repeats == 1:
+            return [(case.id, case, 0) for case in self.cases]
+        return [
+            (f"{case.id}[r{repeat + 1}]", case, repeat)
+            for case in self.cases
+            for repeat in range(self.repeats)
+        ]
+
+
+class EvalSession:
+    """The plan and results of one run at one tier."""
+
+    def __init__(self, project: Project, tier_name: str, tier: TierConfig) -> None:
+        self.project = project
+        self.tier_name = tier_name
+        self.tier = tier
+        self.planned = {
+            suite.path: PlannedSuite(suite, cases_for_tier(suite.cases, tier, project.config.seed), tier.repeats)
+            for suite in project.suites_for(tier)
+        }
+        self.scheduled: dict[str, set[str]] = defaultdict(set)
+        """Suite name → case ids actually collected (after ``-k`` and friends)."""
+        self.results: list[CaseResult] = []
+
+    def planned_suite(self, path: Path) -> PlannedSuite | None:
+        """The plan for the suite defined in ``path``; None if the tier does not run it."""
+        return self.planned.get(path.resolve())
+
+    def schedule(self, suite: str, case_id: str) -> None:
+        """Note that a case item was collected and will run."""
+        self.scheduled[suite].add(case_id)
+
+    def schedule_nodeid(self, nodeid: str, rootdir: Path) -> None:
+        """Like :meth:`schedule`, from a node id (what xdist workers report)."""
+        file_part, sep, name = nodeid.partition("::")
+        planned = self.planned.get((rootdir / file_part).resolve()) if sep else None
+        if planned is not None:
+            case_id = name.rsplit("[r", 1)[0] if planned.repeats > 1 else name
+            self.schedule(planned.suite.name, case_id)
+
+    def record(self, result: CaseResult) -> None:
+        """Keep one case result."""
+        self.results.append(result)
+
+    def verdicts(self) -> list[SuiteVerdict]:
+        """One verdict per project suite (suites outside the tier are SKIPPED)."""
+        by_suite: dict[str, list[CaseResult]] = defaultdict(list)
+        for result in self.results:
+            by_suite[result.suite].append(result)
+        return [
+            decide(
+                suite.name,
+                suite.config.gate,
+                by_suite[suite.name],
+                planned=len(self.scheduled[suite.name]),
+                total=len(suite.cases),
+                in_tier=suite.path in self.planned,
+            )
+            for suite in self.project.suites
+        ]

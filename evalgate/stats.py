@@ -1,0 +1,35 @@
+"""Interval estimates for pass rates.
+
+The Wilson score interval (Wilson, 1927) is used for a fixed sample looked at once:
+unlike the normal ("Wald") interval it stays inside [0, 1] and keeps close to its
+nominal coverage for small n and rates near 0 or 1 (Brown, Cai & DasGupta, 2001,
+"Interval Estimation for a Binomial Proportion", Statistical Science 16(2)).
+
+It is *not* valid when re-checked after every case (optional stopping inflates its
+error); sequential decisions need an anytime-valid method.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+WILSON = "Wilson"
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Two-sided Wilson score interval for ``successes`` out of ``n``.
+
+    With no observations nothing is known: the interval is [0, 1].
+    """
+    if not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes} of {n}")
+    if n == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    # Clamp away floating-point spill (e.g. 1.0000000000000002) at the edges.
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -1,0 +1,241 @@
+"""Cases and datasets: reading JSONL/CSV rows into cases with stable ids.
+
+A case id must survive re-runs, re-orderings and unrelated edits of the dataset,
+because pytest node ids, ``--lf``, the cache and baseline comparisons all key on it.
+Rows with an ``id`` field keep it; other rows get a readable slug of their input plus a
+hash of their content, so the id changes exactly when the case does.
+
+A malformed row is an error naming ``file:line`` — never silently dropped, because a
+dropped case silently changes what the gate measured.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalgate.config import DatasetConfig
+from evalgate.errors import DatasetError
+
+Messages = tuple[tuple[str, str], ...]
+"""Chat messages as ``((role, content), ...)``: hashable, so cases can be compared."""
+
+_MISSING = object()
+_ID_FORBIDDEN = re.compile(r"\s|::|\[|\]")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One eval case: what the model gets, what a correct answer looks like, where it came from."""
+
+    id: str
+    prompt: str | None
+    """The prompt text, or None when the case is a chat (``messages``)."""
+    messages: Messages | None
+    """Chat messages, or None when the case is a plain prompt."""
+    expected: Any
+    tags: tuple[str, ...]
+    source: str
+    """``file:line`` of the row, for error messages."""
+
+    @property
+    def input(self) -> str | list[dict[str, str]]:
+        """The model input in the shape adapters and user functions expect."""
+        if self.messages is not None:
+            return [{"role": role, "content": content} for role, content in self.messages]
+        assert self.prompt is not None
+        return self.prompt
+
+    def content_hash(self) -> str:
+        """Hash of everything that defines the case (not its id or source)."""
+        return _hash({"input": self.input, "expected": self.expected})
+
+
+def load_cases(dataset: DatasetConfig, base: Path) -> list[Case]:
+    """Read every case of a dataset, in file order; raise DatasetError on the first bad row."""
+    path = (base / dataset.path).resolve()
+    fmt = dataset.format or _format_from_suffix(path)
+    if not path.is_file():
+        raise DatasetError(
+            f"dataset file not found; check 'dataset' in the suite file (looked relative to {base})",
+            path=path,
+        )
+    rows = _jsonl_rows(path) if fmt == "jsonl" else _csv_rows(path)
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for line, row in rows:
+        case = _case_from_row(row, dataset, path, line)
+        if case.id in seen:
+            raise DatasetError(
+                f"duplicate case id '{case.id}' (first at {seen[case.id]}); give rows distinct "
+                f"ids or remove the duplicate",
+                path=path,
+                line=line,
+            )
+        seen[case.id] = case.source
+        cases.append(case)
+    return cases
+
+
+def get_field(row: dict[str, Any], dotted: str) -> Any:
+    """``row["a"]["b"]`` for ``"a.b"``; a key containing the dot wins. Missing: _MISSING."""
+    if dotted in row:
+        return row[dotted]
+    current: Any = row
+    for part in dotted.split("."):
+        if not isinstance(current, dict) or part not in current:
+            return _MISSING
+        current = current[part]
+    return current
+
+
+def is_missing(value: Any) -> bool:
+    """True for the sentinel :func:`get_field` returns for an absent field."""
+    return value is _MISSING
+
+
+def _format_from_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise DatasetError(
+        f"cannot tell the format from suffix '{suffix}'; name the file .jsonl or .csv, "
+        f"or set format = \"jsonl\" or \"csv\" in [dataset]",
+        path=path,
+    )
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise DatasetError(
+                    f"invalid JSON ({err.msg} at column {err.colno}); each line must be one JSON object",
+                    path=path,
+                    line=line,
+                ) from None
+            if not isinstance(row, dict):
+                raise DatasetError(
+                    f"expected a JSON object, got {type(row).__name__}; each line must be one "
+                    f"JSON object",
+                    path=path,
+                    line=line,
+                )
+            yield line, row
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            # DictReader puts surplus cells under the key None.
+            if None in row:
+                raise DatasetError(
+                    "more cells than header columns; quote cells that contain commas",
+                    path=path,
+                    line=reader.line_num,
+                )
+            yield reader.line_num, {k: v for k, v in row.items() if v is not None}
+
+
+def _case_from_row(row: dict[str, Any], dataset: DatasetConfig, path: Path, line: int) -> Case:
+    def fail(message: str) -> DatasetError:
+        return DatasetError(message, path=path, line=line)
+
+    prompt = get_field(row, dataset.input_field)
+    raw_messages = get_field(row, dataset.messages_field)
+    messages: Messages | None = None
+    if is_missing(prompt) or prompt is None:
+        if is_missing(raw_messages):
+            raise fail(
+                f"row has no '{dataset.input_field}' (prompt) and no '{dataset.messages_field}' "
+                f"(chat) field; add one, or set input_field / messages_field in [dataset] to the "
+                f"names your file uses (fields here: {', '.join(sorted(row)) or 'none'})"
+            )
+        messages = _messages(raw_messages, dataset.messages_field, fail)
+        prompt = None
+    elif not isinstance(prompt, str):
+        raise fail(f"field '{dataset.input_field}' must be text, got {type(prompt).__name__}")
+
+    expected = get_field(row, dataset.expected_field)
+    expected = None if is_missing(expected) else expected
+    tags = _tags(get_field(row, dataset.tags_field), dataset.tags_field, fail)
+
+    raw_id = get_field(row, dataset.id_field)
+    if is_missing(raw_id) or raw_id in (None, ""):
+        case_id = _generated_id(prompt, messages, expected)
+    elif isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
+        case_id = str(raw_id)
+        if _ID_FORBIDDEN.search(case_id):
+            raise fail(
+                f"case id {case_id!r} contains white space, '::', '[' or ']', which pytest ids "
+                f"cannot hold; rename it"
+            )
+    else:
+        raise fail(f"field '{dataset.id_field}' must be text or an integer, got {raw_id!r}")
+
+    return Case(
+        id=case_id,
+        prompt=prompt,
+        messages=messages,
+        expected=expected,
+        tags=tags,
+        source=f"{path}:{line}",
+    )
+
+
+def _messages(raw: Any, field: str, fail: Any) -> Messages:
+    if isinstance(raw, str):  # CSV cells hold JSON text
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise fail(f"field '{field}' must be a JSON list of messages") from None
+    if not isinstance(raw, list) or not raw:
+        raise fail(f"field '{field}' must be a non-empty list of {{\"role\", \"content\"}} objects")
+    messages = []
+    for index, message in enumerate(raw):
+        if (
+            not isinstance(message, dict)
+            or not isinstance(message.get("role"), str)
+            or not isinstance(message.get("content"), str)
+        ):
+            raise fail(
+                f"{field}[{index}] must be an object with text 'role' and 'content', got {message!r}"
+            )
+        messages.append((message["role"], message["content"]))
+    return tuple(messages)
+
+
+def _tags(raw: Any, field: str, fail: Any) -> tuple[str, ...]:
+    if is_missing(raw) or raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        return tuple(tag.strip() for tag in raw.split(",") if tag.strip())
+    if isinstance(raw, list) and all(isinstance(tag, str) for tag in raw):
+        return tuple(raw)
+    raise fail(f"field '{field}' must be a list of strings or a comma-separated string, got {raw!r}")
+
+
+def _generated_id(prompt: str | None, messages: Messages | None, expected: Any) -> str:
+    text = prompt if prompt is not None else (messages[-1][1] if messages else "")
+    words = re.findall(r"[a-z0-9]+", text.lower())[:5]
+    slug = "-".join(words)[:40].strip("-") or "case"
+    payload = {"prompt": prompt, "messages": messages, "expected": expected}
+    return f"{slug}-{_hash(payload)[:8]}"
+
+
+def _hash(value: Any) -> str:
+    encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()

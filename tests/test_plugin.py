@@ -1,0 +1,209 @@
+"""End-to-end runs of the pytest plugin through pytester: real pytest sessions."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import add_suite, write_project
+
+
+def test_without_a_tier_ordinary_runs_are_unaffected(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path)
+    pytester.makepyfile(test_unit="def test_one():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1)
+    result.stdout.no_fnmatch_line("*evalgate verdicts*")
+
+
+def test_passing_gate_exits_zero_and_prints_the_table(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.8)
+    result = pytester.runpytest("--eval-tier=full", "-v")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*evals/qa.toml::case-000 PASSED*"])
+    result.stdout.fnmatch_lines(["*evals/qa.toml::case-009 CASE FAILED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*evalgate verdicts (tier: full)*",
+            "suite*verdict*pass rate*interval*gate*cases*errors*time*",
+            "qa*PASS*90.0%*Wilson 95%*≥ 80.0%*10/10*0/0*",
+            "qa: PASS — pass rate 90.0% ≥ 80.0%",
+            "all 1 gate(s) passed",
+            "*9 passed, 1 case failed*",
+        ]
+    )
+
+
+def test_failing_gate_exits_one(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=5, min_pass_rate=0.8)
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["qa*FAIL*50.0%*", "1 of 1 gate(s) block the merge: qa"])
+
+
+def test_errors_within_budget_do_not_fail_the_build(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=10, errors=(3,), min_pass_rate=0.8, max_errors=1)
+    result = pytester.runpytest("--eval-tier=full")
+    result.assert_outcomes(passed=9, failed=1)
+    result.stdout.fnmatch_lines(["*qa::case-003*", "*data/qa.jsonl:4: model error (exception): toy_model:answer raised RuntimeError: model crashed on q3"])
+    result.stdout.fnmatch_lines(["qa*PASS*1/1*"])
+    assert result.ret == 0
+
+
+def test_errors_over_budget_fail_the_gate(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=10, errors=(3, 4), max_errors=1)
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["qa: ERROR — 2 errored case(s) exceed the error budget of 1*"])
+
+
+def test_an_ordinary_failing_test_still_fails_the_build(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=5, correct=5)
+    pytester.makepyfile(test_unit="def test_broken():\n    assert False\n")
+    result = pytester.runpytest("--eval-tier=full", ".")
+    result.assert_outcomes(passed=5, failed=1)
+    assert result.ret == 1
+
+
+def test_suites_are_collected_when_testpaths_point_elsewhere(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=4, correct=4, min_pass_rate=0.5)
+    pytester.mkdir("tests")
+    pytester.path.joinpath("tests", "test_unit.py").write_text("def test_ok():\n    pass\n")
+    ini = pytester.path / "pyproject.toml"
+    ini.write_text(ini.read_text().replace("[tool.pytest.ini_options]", '[tool.pytest.ini_options]\ntestpaths = ["tests"]'))
+    result = pytester.runpytest("--eval-tier=full")
+    result.assert_outcomes(passed=5)
+    assert result.ret == 0
+
+
+def test_smoke_tier_samples_and_says_so(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=50, correct=50, min_pass_rate=0.9)
+    result = pytester.runpytest("--eval-tier=smoke")
+    result.assert_outcomes(passed=20)
+    result.stdout.fnmatch_lines(["qa*PASS*100.0%*20/50*", "*on a sample of 20 of 50 cases*"])
+
+
+def test_tier_selects_suites_by_concern(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3, correct=3, concerns=("safety",))
+    add_suite(pytester.path, "general", cases=4)
+    pytester.mkdir("tiers")
+    pytester.path.joinpath("tiers", "safety.toml").write_text('concerns = ["safety"]\n')
+    result = pytester.runpytest("--eval-tier=safety")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["general*SKIPPED*", "general: SKIPPED — not selected by this tier"])
+    assert result.ret == 0
+
+
+def test_repeats_run_each_case_several_times(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=2, correct=2, min_pass_rate=1.0)
+    result = pytester.runpytest("--eval-tier=deep-dive", "-v")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["*case-000[[]r1[]] PASSED*", "*case-000[[]r3[]] PASSED*"])
+    result.stdout.fnmatch_lines(["qa*PASS*2/2*"])
+
+
+def test_k_selects_cases_and_the_gate_uses_only_those(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=5, min_pass_rate=0.8)
+    result = pytester.runpytest("--eval-tier=full", "-k", "case-000 or case-001")
+    result.assert_outcomes(passed=2, deselected=8)
+    result.stdout.fnmatch_lines(["qa*PASS*100.0%*2/10*"])
+    assert result.ret == 0
+
+
+def test_exitfirst_on_an_errored_case_leaves_the_gate_incomplete(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=10, errors=(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), max_errors=10)
+    result = pytester.runpytest("--eval-tier=full", "-x")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["qa: INCOMPLETE — only 1 of 10 planned cases ran*"])
+    assert result.ret == 1
+
+
+def test_last_failed_reruns_only_errored_cases(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=6, correct=6, errors=(2,), max_errors=1)
+    first = pytester.runpytest("--eval-tier=full", "-p", "cacheprovider")
+    first.assert_outcomes(passed=5, failed=1)
+    again = pytester.runpytest("--eval-tier=full", "--lf")
+    again.assert_outcomes(failed=1)
+    again.stdout.fnmatch_lines(["collected 1 item", "run-last-failure: rerun previous 1 failure"])
+    again.stdout.fnmatch_lines(["*data/qa.jsonl:3: model error*model crashed on q2"])
+
+
+def test_xdist_gives_the_same_verdicts_computed_once(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=30, correct=20, min_pass_rate=0.8)
+    result = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2", "--eval-report", "out")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["qa*FAIL*66.7%*30/30*"])
+    assert result.stdout.str().count("evalgate verdicts") == 1
+    document = json.loads((pytester.path / "out" / "results.json").read_text())
+    assert len(document["cases"]) == 30
+    assert document["suites"][0]["verdict"] == "FAIL"
+
+
+def test_reports_are_written_and_parse(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=6, min_pass_rate=0.8)
+    add_suite(pytester.path, "easy", cases=5, min_pass_rate=0.5)
+    result = pytester.runpytest("--eval-tier=full", "--eval-report", "reports", "--junitxml", "pytest.xml")
+    assert result.ret == 1
+    gates = ET.parse(pytester.path / "reports" / "junit.xml").getroot()
+    testcases = {case.get("name"): case for case in gates.iter("testcase")}
+    assert set(testcases) == {"easy", "qa"}
+    assert testcases["easy"].find("failure") is None
+    failure = testcases["qa"].find("failure")
+    assert failure is not None and "FAIL: pass rate 60.0% < 80.0%" in failure.get("message", "")
+    summary = (pytester.path / "reports" / "summary.md").read_text()
+    assert "| qa | ❌ FAIL | 60.0% |" in summary
+    document = json.loads((pytester.path / "reports" / "results.json").read_text())
+    by_id = {case["case_id"]: case for case in document["cases"] if case["suite"] == "qa"}
+    assert by_id["case-007"]["passed"] is False and by_id["case-007"]["output"] == "wrong"
+    assert by_id["case-001"]["passed"] is True and by_id["case-001"]["latency"] >= 0
+    # pytest's own JUnit: a case failing its scorer is not a failure there, but carries its score.
+    own = ET.parse(pytester.path / "pytest.xml").getroot()
+    assert own.find(".//failure") is None
+    case7 = next(c for c in own.iter("testcase") if c.get("name") == "case-007" and "qa" in c.get("classname", ""))
+    props = {p.get("name"): p.get("value") for p in case7.iter("property")}
+    assert props["case_passed"] == "False" and props["score"] == "0.0"
+
+
+def test_malformed_tier_file_is_one_line_naming_file_key_and_fix(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path)
+    pytester.mkdir("tiers")
+    pytester.path.joinpath("tiers", "smoke.toml").write_text("sampel = 5\n")
+    result = pytester.runpytest("--eval-tier=smoke")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: *tiers/smoke.toml:1: unknown key 'sampel'; remove it or fix its name (did you mean 'sample'?)"]
+    )
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_malformed_dataset_row_names_file_and_line(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3)
+    data = pytester.path / "data" / "qa.jsonl"
+    data.write_text(data.read_text() + '{"id": "broken", "input": "q9"\n')
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *data/qa.jsonl:4: invalid JSON*; each line must be one JSON object"])
+
+
+def test_unknown_tier_lists_the_known_ones(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path)
+    result = pytester.runpytest("--eval-tier=smok")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: unknown tier 'smok'; known tiers: deep-dive, full, smoke*"])
+
+
+def test_missing_config_says_how_to_add_one(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--eval-tier=smoke")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: no evalgate config in *: add a [[]tool.evalgate[]] table*"])
+
+
+def test_ini_option_sets_the_tier(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3, correct=3)
+    ini = pytester.path / "pyproject.toml"
+    ini.write_text(ini.read_text().replace("[tool.pytest.ini_options]", '[tool.pytest.ini_options]\neval_tier = "full"'))
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["*evalgate verdicts (tier: full)*"])
