@@ -37,14 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the eval suites of PROJECT at a tier through pytest, print the "
         "verdict table, and exit 1 if any gate blocks the merge.",
         epilog="example: evalgate run examples/gsm8k --tier full --report reports/\n"
-        "         evalgate run . --tier smoke -- -n auto -k safety",
+        "         evalgate run . --tier smoke -- -n auto -k safety\n\n"
+        "Arguments after '--' are passed to pytest.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     run.add_argument("--tier", default="smoke", help="tier to run (default: smoke)")
     run.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
     run.add_argument("--report", metavar="DIR", help="write junit.xml, summary.md and results.json here")
-    run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after '--'")
 
     check = commands.add_parser(
         "check",
@@ -61,7 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after "--" goes to pytest untouched (argparse mangles it with subcommands).
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
+    args.pytest_args = extra
     if args.command == "run":
         return run(args)
     return check(args)

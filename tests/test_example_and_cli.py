@@ -1,0 +1,84 @@
+"""The shipped gsm8k example, run end to end, and the evalgate command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import evalgate
+from evalgate.cli import build_parser, main
+from conftest import REPO, write_project
+
+EXAMPLE = REPO / "examples" / "gsm8k"
+
+
+def recorded_accuracy(variant: str) -> float:
+    rows = [json.loads(line) for line in (EXAMPLE / "data" / "gsm8k.jsonl").read_text().splitlines()]
+    return sum(row[variant]["is_correct"] for row in rows) / len(rows)
+
+
+def test_gsm8k_example_gates_follow_the_recorded_outputs(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    run = subprocess.run(
+        [sys.executable, "-m", "evalgate", "run", str(EXAMPLE), "--tier", "full", "--report", str(reports)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "gsm8k-175b-verification: PASS" in run.stdout
+    assert "gsm8k-6b-finetuning: FAIL" in run.stdout
+    document = json.loads((reports / "results.json").read_text())
+    suites = {suite["suite"]: suite for suite in document["suites"]}
+    # The numeric scorer agrees with OpenAI's own is_correct labels on every row.
+    assert suites["gsm8k-175b-verification"]["pass_rate"] == pytest.approx(recorded_accuracy("175b_verification"))
+    assert suites["gsm8k-6b-finetuning"]["pass_rate"] == pytest.approx(recorded_accuracy("6b_finetuning"))
+    assert suites["gsm8k-175b-verification"]["cases_run"] == 300
+    gates = {case.get("name"): case for case in ET.parse(reports / "junit.xml").getroot().iter("testcase")}
+    assert gates["gsm8k-175b-verification"].find("failure") is None
+    assert gates["gsm8k-6b-finetuning"].find("failure") is not None
+    assert "❌ FAIL" in (reports / "summary.md").read_text()
+
+
+def test_check_lists_suites_and_tiers(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "gsm8k-175b-verification: 300 cases, model recorded, scorer numeric, gate ≥ 45.0%" in out
+    assert "smoke: 2 suite(s), 40 case(s) × 1" in out
+
+
+def test_check_reports_config_errors_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path)
+    (project / "evals" / "qa.toml").write_text((project / "evals" / "qa.toml").read_text().replace('model = "toy"', 'model = "toyy"'))
+    assert main(["check", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "model 'toyy' is not defined; add [tool.evalgate.models.toyy]" in err and "(known: toy)" in err
+
+
+def test_run_passes_pytest_arguments_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = write_project(tmp_path, cases=5, correct=5)
+    assert main(["run", str(project), "--tier", "full", "--", "-k", "case-001", "-q"]) == 0
+    assert "1 passed, 4 deselected" in capsys.readouterr().out
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == {"run", "check"}
+    for name, command in commands.items():
+        assert command.description, name
+        assert "example: evalgate " + name in (command.epilog or ""), name
+
+
+def test_public_api_is_exactly_all() -> None:
+    public = {name for name in vars(evalgate) if not name.startswith("_")} - {"annotations"}
+    modules = {name for name in public if type(getattr(evalgate, name)).__name__ == "module"}
+    assert sorted(evalgate.__all__) == evalgate.__all__
+    assert public - modules == set(evalgate.__all__) - {"__version__"}

@@ -1,0 +1,204 @@
+"""Model adapters against real things: a Python module, a JSONL file, a loopback HTTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalgate.config import OpenAIModelConfig, PythonModelConfig, RecordedModelConfig
+from evalgate.errors import ConfigError, DatasetError, ModelError
+from evalgate.models import ModelAdapter, build_adapter
+from evalgate.suites import Case
+
+SECRET = "sk-test-secret-never-shown"
+
+
+def case(prompt: str = "Capital of France?", case_id: str = "c1") -> Case:
+    return Case(id=case_id, prompt=prompt, messages=None, expected="Paris", tags=(), source="d.jsonl:1")
+
+
+# --- python -------------------------------------------------------------------------
+
+
+def test_python_adapter_calls_the_function_with_params(tmp_path: Path) -> None:
+    (tmp_path / "local_model.py").write_text("def reply(prompt, suffix='!'):\n    return prompt.upper() + suffix\n")
+    adapter = build_adapter(PythonModelConfig(kind="python", function="local_model:reply", params={"suffix": "?"}), tmp_path)
+    assert isinstance(adapter, ModelAdapter)
+    assert adapter.generate(case("hi")).text == "HI?"
+    assert adapter.fingerprint()["params"] == {"suffix": "?"} and adapter.fingerprint()["source"]
+
+
+def test_python_adapter_errors_are_model_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad_model.py").write_text("def boom(prompt):\n    raise ValueError('nope')\n\ndef number(prompt):\n    return 3\n")
+    with pytest.raises(ModelError, match="bad_model:boom raised ValueError: nope"):
+        build_adapter(PythonModelConfig(kind="python", function="bad_model:boom"), tmp_path).generate(case())
+    with pytest.raises(ModelError, match="returned int; it must return the output text") as info:
+        build_adapter(PythonModelConfig(kind="python", function="bad_model:number"), tmp_path).generate(case())
+    assert info.value.kind == "bad-response"
+
+
+def test_python_adapter_import_problems_say_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot import module 'not_there_mod'.*put not_there_mod.py in"):
+        build_adapter(PythonModelConfig(kind="python", function="not_there_mod:f"), tmp_path)
+    (tmp_path / "empty_mod.py").write_text("x = 1\n")
+    with pytest.raises(ConfigError, match="module 'empty_mod' has no attribute 'f'"):
+        build_adapter(PythonModelConfig(kind="python", function="empty_mod:f"), tmp_path)
+
+
+# --- recorded ---------------------------------------------------------------------------
+
+
+def test_recorded_adapter_looks_up_by_case_id(tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl").write_text(
+        json.dumps({"id": "c1", "gpt": {"solution": "Paris"}}) + "\n" + json.dumps({"id": 2, "gpt": {"solution": "Rome"}}) + "\n"
+    )
+    config = RecordedModelConfig(kind="recorded", path="out.jsonl", output_field="gpt.solution")
+    adapter = build_adapter(config, tmp_path)
+    assert adapter.generate(case()).text == "Paris"
+    assert adapter.generate(case(case_id="2")).text == "Rome"
+    with pytest.raises(ModelError, match="no recorded output for case 'c9'") as info:
+        adapter.generate(case(case_id="c9"))
+    assert info.value.kind == "missing"
+    before = adapter.fingerprint()
+    (tmp_path / "out.jsonl").write_text(json.dumps({"id": "c1", "gpt": {"solution": "Lyon"}}) + "\n")
+    assert build_adapter(config, tmp_path).fingerprint() != before
+
+
+def test_recorded_adapter_rejects_malformed_rows_with_line(tmp_path: Path) -> None:
+    (tmp_path / "out.jsonl").write_text('{"id": "a", "output": "x"}\n{"id": "b"}\n')
+    with pytest.raises(DatasetError, match=r"out\.jsonl:2: no text at 'output'"):
+        build_adapter(RecordedModelConfig(kind="recorded", path="out.jsonl"), tmp_path)
+
+
+# --- openai over real HTTP ---------------------------------------------------------
+
+
+class Endpoint:
+    """A loopback OpenAI-compatible server whose next answers a test scripts."""
+
+    def __init__(self) -> None:
+        self.respond: Callable[[BaseHTTPRequestHandler, dict[str, Any]], None] = self.ok
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                endpoint.requests.append((dict(self.headers), body))
+                endpoint.respond(self, body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @staticmethod
+    def send(handler: BaseHTTPRequestHandler, status: int, body: str) -> None:
+        data = body.encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def ok(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        answer = {"choices": [{"message": {"role": "assistant", "content": "Paris"}}], "usage": {"prompt_tokens": 7, "completion_tokens": 1}}
+        self.send(handler, 200, json.dumps(answer))
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    server = Endpoint()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+def openai(endpoint: Endpoint, tmp_path: Path, **overrides: Any) -> ModelAdapter:
+    settings = {"kind": "openai", "model": "tiny", "base_url": endpoint.url, "api_key_env": "EVALGATE_TEST_KEY", **overrides}
+    return build_adapter(OpenAIModelConfig.model_validate(settings), tmp_path)
+
+
+def test_openai_request_response_and_key(endpoint: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVALGATE_TEST_KEY", SECRET)
+    adapter = openai(endpoint, tmp_path, system_prompt="Answer in one word.", max_tokens=5, seed=1)
+    output = adapter.generate(case())
+    assert output.text == "Paris" and output.usage == {"prompt_tokens": 7, "completion_tokens": 1}
+    headers, body = endpoint.requests[0]
+    assert headers["Authorization"] == f"Bearer {SECRET}"
+    assert body == {
+        "model": "tiny",
+        "messages": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of France?"}],
+        "temperature": 0.0,
+        "max_tokens": 5,
+        "seed": 1,
+    }
+    assert SECRET not in json.dumps(adapter.fingerprint())
+
+
+def test_openai_sends_chat_messages_as_given(endpoint: Endpoint, tmp_path: Path) -> None:
+    chat = Case(id="c", prompt=None, messages=(("system", "s"), ("user", "u")), expected=None, tags=(), source="")
+    openai(endpoint, tmp_path, system_prompt="ignored for chats").generate(chat)
+    headers, body = endpoint.requests[0]
+    assert body["messages"] == [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
+    assert "Authorization" not in headers
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "message"),
+    [
+        (500, '{"error": "overloaded"}', "http", 'HTTP 500 from http://127.0.0.1:*/v1/chat/completions: "{\\"error\\": \\"overloaded\\"}"'),
+        (401, '{"error": "bad key"}', "http", "*check the API key in $EVALGATE_TEST_KEY"),
+        (200, "<html>not json</html>", "bad-response", 'response has no choices[[]0].message.content: "<html>not json</html>"'),
+        (200, '{"choices": []}', "bad-response", "response has no choices[[]0].message.content*"),
+        (200, '{"choices": [{"message": {"content": null}}]}', "bad-response", "choices[[]0].message.content is NoneType*"),
+    ],
+)
+def test_openai_bad_answers_are_model_errors(
+    endpoint: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, body: str, kind: str, message: str
+) -> None:
+    import fnmatch
+
+    monkeypatch.setenv("EVALGATE_TEST_KEY", SECRET)
+    endpoint.respond = lambda handler, _: Endpoint.send(handler, status, body)
+    with pytest.raises(ModelError) as info:
+        openai(endpoint, tmp_path).generate(case())
+    assert info.value.kind == kind and info.value.status == status
+    assert fnmatch.fnmatch(str(info.value), message), str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_openai_timeout(endpoint: Endpoint, tmp_path: Path) -> None:
+    def slow(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        time.sleep(1.0)
+        try:
+            endpoint.ok(handler, body)
+        except BrokenPipeError:
+            pass  # the client gave up, as it should
+
+    endpoint.respond = slow
+    with pytest.raises(ModelError, match=r"no response from .* within 0.2 s") as info:
+        openai(endpoint, tmp_path, timeout=0.2).generate(case())
+    assert info.value.kind == "timeout"
+
+
+def test_openai_connection_refused(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    adapter = build_adapter(OpenAIModelConfig(kind="openai", model="m", base_url=f"http://127.0.0.1:{port}/v1"), tmp_path)
+    with pytest.raises(ModelError, match="cannot connect to .*is the server running") as info:
+        adapter.generate(case())
+    assert info.value.kind == "connection"

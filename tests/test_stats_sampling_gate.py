@@ -1,0 +1,104 @@
+"""Wilson intervals, the stable sample, verdicts and the exit status."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalgate.config import GateConfig, TierConfig
+from evalgate.gate import Verdict, decide, exit_status
+from evalgate.results import CaseError, CaseResult
+from evalgate.sampling import cases_for_tier, sampling_order
+from evalgate.stats import wilson_interval
+from evalgate.suites import Case
+
+
+@pytest.mark.parametrize(
+    ("successes", "n", "low", "high"),
+    [
+        # Reference values: the roots of (x/n - p)^2 = z^2 p (1 - p) / n, solved independently.
+        (5, 10, 0.236593, 0.763407),
+        (0, 10, 0.0, 0.277533),
+        (10, 10, 0.722467, 1.0),
+        (81, 263, 0.255289, 0.366210),
+    ],
+)
+def test_wilson_known_values(successes: int, n: int, low: float, high: float) -> None:
+    assert wilson_interval(successes, n) == pytest.approx((low, high), abs=1e-6)
+
+
+def test_wilson_edges() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    with pytest.raises(ValueError):
+        wilson_interval(3, 2)
+
+
+def cases(n: int) -> list[Case]:
+    return [Case(id=f"c{i}", prompt="p", messages=None, expected=None, tags=(), source="") for i in range(n)]
+
+
+def test_sampling_is_seeded_stable_and_capped() -> None:
+    order = [case.id for case in sampling_order(cases(50), seed=0)]
+    assert order == [case.id for case in sampling_order(list(reversed(cases(50))), seed=0)]
+    assert order != [case.id for case in sampling_order(cases(50), seed=1)]
+    assert order != sorted(order)
+    sample = [c.id for c in cases_for_tier(cases(50), TierConfig(sample=10), seed=0)]
+    assert sample == order[:10]
+    assert len(cases_for_tier(cases(50), TierConfig(fraction=0.11), seed=0)) == 6
+    assert len(cases_for_tier(cases(5), TierConfig(sample=10), seed=0)) == 5
+    # Adding a case displaces at most one case of the sample.
+    grown = {c.id for c in cases_for_tier(cases(51), TierConfig(sample=10), seed=0)}
+    assert len(grown & set(sample)) >= 9
+
+
+def result(case_id: str, passed: bool | None, repeat: int = 0, error: bool = False) -> CaseResult:
+    if error:
+        return CaseResult(suite="s", case_id=case_id, repeat=repeat, error=CaseError(kind="timeout", message="slow"))
+    return CaseResult(suite="s", case_id=case_id, repeat=repeat, passed=passed, score=float(bool(passed)), latency=0.5)
+
+
+GATE = GateConfig(min_pass_rate=0.8, max_errors=1)
+
+
+def test_pass_fail_and_numbers() -> None:
+    results = [result(f"c{i}", i < 8) for i in range(10)]
+    verdict = decide("s", GATE, results, planned=10, total=10)
+    assert (verdict.verdict, verdict.passed, verdict.scored, verdict.pass_rate) == (Verdict.PASS, 8, 10, 0.8)
+    assert verdict.reason == "pass rate 80.0% ≥ 80.0%" and verdict.seconds == pytest.approx(5.0)
+    assert verdict.interval == pytest.approx(wilson_interval(8, 10))
+    failing = decide("s", GATE, [result(f"c{i}", i < 7) for i in range(10)], planned=10, total=10)
+    assert failing.verdict == Verdict.FAIL and failing.blocks_merge
+
+
+def test_errors_are_excluded_from_the_rate_and_budgeted() -> None:
+    results = [result(f"c{i}", True) for i in range(9)] + [result("c9", None, error=True)]
+    within = decide("s", GATE, results, planned=10, total=10)
+    assert (within.verdict, within.errors, within.scored) == (Verdict.PASS, 1, 9)
+    over = decide("s", GATE, [*results, result("c10", None, error=True)], planned=11, total=11)
+    assert over.verdict == Verdict.ERROR and "exceed the error budget of 1" in over.reason
+
+
+def test_repeats_pass_on_a_strict_majority() -> None:
+    two_of_three = [result("a", True, 0), result("a", True, 1), result("a", False, 2)]
+    one_of_two = [result("b", True, 0), result("b", False, 1), result("b", None, 2, error=True)]
+    verdict = decide("s", GateConfig(min_pass_rate=0.5), [*two_of_three, *one_of_two], planned=2, total=2)
+    assert (verdict.passed, verdict.scored, verdict.errors) == (1, 2, 0)
+
+
+def test_incomplete_skipped_and_sampled_reasons() -> None:
+    assert decide("s", GATE, [result("c0", True)], planned=3, total=3).verdict == Verdict.INCOMPLETE
+    skipped = decide("s", GATE, [], planned=0, total=3)
+    assert skipped.verdict == Verdict.SKIPPED and not skipped.blocks_merge
+    assert decide("s", GATE, [], planned=0, total=3, in_tier=False).reason == "not selected by this tier"
+    sampled = decide("s", GATE, [result(f"c{i}", i < 17) for i in range(20)], planned=20, total=300)
+    assert sampled.verdict == Verdict.PASS
+    assert "on a sample of 20 of 300 cases (the 95% interval includes the threshold" in sampled.reason
+
+
+def test_exit_status() -> None:
+    passing = decide("s", GATE, [result("c0", True)], planned=1, total=1)
+    failing = decide("s", GATE, [result("c0", False)], planned=1, total=1)
+    assert exit_status(0, [passing], other_failures=0) == 0
+    assert exit_status(1, [passing], other_failures=0) == 0  # errored cases within budget
+    assert exit_status(1, [passing], other_failures=1) == 1  # an ordinary test failed
+    assert exit_status(0, [passing, failing], other_failures=0) == 1
+    assert exit_status(2, [passing], other_failures=0) == 2  # interrupted stays interrupted
