@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from junit_xml import TestCase, TestSuite, to_xml_report_string
+from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
 
 from evalgate.gate import SuiteVerdict, Verdict
 from evalgate.report.table import percent
@@ -18,7 +18,7 @@ def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
     """The gate report as a JUnit XML document."""
     cases = [_case(verdict) for verdict in verdicts]
     suite = TestSuite("evalgate gates", cases, properties={"tier": tier})
-    return to_xml_report_string([suite], prettyprint=True, encoding="utf-8")
+    return str(to_xml_report_string([suite], prettyprint=True, encoding="utf-8"))
 
 
 def _case(verdict: SuiteVerdict) -> TestCase:
