@@ -249,6 +249,9 @@ class SuiteConfig(StrictModel):
     """``[gate]`` with ``min_pass_rate`` and optionally ``max_errors``."""
     concerns: list[str] = []
     """Tags naming what this suite guards (``["safety"]``); tiers select suites by them."""
+    components: list[str] = []
+    """Globs of files this suite's model depends on (prompt templates, model config),
+    relative to the project directory: a change to one is a major change."""
 
     @field_validator("dataset", mode="before")
     @classmethod
@@ -278,6 +281,37 @@ class TierConfig(StrictModel):
         return self
 
 
+class RuleConfig(StrictModel):
+    """A change rule: files matching ``paths`` make the change this ``change`` class."""
+
+    paths: list[str] = Field(min_length=1)
+    """Globs relative to the repository root: ``*`` stays within a folder, ``**`` crosses
+    folders; a glob without ``/`` matches the file name in any folder."""
+    change: Literal["ignore", "minor", "targeted", "major"]
+    """``ignore`` (no eval needed), ``minor`` (smoke), ``targeted`` (deep-dive of the suites
+    with ``concern``) or ``major`` (full)."""
+    concern: str | None = None
+    """The concern a ``targeted`` rule touches, e.g. ``safety``."""
+
+    @model_validator(mode="after")
+    def _concern_for_targeted(self) -> RuleConfig:
+        if self.change == "targeted" and not self.concern:
+            raise ValueError("a 'targeted' rule needs concern = \"<name>\"")
+        return self
+
+
+class ChangesConfig(StrictModel):
+    """``[tool.evalgate.changes]``: how the change analyzer sizes a change."""
+
+    max_lines: int = Field(default=2000, ge=1)
+    """More changed lines than this make the change major. Default 2000."""
+    max_files: int = Field(default=300, ge=1)
+    """More changed files than this make the change major. Default 300."""
+    default_rules: bool = True
+    """Apply the built-in rules after yours (docs ignored; lockfiles, packaging, evalgate
+    config, tiers, suites, datasets and declared components major). Default true."""
+
+
 class ProjectConfig(StrictModel):
     """``[tool.evalgate]`` in pyproject.toml, or the top level of evalgate.toml."""
 
@@ -290,6 +324,14 @@ class ProjectConfig(StrictModel):
     """Named models that suites refer to with ``model = "<name>"``."""
     seed: int = 0
     """Seed of the stable case sample that capped tiers take. Default 0."""
+    rules: list[RuleConfig] = []
+    """``[[tool.evalgate.rules]]``: path rules for the change analyzer; the first matching
+    rule decides a file's class, yours before the built-in ones."""
+    changes: ChangesConfig = ChangesConfig()
+    """Size limits and switches of the change analyzer."""
+    components: list[str] = []
+    """Globs of files every model depends on (shared prompts, model settings): a change to
+    one is a major change."""
 
 
 # --- loading -----------------------------------------------------------------------

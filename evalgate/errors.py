@@ -7,6 +7,7 @@ a file:line, a key) and how to fix it.
     EvalgateError
     ├── ConfigError        a project, tier or suite file is missing or invalid
     │   └── DatasetError   a dataset row is malformed (carries file:line)
+    ├── GitError           the change analyzer cannot read the repository
     ├── ModelError         a model adapter could not produce an output for a case
     └── ScorerError        a scorer could not score an output (a bug or bad settings)
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["ConfigError", "DatasetError", "EvalgateError", "ModelError", "ScorerError"]
+__all__ = ["ConfigError", "DatasetError", "EvalgateError", "GitError", "ModelError", "ScorerError"]
 
 
 class EvalgateError(Exception):
@@ -41,6 +42,10 @@ class DatasetError(ConfigError):
         where = f"{path}:{line}" if line else str(path)
         super().__init__(f"{where}: {message}", path=path)
         self.line = line
+
+
+class GitError(EvalgateError):
+    """The repository cannot be read (not a repository, unreadable event payload)."""
 
 
 class ModelError(EvalgateError):

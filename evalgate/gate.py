@@ -78,13 +78,13 @@ def decide(
     results: Iterable[CaseResult],
     planned: int,
     total: int,
-    in_tier: bool = True,
+    skip_reason: str | None = None,
 ) -> SuiteVerdict:
     """The verdict of one suite from its case results.
 
     ``planned`` is how many cases the run meant to execute (after tier sampling and
-    ``-k``); ``total`` how many the suite has; ``in_tier`` whether the tier runs the
-    suite at all.
+    ``-k``); ``total`` how many the suite has; ``skip_reason`` says why the suite does
+    not run at all (not in the tier, no relevant change), None when it runs.
     """
     runs: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
@@ -101,8 +101,8 @@ def decide(
         # Majority of scored repeats; a tie is not a pass (see TierConfig.repeats).
         if 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes):
             passed += 1
-    if not in_tier:
-        verdict, reason = Verdict.SKIPPED, "not selected by this tier"
+    if skip_reason is not None:
+        verdict, reason = Verdict.SKIPPED, skip_reason
     else:
         verdict, reason = _verdict(gate, passed, scored, errors, len(runs), planned, total)
     return SuiteVerdict(

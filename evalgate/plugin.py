@@ -9,6 +9,7 @@ the exit status are computed once, on the controller.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 
 from evalgate.errors import EvalgateError
 from evalgate.gate import SuiteVerdict, Verdict, exit_status
+from evalgate.planner import Plan
 from evalgate.items import EvalCase, SuiteFile
 from evalgate.project import discover_project
 from evalgate.report import write_reports
@@ -24,6 +26,8 @@ from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult
 from evalgate.session import EvalSession
 
+WORKER_PLAN = "evalgate_plan"
+"""Key of the plan the xdist controller hands its workers in ``workerinput``."""
 REPORT_ATTR = "evalgate"
 """Attribute of a case item's report holding its CaseResult (as JSON-able data); it
 travels with the report from xdist workers to the controller."""
@@ -35,8 +39,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--eval-tier",
         dest="eval_tier",
         metavar="NAME",
-        help="run eval suites at this tier (smoke, full, deep-dive or one in tiers/); "
-        "without it no eval items are collected",
+        help="run eval suites at this tier (smoke, full, deep-dive, one in tiers/, or auto: "
+        "chosen from the git change); default $EVALGATE_TIER; without it no eval items are collected",
+    )
+    group.addoption(
+        "--eval-base",
+        dest="eval_base",
+        metavar="REV",
+        help="with --eval-tier=auto: compare with the merge base of REV and HEAD "
+        "(default: the GitHub event's base, else origin/HEAD, origin/main, main or master)",
     )
     group.addoption(
         "--eval-config",
@@ -55,31 +66,62 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    tier = config.getoption("eval_tier") or config.getini("eval_tier")
+    tier = _requested_tier(config)
     if not tier:
         return
     explicit = config.getoption("eval_config")
+    plan: Plan | None = None
     try:
         project = discover_project(config.rootpath, Path(explicit).resolve() if explicit else None)
-        session = EvalSession(project, tier, project.tier(tier))
+        shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
+        if shipped is not None:  # an xdist worker: the controller planned already
+            session = EvalSession(project, shipped["label"], shipped["assignments"], shipped["skip_reason"])
+        elif tier == "auto":
+            from evalgate.autotier import plan_for_project
+
+            plan = plan_for_project(project, base=config.getoption("eval_base"))
+            session = EvalSession.for_plan(project, plan)
+        else:
+            session = EvalSession.for_tier(project, tier)
     except EvalgateError as err:
         raise pytest.UsageError(str(err)) from None
     _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
-    config.pluginmanager.register(EvalRun(config, session), "evalgate-run")
+    config.pluginmanager.register(EvalRun(config, session, plan), "evalgate-run")
+
+
+def _requested_tier(config: pytest.Config) -> str:
+    """``--eval-tier``, else ``EVALGATE_TIER``, else the ``eval_tier`` ini value."""
+    return str(
+        config.getoption("eval_tier") or os.environ.get("EVALGATE_TIER", "") or config.getini("eval_tier")
+    )
 
 
 class EvalRun:
     """The hooks of a run with a tier; registered only then."""
 
-    def __init__(self, config: pytest.Config, session: EvalSession) -> None:
+    def __init__(self, config: pytest.Config, session: EvalSession, plan: Plan | None) -> None:
         self.config = config
         self.session = session
+        self.plan = plan
         self.is_worker = hasattr(config, "workerinput")
         self.other_failures = 0
         """Failed items that are not eval cases: they fail the build as usual."""
         self.verdicts: list[SuiteVerdict] | None = None
         self.reports: list[Path] = []
         self.xdist_scheduled = False
+
+    def pytest_report_header(self) -> list[str]:
+        if self.plan is None:
+            return []
+        plan = self.plan
+        base, head = (sha[:12] if sha else "none" for sha in (plan.base, plan.head))
+        lines = [f"evalgate plan: change={plan.change} tier={plan.tier or 'none'} base={base} head={head}"]
+        lines += [f"  {reason}" for reason in plan.reasons]
+        return lines
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_PLAN] = self.session.describe()
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
         if file_path.suffix != ".toml":
@@ -138,14 +180,14 @@ class EvalRun:
         if report_dir:
             directory = self.config.invocation_params.dir / report_dir
             self.reports = write_reports(
-                directory, self.verdicts, self.session.results, self.session.tier_name
+                directory, self.verdicts, self.session.results, self.session.label
             )
         session.exitstatus = exit_status(int(session.exitstatus), self.verdicts, self.other_failures)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdicts is None:
             return
-        terminalreporter.write_sep("=", f"evalgate verdicts (tier: {self.session.tier_name})")
+        terminalreporter.write_sep("=", f"evalgate verdicts (tier: {self.session.label})")
         lines = table_lines(self.verdicts)
         terminalreporter.write_line(lines[0], bold=True)
         for verdict, line in zip(self.verdicts, lines[1:]):

@@ -59,6 +59,11 @@ class Project:
             )
         return self.tiers[name]
 
+    def assign_tier(self, tier_name: str) -> dict[str, str | None]:
+        """Suite name → ``tier_name`` for the suites the tier selects, None for the rest."""
+        selected = {suite.name for suite in self.suites_for(self.tier(tier_name))}
+        return {suite.name: tier_name if suite.name in selected else None for suite in self.suites}
+
     def suites_for(self, tier: TierConfig) -> list[Suite]:
         """The suites a tier runs: all, or those sharing one of its concerns."""
         if tier.concerns is None:

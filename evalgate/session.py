@@ -7,11 +7,12 @@ collected case ids and results from reports and asks it for verdicts.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalgate.config import TierConfig
 from evalgate.gate import SuiteVerdict, decide
+from evalgate.planner import Plan
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult
 from evalgate.sampling import cases_for_tier
@@ -25,6 +26,7 @@ class PlannedSuite:
     suite: Suite
     cases: list[Case]
     repeats: int
+    tier: str
 
     def item_names(self) -> list[tuple[str, Case, int]]:
         """``(item name, case, repeat index)`` for every item this suite contributes."""
@@ -38,19 +40,43 @@ class PlannedSuite:
 
 
 class EvalSession:
-    """The plan and results of one run at one tier."""
+    """The plan and results of one run: a tier (or none) for each suite."""
 
-    def __init__(self, project: Project, tier_name: str, tier: TierConfig) -> None:
+    def __init__(
+        self, project: Project, label: str, assignments: Mapping[str, str | None], skip_reason: str
+    ) -> None:
         self.project = project
-        self.tier_name = tier_name
-        self.tier = tier
-        self.planned = {
-            suite.path: PlannedSuite(suite, cases_for_tier(suite.cases, tier, project.config.seed), tier.repeats)
-            for suite in project.suites_for(tier)
-        }
+        self.label = label
+        """What ran, for reports: a tier name, or ``auto (<change>)``."""
+        self.skip_reason = skip_reason
+        """Why a suite without a tier does not run."""
+        self.planned: dict[Path, PlannedSuite] = {}
+        for suite in project.suites:
+            tier_name = assignments.get(suite.name)
+            if tier_name:
+                tier = project.tier(tier_name)
+                cases = cases_for_tier(suite.cases, tier, project.config.seed)
+                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name)
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
         self.results: list[CaseResult] = []
+
+    @classmethod
+    def for_tier(cls, project: Project, tier_name: str) -> EvalSession:
+        """Every suite the tier selects runs at that tier."""
+        return cls(project, tier_name, project.assign_tier(tier_name), "not selected by this tier")
+
+    @classmethod
+    def for_plan(cls, project: Project, plan: Plan) -> EvalSession:
+        """Each suite runs at the tier the change plan chose for it."""
+        label = f"{plan.tier} (override)" if plan.override else f"auto ({plan.change} change)"
+        reason = "skipped: no relevant change" if plan.change == "none" and not plan.override else "not selected by the plan"
+        return cls(project, label, plan.suites, reason)
+
+    def describe(self) -> dict[str, object]:
+        """What a worker needs to rebuild this session (xdist: plan once, on the controller)."""
+        assignments = {p.suite.name: p.tier for p in self.planned.values()}
+        return {"label": self.label, "assignments": assignments, "skip_reason": self.skip_reason}
 
     def planned_suite(self, path: Path) -> PlannedSuite | None:
         """The plan for the suite defined in ``path``; None if the tier does not run it."""
@@ -84,7 +110,7 @@ class EvalSession:
                 by_suite[suite.name],
                 planned=len(self.scheduled[suite.name]),
                 total=len(suite.cases),
-                in_tier=suite.path in self.planned,
+                skip_reason=None if suite.path in self.planned else self.skip_reason,
             )
             for suite in self.project.suites
         ]

@@ -88,7 +88,7 @@ def test_incomplete_skipped_and_sampled_reasons() -> None:
     assert decide("s", GATE, [result("c0", True)], planned=3, total=3).verdict == Verdict.INCOMPLETE
     skipped = decide("s", GATE, [], planned=0, total=3)
     assert skipped.verdict == Verdict.SKIPPED and not skipped.blocks_merge
-    assert decide("s", GATE, [], planned=0, total=3, in_tier=False).reason == "not selected by this tier"
+    assert decide("s", GATE, [], planned=0, total=3, skip_reason="not selected by this tier").reason == "not selected by this tier"
     sampled = decide("s", GATE, [result(f"c{i}", i < 17) for i in range(20)], planned=20, total=300)
     assert sampled.verdict == Verdict.PASS
     assert "on a sample of 20 of 300 cases (the 95% interval includes the threshold" in sampled.reason

@@ -1,0 +1,69 @@
+"""``--eval-tier=auto`` and ``evalgate plan``: a project's change → its plan.
+
+Glue between the project (which files are evalgate's own inputs), the change analyzer
+and the pure planner; overrides are applied last, so they always win.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from evalgate.changes import ChangeSet, collect_changes, open_repo
+from evalgate.config import RecordedModelConfig
+from evalgate.planner import Plan, SuiteInfo, build_rules, find_override, override_plan, plan_change
+from evalgate.project import Project
+
+
+def plan_for_project(
+    project: Project,
+    base: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cli_tier: str | None = None,
+    include_worktree: bool | None = None,
+) -> Plan:
+    """Analyse the project's repository and plan a tier per suite."""
+    env = os.environ if env is None else env
+    changes = collect_changes(project.root, base, env, include_worktree)
+    plan = _plan(project, changes)
+    found = find_override(cli_tier, env, changes.event, changes.head_message)
+    if found is None:
+        return plan
+    tier_name, origin = found
+    return override_plan(plan, tier_name, origin, project.assign_tier(tier_name))
+
+
+def evalgate_inputs(project: Project) -> list[str]:
+    """Globs (relative to the project directory) of files that define the evals: a change
+    to any of them is major."""
+    globs = [project.config_path.name, f"{project.config.tiers_dir}/**", *project.config.suites]
+    globs += project.config.components
+    for suite in project.suites:
+        globs.append(suite.config.dataset.path)
+        globs += suite.config.components
+        model = suite.config.model
+        if isinstance(model, str):
+            model = project.config.models[model]
+        if isinstance(model, RecordedModelConfig):
+            globs.append(model.path)
+    return [glob.removeprefix("./") for glob in dict.fromkeys(globs)]
+
+
+def _plan(project: Project, changes: ChangeSet) -> Plan:
+    rules = build_rules(project.config.rules, evalgate_inputs(project), project.config.changes.default_rules)
+    suites = [SuiteInfo(suite.name, tuple(suite.config.concerns)) for suite in project.suites]
+    return plan_change(changes, rules, suites, project.config.changes, _relative_paths(project, changes))
+
+
+def _relative_paths(project: Project, changes: ChangeSet) -> dict[str, str]:
+    """Repository paths → paths relative to the project directory (rules are written
+    from there); identical when the config sits at the repository root."""
+    top = Path(open_repo(project.root).working_tree_dir or project.root).resolve()
+    if top == project.root:
+        return {}
+    mapping = {}
+    for change in changes.files:
+        for path in change.paths:
+            mapping[path] = os.path.relpath(top / path, project.root).replace(os.sep, "/")
+    return mapping

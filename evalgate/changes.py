@@ -1,0 +1,306 @@
+"""What changed: resolve the base of a change and list its files, with GitPython.
+
+The base is always the *merge base* of the base revision and HEAD, so a pull request is
+judged by its own commits, not by whatever landed on the base branch since. Anything
+that makes the answer uncertain (no base, a base that is not in the repository, shallow
+history that cannot be deepened, an unreadable diff) is recorded as a *fallback reason*;
+the planner then chooses the larger tier and prints the reason with its fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import git
+
+from evalgate.errors import GitError
+
+ZERO_SHA = "0" * 40
+DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+DEEPEN_STEPS = (50, 500, 5000)
+"""Commits fetched per attempt when shallow history lacks the merge base."""
+SHALLOW_FIX = "set fetch-depth: 0 in actions/checkout (or run git fetch --unshallow)"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed file."""
+
+    path: str
+    """The path after the change (the old path for deletions)."""
+    status: str
+    """A added, M modified, D deleted, R renamed, C copied, T type changed."""
+    old_path: str | None = None
+    """The path before a rename or copy."""
+    added: int = 0
+    deleted: int = 0
+    binary: bool = False
+    submodule: bool = False
+    mode_only: bool = False
+    """Only the file mode changed (e.g. chmod +x)."""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path the change touches: both sides of a rename count."""
+        return (self.path,) if self.old_path is None else (self.old_path, self.path)
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What a GitHub Actions event payload says about the change."""
+
+    name: str
+    base: str | None = None
+    head: str | None = None
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """The files changed between a base and a head, and how sure we are of that."""
+
+    base: str | None
+    head: str | None
+    files: tuple[FileChange, ...] = ()
+    base_source: str = ""
+    """How the base was found, for humans ("merge base of origin/main and HEAD")."""
+    fallback_reasons: tuple[str, ...] = ()
+    """Why the change set cannot be trusted; non-empty means: run the larger tier."""
+    head_message: str = ""
+    event: EventInfo | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def lines_changed(self) -> int:
+        return sum(change.added + change.deleted for change in self.files)
+
+
+def read_event(env: Mapping[str, str]) -> EventInfo | None:
+    """The change's base, head and labels from ``GITHUB_EVENT_PATH``, if there is one."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path:
+        return None
+    try:
+        payload: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise GitError(f"cannot read the GitHub event payload {path}: {err}") from None
+    name = env.get("GITHUB_EVENT_NAME", "")
+    if "pull_request" in payload and isinstance(payload["pull_request"], dict):
+        pull = payload["pull_request"]
+        labels = tuple(
+            label["name"] for label in pull.get("labels", []) if isinstance(label, dict) and "name" in label
+        )
+        return EventInfo(
+            name or "pull_request",
+            pull.get("base", {}).get("sha"),
+            pull.get("head", {}).get("sha"),
+            labels,
+        )
+    if "merge_group" in payload and isinstance(payload["merge_group"], dict):
+        group = payload["merge_group"]
+        return EventInfo(name or "merge_group", group.get("base_sha"), group.get("head_sha"))
+    if "before" in payload or "after" in payload:
+        return EventInfo(name or "push", payload.get("before"), payload.get("after"))
+    return EventInfo(name or "unknown")
+
+
+def open_repo(directory: Path) -> git.Repo:
+    """The repository containing ``directory``, or a one-line GitError."""
+    try:
+        return git.Repo(directory, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise GitError(
+            f"{directory} is not inside a git repository; run in a git checkout, or choose a tier "
+            f"with --eval-tier NAME instead of auto"
+        ) from None
+
+
+def collect_changes(
+    directory: Path,
+    base: str | None = None,
+    env: Mapping[str, str] | None = None,
+    include_worktree: bool | None = None,
+) -> ChangeSet:
+    """The change set of the repository at ``directory``.
+
+    ``base``: an explicit base revision. Otherwise the GitHub event payload, otherwise
+    the default branch. ``include_worktree``: add staged, unstaged and untracked files;
+    default: yes, except on CI (``CI`` set), where the checkout is the change.
+    """
+    env = os.environ if env is None else env
+    repo = open_repo(directory)
+    if include_worktree is None:
+        include_worktree = not env.get("CI")
+    event = read_event(env)
+    try:
+        head = repo.head.commit.hexsha
+    except ValueError:
+        return ChangeSet(None, None, fallback_reasons=("the repository has no commits yet",), event=event)
+    head_message = repo.head.commit.message if isinstance(repo.head.commit.message, str) else ""
+
+    base_rev, source, reasons = _choose_base(repo, base, event)
+    if base_rev is None:
+        return ChangeSet(None, head, base_source=source, fallback_reasons=reasons, head_message=head_message, event=event)
+    merge_base, reasons = _merge_base(repo, base_rev, head)
+    if merge_base is None:
+        return ChangeSet(None, head, base_source=source, fallback_reasons=reasons, head_message=head_message, event=event)
+    try:
+        files = diff_files(repo, merge_base, None if include_worktree else head)
+        if include_worktree:
+            files += untracked_files(repo)
+    except git.GitCommandError as err:
+        reason = f"cannot read the diff {merge_base[:12]}..{head[:12]}: {_git_message(err)}"
+        return ChangeSet(merge_base, head, base_source=source, fallback_reasons=(reason,), head_message=head_message, event=event)
+    return ChangeSet(
+        merge_base,
+        head,
+        tuple(files),
+        base_source=f"merge base of {source} and HEAD",
+        head_message=head_message,
+        event=event,
+        notes=("includes uncommitted and untracked files",) if include_worktree else (),
+    )
+
+
+def diff_files(repo: git.Repo, base: str, head: str | None) -> list[FileChange]:
+    """Changed files from ``base`` to ``head`` (None: the working tree, staged or not)."""
+    target = [base] if head is None else [base, head]
+    raw = repo.git.diff("--raw", "-z", "-M", "--no-color", "--no-ext-diff", *target)
+    numstat = repo.git.diff("--numstat", "-z", "-M", "--no-color", "--no-ext-diff", *target)
+    counts = _parse_numstat(numstat)
+    changes = []
+    for old_mode, new_mode, old_sha, new_sha, status, path, old_path in _parse_raw(raw):
+        added, deleted, binary = counts.get(path, (0, 0, False))
+        submodule = "160000" in (old_mode, new_mode)
+        changes.append(
+            FileChange(
+                path=path,
+                status=status,
+                old_path=old_path,
+                added=added,
+                deleted=deleted,
+                binary=binary,
+                submodule=submodule,
+                mode_only=status == "M" and old_mode != new_mode and added == deleted == 0 and not binary
+                and (old_sha == new_sha or new_sha == ZERO_SHA),
+            )
+        )
+    return changes
+
+
+def untracked_files(repo: git.Repo) -> list[FileChange]:
+    """Untracked, not ignored files, as additions."""
+    listing = repo.git.ls_files("--others", "--exclude-standard", "-z")
+    changes = []
+    for path in filter(None, listing.split("\0")):
+        data = (Path(repo.working_tree_dir or ".") / path).read_bytes()
+        binary = b"\0" in data[:8000]  # git's own heuristic
+        added = 0 if binary else data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        changes.append(FileChange(path=path, status="A", added=added, binary=binary))
+    return changes
+
+
+def _choose_base(
+    repo: git.Repo, explicit: str | None, event: EventInfo | None
+) -> tuple[str | None, str, tuple[str, ...]]:
+    if explicit:
+        return explicit, explicit, ()
+    if event is not None and event.base is not None:
+        if event.base == ZERO_SHA:
+            return None, "push event", (
+                "the push event has an all-zero 'before' (a new branch or a force-push with no "
+                "previous commit): no base to compare with; pass --base REV to choose one",
+            )
+        return event.base, f"{event.name} base {event.base[:12]}", ()
+    for candidate in DEFAULT_BRANCHES:
+        try:
+            repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}")
+        except git.GitCommandError:
+            continue
+        return candidate, candidate, ()
+    return None, "", (
+        f"no base: none of {', '.join(DEFAULT_BRANCHES)} exists and no --base REV or GitHub event "
+        f"payload was given; pass --base REV",
+    )
+
+
+def _merge_base(repo: git.Repo, base: str, head: str) -> tuple[str | None, tuple[str, ...]]:
+    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+    attempts = iter(DEEPEN_STEPS if shallow and repo.remotes else ())
+    while True:
+        try:
+            return repo.git.merge_base(base, head).strip(), ()
+        except git.GitCommandError as err:
+            missing = _is_missing_commit(repo, base)
+            step = next(attempts, None)
+            if step is None:
+                if shallow:
+                    return None, (
+                        f"shallow clone: the merge base of {base} and HEAD is not in the fetched "
+                        f"history; {SHALLOW_FIX}",
+                    )
+                if missing:
+                    return None, (
+                        f"base {base} is not in this repository (force-pushed or not fetched); "
+                        f"fetch it or pass --base REV",
+                    )
+                return None, (f"no merge base of {base} and HEAD ({_git_message(err)}); pass --base REV",)
+            try:
+                repo.git.fetch("--deepen", str(step), repo.remotes[0].name)
+                if missing:
+                    repo.git.fetch(repo.remotes[0].name, base)
+            except git.GitCommandError:
+                continue
+
+
+def _is_missing_commit(repo: git.Repo, rev: str) -> bool:
+    try:
+        repo.git.rev_parse("--verify", "--quiet", f"{rev}^{{commit}}")
+        return False
+    except git.GitCommandError:
+        return True
+
+
+def _parse_raw(raw: str) -> list[tuple[str, str, str, str, str, str, str | None]]:
+    """Parse ``git diff --raw -z``: ``:old new osha nsha STATUS\\0path\\0[path2\\0]``."""
+    fields = raw.split("\0")
+    entries: list[tuple[str, str, str, str, str, str, str | None]] = []
+    index = 0
+    while index < len(fields) and fields[index].startswith(":"):
+        old_mode, new_mode, old_sha, new_sha, status = fields[index][1:].split(" ")
+        letter = status[0]
+        if letter in "RC":
+            old_path, path = fields[index + 1], fields[index + 2]
+            entries.append((old_mode, new_mode, old_sha, new_sha, letter, path, old_path))
+            index += 3
+        else:
+            entries.append((old_mode, new_mode, old_sha, new_sha, letter, fields[index + 1], None))
+            index += 2
+    return entries
+
+
+def _parse_numstat(numstat: str) -> dict[str, tuple[int, int, bool]]:
+    """Parse ``git diff --numstat -z`` into path → (added, deleted, binary)."""
+    fields = numstat.split("\0")
+    counts: dict[str, tuple[int, int, bool]] = {}
+    index = 0
+    while index < len(fields) and fields[index]:
+        added, deleted, path = fields[index].split("\t", 2)
+        if path == "":  # a rename: the old and new paths follow
+            path = fields[index + 2]
+            index += 3
+        else:
+            index += 1
+        binary = added == "-"
+        counts[path] = (0 if binary else int(added), 0 if binary else int(deleted), binary)
+    return counts
+
+
+def _git_message(err: git.GitCommandError) -> str:
+    text = (err.stderr or "").strip().removeprefix("stderr:").strip().strip("'").strip()
+    return text.splitlines()[0] if text else f"git exited with {err.status}"
