@@ -198,7 +198,11 @@ def untracked_files(repo: git.Repo) -> list[FileChange]:
     listing = repo.git.ls_files("--others", "--exclude-standard", "-z")
     changes = []
     for path in filter(None, listing.split("\0")):
-        data = (Path(repo.working_tree_dir or ".") / path).read_bytes()
+        full = Path(repo.working_tree_dir or ".") / path
+        if full.is_symlink() or not full.is_file():
+            changes.append(FileChange(path=path, status="A", added=1))  # git diffs a link as one line
+            continue
+        data = full.read_bytes()
         binary = b"\0" in data[:8000]  # git's own heuristic
         added = 0 if binary else data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
         changes.append(FileChange(path=path, status="A", added=added, binary=binary))

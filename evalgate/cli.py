@@ -7,6 +7,8 @@ configuration is invalid; other codes are pytest's own (see README, "Exit codes"
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     check.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
+    plan = commands.add_parser(
+        "plan",
+        help="classify the git change and say which tier each suite needs, and why",
+        description="Analyse the change (merge base of the base revision and HEAD, plus "
+        "uncommitted files outside CI), apply the rules and overrides, and print the plan.",
+        epilog="example: evalgate plan --base origin/main --format json\n"
+        "         evalgate plan --format github   # appends tier= and change= to $GITHUB_OUTPUT",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    plan.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
+    plan.add_argument("--base", metavar="REV", help="base revision (default: the GitHub event's base, else the default branch)")
+    plan.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (default: text)")
+    plan.add_argument(
+        "--committed-only",
+        action="store_true",
+        help="ignore staged, unstaged and untracked files (the default outside CI includes them)",
+    )
     return parser
 
 
@@ -69,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.pytest_args = extra
     if args.command == "run":
         return run(args)
+    if args.command == "plan":
+        return plan(args)
     return check(args)
 
 
@@ -95,6 +117,34 @@ def check(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     for line in describe(project):
         print(line)
+    return 0
+
+
+def plan(args: argparse.Namespace) -> int:
+    """``evalgate plan``: the change class and tier per suite, in the chosen format."""
+    from evalgate.autotier import plan_for_project
+    from evalgate.plan_output import github_output, plan_text
+
+    try:
+        project = discover_project(
+            Path(args.project).resolve(), Path(args.config).resolve() if args.config else None
+        )
+        result = plan_for_project(
+            project, base=args.base, include_worktree=False if args.committed_only else None
+        )
+        if args.format == "github":
+            path = github_output(result, os.environ)
+            print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
+            for reason in result.reasons:
+                print(f"  {reason}")
+            return 0
+    except EvalgateError as err:
+        print(f"evalgate: error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    if args.format == "json":
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(plan_text(result))
     return 0
 
 

@@ -182,7 +182,10 @@ class EvalRun:
             self.reports = write_reports(
                 directory, self.verdicts, self.session.results, self.session.label
             )
-        session.exitstatus = exit_status(int(session.exitstatus), self.verdicts, self.other_failures)
+        status = int(session.exitstatus)
+        if status == pytest.ExitCode.NO_TESTS_COLLECTED and self.plan and self.plan.change == "none":
+            status = pytest.ExitCode.OK  # nothing to evaluate is a success, not an empty run
+        session.exitstatus = exit_status(status, self.verdicts, self.other_failures)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdicts is None:

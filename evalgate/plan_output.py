@@ -1,0 +1,44 @@
+"""A plan for humans (text) and for GitHub Actions (``$GITHUB_OUTPUT``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from evalgate.errors import EvalgateError
+from evalgate.planner import Plan
+
+
+def plan_text(plan: Plan) -> str:
+    """A readable explanation of the decision."""
+    base = plan.base[:12] if plan.base else "none"
+    head = plan.head[:12] if plan.head else "none"
+    lines = [
+        f"change: {plan.change}" + (" (fallback: unsure, so the larger tier)" if plan.fallback else ""),
+        f"tier:   {plan.tier or 'none'}" + (f"  (override: {plan.override})" if plan.override else ""),
+        f"base:   {base}   head: {head}",
+        "suites:",
+        *(f"  {name}: {tier or 'none'}" for name, tier in plan.suites.items()),
+        "why:",
+        *(f"  - {reason}" for reason in plan.reasons),
+    ]
+    if plan.files:
+        lines.append(f"files ({len(plan.files)}):")
+        lines.extend(f"  {line}" for line in plan.files[:50])
+        if len(plan.files) > 50:
+            lines.append(f"  … and {len(plan.files) - 50} more")
+    return "\n".join(lines)
+
+
+def github_output(plan: Plan, env: Mapping[str, str]) -> Path:
+    """Append ``tier=`` and ``change=`` to the file named by ``GITHUB_OUTPUT``."""
+    target = env.get("GITHUB_OUTPUT")
+    if not target:
+        raise EvalgateError(
+            "GITHUB_OUTPUT is not set: --format github runs inside a GitHub Actions step; "
+            "use --format json elsewhere"
+        )
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f"tier={plan.tier or 'none'}\nchange={plan.change}\n")
+    return path

@@ -1,0 +1,166 @@
+"""Planning: rules, classes, tiers per suite, overrides — and `auto` end to end in pytest and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evalgate.changes import ChangeSet, EventInfo, FileChange
+from evalgate.cli import main
+from evalgate.config import ChangesConfig, RuleConfig
+from evalgate.planner import SuiteInfo, build_rules, classify, find_override, plan_change
+from conftest import add_suite, write_project
+from gitrepo import GitRepo
+
+SUITES = [SuiteInfo("safety", ("safety",)), SuiteInfo("qa", ())]
+RULES = build_rules(
+    [RuleConfig(paths=["prompts/safety/**"], change="targeted", concern="safety")],
+    ["evalgate.toml", "evals/*.toml"],
+    use_defaults=True,
+)
+
+
+def changed(*paths: str, lines: int = 1) -> ChangeSet:
+    return ChangeSet("b" * 40, "h" * 40, tuple(FileChange(path=p, status="M", added=lines) for p in paths))
+
+
+def plan(*paths: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    return plan_change(changed(*paths, **kwargs), RULES, SUITES, ChangesConfig(max_lines=100, max_files=5))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "klass"),
+    [
+        ("README.md", "ignore"),
+        ("docs/guide/index.html", "ignore"),
+        ("sub/dir/notes.rst", "ignore"),
+        ("poetry.lock", "major"),
+        ("services/api/requirements-dev.txt", "major"),
+        ("pyproject.toml", "major"),
+        ("evals/qa.toml", "major"),
+        ("evals/nested/qa.toml", "minor"),
+        ("prompts/safety/system.md", "targeted"),
+        ("src/app.py", "minor"),
+    ],
+)
+def test_classify_first_matching_rule(path: str, klass: str) -> None:
+    assert classify(path, RULES)[0] == klass
+
+
+def test_each_change_class_and_its_tiers() -> None:
+    none = plan("README.md", "docs/a.md")
+    assert (none.change, none.tier, none.suites) == ("none", None, {"safety": None, "qa": None})
+    assert "no relevant change" in none.reasons[0]
+    minor = plan("src/app.py", "README.md")
+    assert (minor.change, minor.suites) == ("minor", {"safety": "smoke", "qa": "smoke"})
+    assert minor.reasons[0] == "src/app.py (M) +1 -0: minor by no rule matched (default minor)"
+    targeted = plan("prompts/safety/system.txt", "src/app.py")
+    assert (targeted.change, targeted.tier, targeted.suites) == ("targeted", "deep-dive", {"safety": "deep-dive", "qa": "smoke"})
+    assert "targeted (safety) by rule 'prompts/safety/**'" in targeted.reasons[0]
+    major = plan("prompts/safety/system.txt", "uv.lock")
+    assert (major.change, major.suites) == ("major", {"safety": "full", "qa": "full"})
+    assert "built-in rule 'uv.lock'" in major.reasons[0]
+
+
+def test_a_rename_counts_both_paths() -> None:
+    moved = ChangeSet("b", "h", (FileChange(path="notes/x.md", old_path="prompts/safety/x.md", status="R"),))
+    result = plan_change(moved, RULES, SUITES, ChangesConfig())
+    assert result.change == "targeted"
+
+
+def test_size_and_doubt_escalate_to_major() -> None:
+    assert "more than max_files = 5" in plan(*(f"src/{i}.py" for i in range(6))).reasons[0]
+    assert plan("src/a.py", lines=101).change == "major"
+    unsure = plan_change(ChangeSet(None, "h", fallback_reasons=("no base",)), RULES, SUITES, ChangesConfig())
+    assert (unsure.change, unsure.fallback, unsure.tier) == ("major", True, "full")
+    assert unsure.reasons[0] == "unsure, so the full tier: no base"
+
+
+def test_overrides_in_priority_order() -> None:
+    event = EventInfo("pull_request", labels=("bug", "eval-tier:deep-dive"))
+    trailer = "Fix prompt\n\nEval-Tier: full\n"
+    assert find_override("smoke", {"EVALGATE_TIER": "full"}, event, trailer) == ("smoke", "--eval-tier smoke")
+    assert find_override("auto", {"EVALGATE_TIER": "full"}, event, trailer) == ("full", "EVALGATE_TIER=full")
+    assert find_override("auto", {}, event, trailer) == ("deep-dive", "pull request label 'eval-tier:deep-dive'")
+    assert find_override(None, {}, None, trailer) == ("full", "commit trailer 'Eval-Tier: full'")
+    assert find_override("auto", {"EVALGATE_TIER": "auto"}, None, "no trailer") is None
+
+
+# --- auto, end to end -------------------------------------------------------------------
+
+
+@pytest.fixture
+def gitproject(pytester: pytest.Pytester) -> GitRepo:
+    """A project in a git repo: suites `qa` and `safety` (concern safety), a safety prompt rule."""
+    write_project(
+        pytester.path,
+        cases=30,
+        correct=30,
+        extra_config='rules = [{ paths = ["prompts/safety/**"], change = "targeted", concern = "safety" }]',
+    )
+    add_suite(pytester.path, "safety", cases=30, concerns=("safety",))
+    repo = GitRepo(pytester.path)
+    repo.write("prompts/safety/system.txt", "Refuse harmful requests.\n")
+    repo.write("src/app.py", "x = 1\n")
+    repo.write(".gitignore", ".pytest_cache/\n__pycache__/\n")
+    repo.commit("initial")
+    repo.git("checkout", "-q", "-b", "feature")
+    return repo
+
+
+def test_auto_targeted_runs_deep_dive_for_safety_and_smoke_elsewhere(pytester: pytest.Pytester, gitproject: GitRepo) -> None:
+    gitproject.write("prompts/safety/system.txt", "Refuse harmful requests politely.\n")
+    gitproject.commit()
+    result = pytester.runpytest("--eval-tier=auto")
+    result.stdout.fnmatch_lines(["evalgate plan: change=targeted tier=deep-dive*", "*targeted (safety) by rule 'prompts/safety/[*][*]'*"])
+    result.assert_outcomes(passed=30 * 3 + 20)  # deep-dive repeats 3 x 30 cases; smoke samples 20
+    assert result.ret == 0
+
+
+def test_auto_with_no_relevant_change_skips_and_passes(pytester: pytest.Pytester, gitproject: GitRepo) -> None:
+    gitproject.write("docs/guide.md", "# guide\n")
+    gitproject.commit()
+    result = pytester.runpytest("--eval-tier=auto")
+    result.stdout.fnmatch_lines(["evalgate plan: change=none tier=none*", "qa: SKIPPED — skipped: no relevant change"])
+    assert result.ret == 0
+
+
+def test_auto_plan_is_computed_once_and_shipped_to_xdist_workers(pytester: pytest.Pytester, gitproject: GitRepo) -> None:
+    gitproject.write("src/app.py", "x = 2\n")
+    gitproject.commit()
+    result = pytester.runpytest_subprocess("--eval-tier=auto", "-n", "2")
+    result.stdout.fnmatch_lines(["evalgate plan: change=minor tier=smoke*"])
+    result.assert_outcomes(passed=40)
+    assert result.ret == 0
+
+
+def test_cli_plan_json_matches_what_pytest_runs(pytester: pytest.Pytester, gitproject: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    gitproject.write("pyproject.toml", (pytester.path / "pyproject.toml").read_text() + "\n# touched\n")
+    gitproject.commit()
+    assert main(["plan", str(pytester.path), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["change"] == "major" and document["tier"] == "full" and document["fallback"] is False
+    assert document["suites"] == {"qa": "full", "safety": "full"}
+    assert document["base"] == gitproject.git("rev-parse", "main") and document["head"] == gitproject.git("rev-parse", "HEAD")
+    result = pytester.runpytest("--eval-tier=auto")
+    result.assert_outcomes(passed=60)
+
+
+def test_cli_plan_github_output_and_overrides(pytester: pytest.Pytester, gitproject: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    gitproject.write("src/app.py", "x = 3\n")
+    gitproject.commit("tweak\n\nEval-Tier: full")
+    output = pytester.path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    assert main(["plan", str(pytester.path), "--format", "github"]) == 0
+    assert output.read_text() == "tier=full\nchange=minor\n"
+    monkeypatch.delenv("GITHUB_OUTPUT")
+    assert main(["plan", str(pytester.path), "--format", "github"]) == 2
+
+
+def test_plan_outside_a_repository_is_one_line(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(pytester.path)
+    assert main(["plan", str(pytester.path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not inside a git repository" in err
