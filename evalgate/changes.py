@@ -170,11 +170,12 @@ def collect_changes(
 def diff_files(repo: git.Repo, base: str, head: str | None) -> list[FileChange]:
     """Changed files from ``base`` to ``head`` (None: the working tree, staged or not)."""
     target = [base] if head is None else [base, head]
-    raw = repo.git.diff("--raw", "-z", "-M", "--no-color", "--no-ext-diff", *target)
-    numstat = repo.git.diff("--numstat", "-z", "-M", "--no-color", "--no-ext-diff", *target)
-    counts = _parse_numstat(numstat)
+    # One git process for both views: --raw records first, then --numstat records.
+    output = repo.git.diff("--raw", "--numstat", "-z", "-M", "--no-color", "--no-ext-diff", *target)
+    entries, rest = _parse_raw(output)
+    counts = _parse_numstat(rest)
     changes = []
-    for old_mode, new_mode, old_sha, new_sha, status, path, old_path in _parse_raw(raw):
+    for old_mode, new_mode, old_sha, new_sha, status, path, old_path in entries:
         added, deleted, binary = counts.get(path, (0, 0, False))
         submodule = "160000" in (old_mode, new_mode)
         changes.append(
@@ -270,9 +271,10 @@ def _is_missing_commit(repo: git.Repo, rev: str) -> bool:
         return True
 
 
-def _parse_raw(raw: str) -> list[tuple[str, str, str, str, str, str, str | None]]:
-    """Parse ``git diff --raw -z``: ``:old new osha nsha STATUS\\0path\\0[path2\\0]``."""
-    fields = raw.split("\0")
+def _parse_raw(output: str) -> tuple[list[tuple[str, str, str, str, str, str, str | None]], str]:
+    """Parse the ``--raw -z`` records (``:old new osha nsha STATUS\\0path\\0[path2\\0]``) at
+    the start of ``output``; the records and the unparsed rest."""
+    fields = output.split("\0")
     entries: list[tuple[str, str, str, str, str, str, str | None]] = []
     index = 0
     while index < len(fields) and fields[index].startswith(":"):
@@ -285,7 +287,8 @@ def _parse_raw(raw: str) -> list[tuple[str, str, str, str, str, str, str | None]
         else:
             entries.append((old_mode, new_mode, old_sha, new_sha, letter, fields[index + 1], None))
             index += 2
-    return entries
+    rest = "\0".join(fields[index:]).lstrip("\n")
+    return entries, rest
 
 
 def _parse_numstat(numstat: str) -> dict[str, tuple[int, int, bool]]:

@@ -1,0 +1,21 @@
+"""The benchmarks still run (tiny sizes; the numbers themselves come from bench/)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+
+def test_plan_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "plan.py"), "--files", "200", "--changed", "20", "--rounds", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["plan_seconds"] > 0 and metrics["ratio_to_git_numstat"] > 0
