@@ -92,8 +92,14 @@ def test_overrides_in_priority_order() -> None:
 
 
 @pytest.fixture
-def gitproject(pytester: pytest.Pytester) -> GitRepo:
-    """A project in a git repo: suites `qa` and `safety` (concern safety), a safety prompt rule."""
+def gitproject(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """A project in a git repo: suites `qa` and `safety` (concern safety), a safety prompt rule.
+
+    The environment is pinned: committed changes only (as on CI), and no event payload or
+    tier override leaking in from the CI that runs these tests."""
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "EVALGATE_TIER", "GITHUB_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CI", "true")
     write_project(
         pytester.path,
         cases=30,
