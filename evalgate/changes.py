@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,8 @@ class ChangeSet:
     """Why the change set cannot be trusted; non-empty means: run the larger tier."""
     head_message: str = ""
     event: EventInfo | None = None
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+    """Facts worth printing with the plan (e.g. that uncommitted files were included)."""
 
     @property
     def lines_changed(self) -> int:

@@ -140,6 +140,7 @@ def plan_change(
 
     fallback = bool(changes.fallback_reasons)
     reasons.extend(f"unsure, so the full tier: {reason}" for reason in changes.fallback_reasons)
+    reasons.extend(changes.notes)
     if not fallback and len(changes.files) > limits.max_files:
         reasons.append(f"{len(changes.files)} files changed, more than max_files = {limits.max_files}: major")
         change = "major"
