@@ -42,11 +42,9 @@ def evalgate_inputs(project: Project) -> list[str]:
     for suite in project.suites:
         globs.append(suite.config.dataset.path)
         globs += suite.config.components
-        model = suite.config.model
-        if isinstance(model, str):
-            model = project.config.models[model]
-        if isinstance(model, RecordedModelConfig):
-            globs.append(model.path)
+        globs += suite.model.components
+        if isinstance(suite.model, RecordedModelConfig):
+            globs.append(suite.model.path)
     return [glob.removeprefix("./") for glob in dict.fromkeys(globs)]
 
 

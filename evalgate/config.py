@@ -39,7 +39,16 @@ def _check_import_path(value: str) -> str:
     return value
 
 
-class PythonModelConfig(StrictModel):
+class ModelConfigBase(StrictModel):
+    """Settings every model kind has."""
+
+    components: list[str] = []
+    """Globs of files this model depends on (prompt templates, model settings), relative to
+    the project directory. Their content is part of the cache key, and a change to one is
+    a major change."""
+
+
+class PythonModelConfig(ModelConfigBase):
     """A Python function is the model: ``function(input, **params) -> str``."""
 
     kind: Literal["python"]
@@ -49,11 +58,14 @@ class PythonModelConfig(StrictModel):
     messages). The project directory is importable, so a local ``my_model.py`` works."""
     params: dict[str, Any] = {}
     """Keyword arguments passed to the function on every call. Default: none."""
+    deterministic: bool = True
+    """Whether the same input always gives the same output. When false, each repeat is
+    cached separately. Default true."""
 
     _function = field_validator("function")(_check_import_path)
 
 
-class RecordedModelConfig(StrictModel):
+class RecordedModelConfig(ModelConfigBase):
     """Outputs generated elsewhere, read from a JSONL file keyed by case id."""
 
     kind: Literal["recorded"]
@@ -66,7 +78,7 @@ class RecordedModelConfig(StrictModel):
     """Field holding the output text; dots reach into objects (``gpt.solution``). Default ``output``."""
 
 
-class OpenAIModelConfig(StrictModel):
+class OpenAIModelConfig(ModelConfigBase):
     """An OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, llama.cpp, TGI...)."""
 
     kind: Literal["openai"]
@@ -250,8 +262,9 @@ class SuiteConfig(StrictModel):
     concerns: list[str] = []
     """Tags naming what this suite guards (``["safety"]``); tiers select suites by them."""
     components: list[str] = []
-    """Globs of files this suite's model depends on (prompt templates, model config),
-    relative to the project directory: a change to one is a major change."""
+    """Globs of files this suite depends on (prompt templates, model config), relative to
+    the project directory: their content is part of the cache key of this suite's cases,
+    and a change to one is a major change."""
 
     @field_validator("dataset", mode="before")
     @classmethod
@@ -330,8 +343,11 @@ class ProjectConfig(StrictModel):
     changes: ChangesConfig = ChangesConfig()
     """Size limits and switches of the change analyzer."""
     components: list[str] = []
-    """Globs of files every model depends on (shared prompts, model settings): a change to
-    one is a major change."""
+    """Globs of files every suite depends on (shared prompts, model settings): part of every
+    cache key, and a change to one is a major change."""
+    cache: str = ".evalgate/cache.sqlite"
+    """The results store and cache (SQLite), relative to the project directory; the
+    ``EVALGATE_CACHE`` environment variable overrides it. Default ``.evalgate/cache.sqlite``."""
 
 
 # --- loading -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from evalgate.results import CaseResult
-from evalgate.runner import run_case
+from evalgate.runner import CaseRunner
 from evalgate.session import PlannedSuite
 from evalgate.suites import Case
 
@@ -40,21 +40,27 @@ class CaseErrored(Exception):
 class SuiteFile(pytest.File):
     """A suite TOML file; collects the cases its tier selected."""
 
-    def __init__(self, *, planned: PlannedSuite, **kwargs: Any) -> None:
+    def __init__(self, *, planned: PlannedSuite, runner: CaseRunner, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
+        self.runner = runner
 
     def collect(self) -> Iterator[EvalCase]:
         for name, case, repeat in self.planned.item_names():
-            yield EvalCase.from_parent(self, name=name, planned=self.planned, case=case, repeat=repeat)
+            yield EvalCase.from_parent(
+                self, name=name, planned=self.planned, case=case, repeat=repeat, runner=self.runner
+            )
 
 
 class EvalCase(pytest.Item):
     """One run of one case."""
 
-    def __init__(self, *, planned: PlannedSuite, case: Case, repeat: int, **kwargs: Any) -> None:
+    def __init__(
+        self, *, planned: PlannedSuite, case: Case, repeat: int, runner: CaseRunner, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.planned = planned
+        self.runner = runner
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
@@ -68,9 +74,13 @@ class EvalCase(pytest.Item):
         return self.planned.suite.name
 
     def runtest(self) -> None:
-        suite = self.planned.suite
-        self.result = run_case(suite.name, self.case, suite.adapter, suite.scorer, self.repeat)
-        self.user_properties.append(("suite", suite.name))
+        store = self.runner.store
+        known_problems = len(store.problems) if store else 0
+        self.result = self.runner.run(self.planned, self.case, self.repeat)
+        self.user_properties.append(("suite", self.suite_name))
+        self.user_properties.append(("cached", self.result.cached))
+        if store is not None:
+            self.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         if self.result.errored:
             raise CaseErrored(self.result)
         self.user_properties.append(("score", self.result.score))

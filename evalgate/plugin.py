@@ -10,22 +10,27 @@ the exit status are computed once, on the controller.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from evalgate.cache import ResultStore
 from evalgate.errors import EvalgateError
 from evalgate.gate import SuiteVerdict, Verdict, exit_status
 from evalgate.planner import Plan
 from evalgate.items import EvalCase, SuiteFile
-from evalgate.project import discover_project
+from evalgate.project import cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult
+from evalgate.runner import CaseRunner
 from evalgate.session import EvalSession
 
+WORKER_RUN_ID = "evalgate_run_id"
+"""Key of the run id the controller hands its workers: one run in the results store."""
 WORKER_PLAN = "evalgate_plan"
 """Key of the plan the xdist controller hands its workers in ``workerinput``."""
 REPORT_ATTR = "evalgate"
@@ -61,6 +66,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="write junit.xml (gates), summary.md and results.json into DIR",
     )
+    group.addoption(
+        "--eval-no-cache",
+        dest="eval_no_cache",
+        action="store_true",
+        help="neither read nor write the result cache",
+    )
+    group.addoption(
+        "--eval-refresh",
+        dest="eval_refresh",
+        action="store_true",
+        help="run every case again and overwrite its cached result",
+    )
     parser.addini("eval_tier", "default for --eval-tier", default="")
     parser.addini("eval_report", "default for --eval-report", default="")
 
@@ -86,7 +103,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except EvalgateError as err:
         raise pytest.UsageError(str(err)) from None
     _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
-    config.pluginmanager.register(EvalRun(config, session, plan), "evalgate-run")
+    run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
+    store = None
+    if not config.getoption("eval_no_cache"):
+        store = ResultStore.open(cache_path(project))
+        if not hasattr(config, "workerinput"):
+            store.start_run(run_id, session.label)
+    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
+    config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
 
 
 def _requested_tier(config: pytest.Config) -> str:
@@ -99,10 +123,14 @@ def _requested_tier(config: pytest.Config) -> str:
 class EvalRun:
     """The hooks of a run with a tier; registered only then."""
 
-    def __init__(self, config: pytest.Config, session: EvalSession, plan: Plan | None) -> None:
+    def __init__(self, config: pytest.Config, session: EvalSession, plan: Plan | None, runner: CaseRunner) -> None:
         self.config = config
         self.session = session
         self.plan = plan
+        self.runner = runner
+        self.cache_hits = 0
+        self.model_calls = 0
+        self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []
         self.is_worker = hasattr(config, "workerinput")
         self.other_failures = 0
         """Failed items that are not eval cases: they fail the build as usual."""
@@ -122,6 +150,7 @@ class EvalRun:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_PLAN] = self.session.describe()
+        node.workerinput[WORKER_RUN_ID] = self.runner.run_id
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
         if file_path.suffix != ".toml":
@@ -129,7 +158,7 @@ class EvalRun:
         planned = self.session.planned_suite(file_path)
         if planned is None:
             return None
-        return SuiteFile.from_parent(parent, path=file_path, planned=planned)
+        return SuiteFile.from_parent(parent, path=file_path, planned=planned, runner=self.runner)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
@@ -166,15 +195,31 @@ class EvalRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
+        for name, value in report.user_properties:
+            if name == "cache_warning" and value not in self.cache_problems:
+                self.cache_problems.append(str(value))
         result = getattr(report, REPORT_ATTR, None)
         if result is not None:
-            self.session.record(CaseResult.model_validate(result))
+            case_result = CaseResult.model_validate(result)
+            self.session.record(case_result)
+            if case_result.cached:
+                self.cache_hits += 1
+            else:
+                self.model_calls += 1
         elif report.failed:
             self.other_failures += 1
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.runner.flush()
+        store = self.runner.store
         if self.is_worker:
+            if store is not None:
+                store.close()
             return
+        if store is not None:
+            store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
+            self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
+            store.close()
         self.verdicts = self.session.verdicts()
         report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
         if report_dir:
@@ -197,6 +242,13 @@ class EvalRun:
             terminalreporter.write_line(line, **{_COLOURS.get(verdict.verdict, "red"): True})
         for line in lines[1 + len(self.verdicts) :]:
             terminalreporter.write_line(line)
+        store = self.runner.store
+        if store is not None:
+            terminalreporter.write_line(
+                f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.path})"
+            )
+        for problem in self.cache_problems:
+            terminalreporter.write_line(f"evalgate cache warning: {problem}", yellow=True)
         for path in self.reports:
             terminalreporter.write_line(f"evalgate report: {path}")
 

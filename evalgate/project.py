@@ -8,6 +8,7 @@ called, as one line naming the file and the fix.
 from __future__ import annotations
 
 import importlib.resources
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from evalgate.config import (
     validate,
 )
 from evalgate.errors import ConfigError
+
+ENV_CACHE = "EVALGATE_CACHE"
 from evalgate.models import ModelAdapter, build_adapter
 from evalgate.scorers import Scorer, build_scorer
 from evalgate.suites import Case, load_cases
@@ -34,6 +37,8 @@ class Suite:
     name: str
     path: Path
     config: SuiteConfig
+    model: ModelConfig
+    """The resolved model config (a named model, or the suite's inline table)."""
     cases: list[Case]
     adapter: ModelAdapter
     scorer: Scorer
@@ -70,6 +75,12 @@ class Project:
             return list(self.suites)
         wanted = set(tier.concerns)
         return [suite for suite in self.suites if wanted & set(suite.config.concerns)]
+
+
+def cache_path(project: Project) -> Path:
+    """Where the project's result cache lives: ``$EVALGATE_CACHE``, else its ``cache`` setting."""
+    from_env = os.environ.get(ENV_CACHE, "").strip()
+    return Path(from_env).resolve() if from_env else project.root / project.config.cache
 
 
 def discover_project(directory: Path, explicit: Path | None = None) -> Project:
@@ -129,7 +140,7 @@ def load_suite(path: Path, project: Project) -> Suite:
                 f"{scorer.name} scorer needs; add it to the row or set expected_field in [dataset]",
                 path=path,
             )
-    return Suite(config.name or path.stem, path, config, cases, adapter, scorer)
+    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer)
 
 
 def load_tiers(directory: Path) -> dict[str, TierConfig]:

@@ -49,6 +49,8 @@ class CaseResult(BaseModel):
     """Seconds spent in the model call."""
     usage: dict[str, int] = {}
     """Token counts, when the model reports them."""
+    cached: bool = False
+    """True when this result came from the cache instead of a model call."""
 
     @property
     def errored(self) -> bool:

@@ -36,6 +36,11 @@ class ModelAdapter(Protocol):
     kind: str
     """Adapter kind (``python``, ``recorded``, ``openai``)."""
 
+    @property
+    def deterministic(self) -> bool:
+        """Whether one input always gives one output; if not, repeats are cached apart."""
+        ...
+
     def fingerprint(self) -> dict[str, Any]:
         """Everything that determines the outputs, JSON-serialisable, without secrets."""
         ...

@@ -33,6 +33,11 @@ class OpenAIModel:
         self.url = config.base_url.rstrip("/") + "/chat/completions"
         self.session = requests.Session()
 
+    @property
+    def deterministic(self) -> bool:
+        # Greedy decoding or a fixed seed; an unset temperature means the server's default (often 1).
+        return self.config.temperature == 0 or self.config.seed is not None
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

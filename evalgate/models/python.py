@@ -25,6 +25,10 @@ class PythonModel:
         self.config = config
         self.function = import_function(config.function, project_dir, "model function")
 
+    @property
+    def deterministic(self) -> bool:
+        return self.config.deterministic
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

@@ -33,6 +33,10 @@ class RecordedModel:
         self.digest = file_digest(self.path)
         self.outputs = self._read()
 
+    @property
+    def deterministic(self) -> bool:
+        return True  # a recording never changes
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

@@ -1,0 +1,370 @@
+"""The results store and cache: one SQLite file, safe for xdist workers and parallel runs.
+
+Correctness first: a cached result is reused only when *everything* that determines it is
+unchanged — the key is a hash of the model adapter's fingerprint (kind, model id,
+generation parameters, code/file digests), the content of every declared component file,
+the case content, the scorer (name, version, parameters), the repeat index when sampling is
+not deterministic, and this module's schema version. The parts are stored beside the
+key so a miss can be explained. Errors are never cached.
+
+Durability: WAL mode, one short transaction per case, so a run killed mid-way keeps every
+result it finished. Faults degrade, never crash: a corrupt file is moved aside, an
+unwritable location or a failing write turns the cache off for the rest of the run, and
+each case is still reported. What went wrong is collected in ``problems`` for the caller
+to print.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalgate.results import CaseResult
+
+SCHEMA_VERSION = 1
+"""Part of every key: bump when the meaning of a cached result changes."""
+BUSY_TIMEOUT_MS = 30_000
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "cache, runs and results tables",
+        """
+        CREATE TABLE cache (
+            key TEXT PRIMARY KEY,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            parts TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL
+        );
+        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at);
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            hits INTEGER NOT NULL DEFAULT 0,
+            misses INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE results (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            cached INTEGER NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_id, suite, case_id, repeat)
+        );
+        """,
+    ),
+)
+"""Applied in order, each in its own transaction, recorded in ``migrations``."""
+
+
+def cache_key(parts: Mapping[str, Any]) -> str:
+    """The key of a set of key parts (canonical JSON, SHA-256)."""
+    encoded = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    """What ``evalgate cache stats`` prints."""
+
+    path: Path
+    entries: int
+    size_bytes: int
+    last_run: dict[str, Any] | None
+
+
+class ResultStore:
+    """One SQLite file: the cache (by key) and every run's results (by run id).
+
+    Open it with :meth:`open`; when the file cannot be used, the store is *disabled*:
+    lookups miss, writes are dropped, and ``problems`` says why.
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection | None, problems: list[str]) -> None:
+        self.path = path
+        self.connection = connection
+        self.problems = problems
+
+    @property
+    def enabled(self) -> bool:
+        """False when the cache could not be opened or a write failed."""
+        return self.connection is not None
+
+    @classmethod
+    def open(cls, path: Path) -> ResultStore:
+        """Open (creating and migrating) the store; never raises for a bad file."""
+        problems: list[str] = []
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            return cls(path, None, [f"cannot create {path.parent} ({err.strerror}); running without the cache"])
+        for attempt in range(2):
+            try:
+                return cls(path, _connect(path), problems)
+            except sqlite3.DatabaseError as err:
+                if _is_read_only(err):
+                    problems.append(f"{path} is not writable ({err}); running without the cache")
+                    return cls(path, None, problems)
+                if _is_locked(err) or attempt == 1 or not path.exists():
+                    problems.append(f"cannot use the cache at {path} ({err}); running without it")
+                    return cls(path, None, problems)
+                aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+                try:
+                    os.replace(path, aside)
+                    for suffix in ("-wal", "-shm"):
+                        Path(f"{path}{suffix}").unlink(missing_ok=True)
+                except OSError as move_error:
+                    problems.append(f"{path} is corrupt and cannot be moved aside ({move_error}); running without the cache")
+                    return cls(path, None, problems)
+                problems.append(f"{path} is not a usable cache ({err}); moved it to {aside.name} and started a new one")
+            except OSError as err:
+                problems.append(f"cannot open {path} ({err}); running without the cache")
+                return cls(path, None, problems)
+        raise AssertionError("unreachable: the second attempt returns")
+
+    # --- cache ---------------------------------------------------------------------
+
+    def lookup_many(self, keys: list[str]) -> dict[str, CaseResult]:
+        """Cached results for the keys that have one (one query per 500 keys)."""
+        found: dict[str, CaseResult] = {}
+        if self.connection is None or not keys:
+            return found
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.connection.execute(f"SELECT key, result FROM cache WHERE key IN ({marks})", chunk)
+                for key, result in rows:
+                    found[key] = CaseResult.model_validate_json(result)
+        except (sqlite3.Error, ValueError) as err:
+            self._disable(f"reading the cache failed ({err})")
+            return {}
+        return found
+
+    def store(self, run_id: str, key: str, parts: Mapping[str, Any], result: CaseResult) -> None:
+        """Record a freshly computed result of a run and, unless it errored, cache it —
+        one transaction, written at once, so a killed run keeps it."""
+        if self.connection is None:
+            return
+        now = time.time()
+        statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now))]
+        if not result.errored:  # errors are never cached
+            statements.append((
+                "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, result.suite, result.case_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
+                 result.model_dump_json(), now, now),
+            ))
+        try:
+            with self._transaction() as connection:
+                for sql, params in statements:
+                    connection.execute(sql, params)
+        except sqlite3.Error as err:
+            self._disable(f"writing to the cache failed ({err})")
+
+    def touch(self, keys: list[str]) -> None:
+        """Mark keys as used now (so pruning by age keeps what runs still use)."""
+        if self.connection is None or not keys:
+            return
+        now = time.time()
+        self._write_many("UPDATE cache SET used_at = ? WHERE key = ?", [(now, key) for key in keys])
+
+    def newest_entry(self, suite: str, case_id: str) -> tuple[dict[str, Any], float] | None:
+        """The key parts and time of the newest cache entry of a case, for ``explain``."""
+        if self.connection is None:
+            return None
+        row = self.connection.execute(
+            "SELECT parts, created_at FROM cache WHERE suite = ? AND case_id = ? ORDER BY created_at DESC LIMIT 1",
+            (suite, case_id),
+        ).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def has_key(self, key: str) -> bool:
+        """True when a result is cached under ``key``."""
+        return bool(self.lookup_many([key]))
+
+    # --- runs and results ----------------------------------------------------------
+
+    def start_run(self, run_id: str, label: str) -> None:
+        """Record that a run began."""
+        self._write(
+            "INSERT OR IGNORE INTO runs (run_id, label, started_at) VALUES (?, ?, ?)", (run_id, label, time.time())
+        )
+
+    def record_results(self, run_id: str, results: list[CaseResult]) -> None:
+        """Keep results of a run that came from the cache (batched: losing them in a crash
+        costs nothing, the cache still holds them)."""
+        now = time.time()
+        self._write_many(_INSERT_RESULT, [_result_row(run_id, result, now) for result in results])
+
+    def finish_run(self, run_id: str, hits: int, misses: int) -> None:
+        """Record a run's end and its cache hits and misses."""
+        self._write(
+            "UPDATE runs SET finished_at = ?, hits = ?, misses = ? WHERE run_id = ?", (time.time(), hits, misses, run_id)
+        )
+
+    def run_results(self, run_id: str) -> list[CaseResult]:
+        """Every result recorded for a run."""
+        if self.connection is None:
+            return []
+        rows = self.connection.execute("SELECT result FROM results WHERE run_id = ? ORDER BY created_at", (run_id,))
+        return [CaseResult.model_validate_json(row[0]) for row in rows]
+
+    # --- maintenance ---------------------------------------------------------------
+
+    def stats(self) -> CacheStats:
+        """Entries, file size, and the last finished run's hit rate."""
+        entries = 0
+        last = None
+        if self.connection is not None:
+            entries = self.connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+            row = self.connection.execute(
+                "SELECT run_id, label, started_at, finished_at, hits, misses FROM runs "
+                "WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
+            ).fetchone()
+            if row:
+                run_id, label, started, finished, hits, misses = row
+                total = hits + misses
+                last = {"run_id": run_id, "label": label, "started_at": started, "finished_at": finished,
+                        "hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
+        return CacheStats(self.path, entries, self.size_bytes(), last)
+
+    def size_bytes(self) -> int:
+        """Bytes on disk, including the write-ahead log."""
+        return sum(Path(f"{self.path}{suffix}").stat().st_size
+                   for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
+
+    def prune(self, older_than_seconds: float | None = None, max_bytes: int | None = None) -> int:
+        """Delete entries unused for longer than ``older_than_seconds`` and then, oldest
+        use first, until the file fits ``max_bytes``. Returns how many entries went."""
+        if self.connection is None:
+            return 0
+        removed = 0
+        with self._transaction() as connection:
+            if older_than_seconds is not None:
+                cutoff = time.time() - older_than_seconds
+                removed += connection.execute("DELETE FROM cache WHERE used_at < ?", (cutoff,)).rowcount
+                connection.execute("DELETE FROM results WHERE created_at < ?", (cutoff,))
+                connection.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,))
+        self._compact()
+        while max_bytes is not None and self.size_bytes() > max_bytes:
+            count = self.connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+            if count == 0:
+                break
+            batch = max(1, count // 10)
+            with self._transaction() as connection:
+                removed += connection.execute(
+                    "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY used_at LIMIT ?)", (batch,)
+                ).rowcount
+            self._compact()
+        return removed
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    # --- internals -----------------------------------------------------------------
+
+    def _compact(self) -> None:
+        assert self.connection is not None
+        self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.connection.execute("VACUUM")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        assert self.connection is not None
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._write_many(sql, [params])
+
+    def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.connection is None:
+            return
+        try:
+            with self._transaction() as connection:
+                connection.executemany(sql, rows)
+        except sqlite3.Error as err:
+            self._disable(f"writing to the cache failed ({err})")
+
+    def _disable(self, why: str) -> None:
+        self.problems.append(f"{self.path}: {why}; the run continues without the cache")
+        self.close()
+
+
+_INSERT_RESULT = (
+    "INSERT OR REPLACE INTO results (run_id, suite, case_id, repeat, cached, result, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:
+    return (run_id, result.suite, result.case_id, result.repeat, int(result.cached), result.model_dump_json(), now)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
+        connection.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at each commit's checkpoint
+        _migrate(connection)
+        connection.execute("SELECT COUNT(*) FROM cache").fetchone()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        applied = {row[0] for row in connection.execute("SELECT version FROM migrations")}
+        for version, name, script in MIGRATIONS:
+            if version in applied:
+                continue
+            for statement in filter(str.strip, script.split(";")):
+                connection.execute(statement)
+            connection.execute("INSERT INTO migrations VALUES (?, ?, ?)", (version, name, time.time()))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _is_locked(err: sqlite3.Error) -> bool:
+    return "locked" in str(err) or "busy" in str(err)
+
+
+def _is_read_only(err: sqlite3.Error) -> bool:
+    return "readonly" in str(err).replace("-", "").replace(" ", "") or "unable to open" in str(err)

@@ -1,0 +1,103 @@
+"""Cache keys of cases, and why a key changed.
+
+A key's *parts* are kept readable (not just hashed) so ``evalgate cache explain`` can say
+which part changed: "component prompts/solve.txt changed", "model temperature changed
+(0 → 0.7)". Secrets never enter them: adapters' fingerprints exclude API keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evalgate.cache import SCHEMA_VERSION, cache_key
+from evalgate.models.base import file_digest
+from evalgate.project import Project, Suite
+from evalgate.suites import Case
+
+
+def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:
+    """``relative path → sha256`` of every file the globs match; a glob that matches
+    nothing maps to ``"missing"`` so that adding the file later changes the key."""
+    digests: dict[str, str] = {}
+    for pattern in globs:
+        matched = sorted(path for path in root.glob(pattern) if path.is_file())
+        if not matched:
+            digests[pattern] = "missing"
+        for path in matched:
+            digests[path.relative_to(root).as_posix()] = file_digest(path)
+    return digests
+
+
+class SuiteKeys:
+    """Computes the key parts of a suite's cases; the suite-wide parts once."""
+
+    def __init__(self, project: Project, suite: Suite) -> None:
+        globs = [*project.config.components, *suite.model.components, *suite.config.components]
+        self.base: dict[str, Any] = {
+            "schema": SCHEMA_VERSION,
+            "model": suite.adapter.fingerprint(),
+            "components": component_digests(project.root, list(dict.fromkeys(globs))),
+            "scorer": suite.scorer.fingerprint(),
+        }
+        self.deterministic = suite.adapter.deterministic
+
+    def parts(self, case: Case, repeat: int) -> dict[str, Any]:
+        """Everything that determines this case's result."""
+        return {
+            **self.base,
+            "case": {"id": case.id, "content": case.content_hash()},
+            "repeat": None if self.deterministic else repeat,
+        }
+
+    def key(self, case: Case, repeat: int) -> tuple[str, dict[str, Any]]:
+        """``(key, parts)`` of one case run."""
+        parts = self.parts(case, repeat)
+        return cache_key(parts), parts
+
+
+def explain_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Human reasons why ``new`` key parts differ from ``old``; empty when they are equal."""
+    reasons: list[str] = []
+    if old.get("schema") != new.get("schema"):
+        reasons.append(f"evalgate's cache schema changed ({old.get('schema')} → {new.get('schema')})")
+    reasons += _diff("model", old.get("model", {}), new.get("model", {}))
+    old_components, new_components = old.get("components", {}), new.get("components", {})
+    for path in sorted(set(old_components) | set(new_components)):
+        before, after = old_components.get(path), new_components.get(path)
+        if before == after:
+            continue
+        if before is None or before == "missing":
+            reasons.append(f"component {path} was added")
+        elif after is None:
+            reasons.append(f"component {path} is no longer declared")
+        elif after == "missing":
+            reasons.append(f"component {path} was deleted")
+        else:
+            reasons.append(f"component {path} changed")
+    if old.get("case") != new.get("case"):
+        reasons.append("the case's content (input or expected value) changed")
+    reasons += _diff("scorer", old.get("scorer", {}), new.get("scorer", {}))
+    if old.get("repeat") != new.get("repeat"):
+        reasons.append(f"repeat index differs ({old.get('repeat')} → {new.get('repeat')}): the model is not deterministic")
+    return reasons
+
+
+def _diff(label: str, old: Any, new: Any, prefix: str = "") -> list[str]:
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        reasons = []
+        for key in sorted(set(old) | set(new)):
+            reasons += _diff(label, old.get(key), new.get(key), f"{prefix}{key}.")
+        return reasons
+    name = prefix.rstrip(".") or "settings"
+    if name in ("source", "file", "params.source"):
+        return [f"{label} {name} changed (the code or file behind it was edited)"]
+    return [f"{label} {name} changed ({_short(old)} → {_short(new)})"]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
