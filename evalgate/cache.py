@@ -251,8 +251,9 @@ class ResultStore:
                    for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
 
     def prune(self, older_than_seconds: float | None = None, max_bytes: int | None = None) -> int:
-        """Delete entries unused for longer than ``older_than_seconds`` and then, oldest
-        use first, until the file fits ``max_bytes``. Returns how many entries went."""
+        """Delete entries unused for longer than ``older_than_seconds`` (and run results
+        older than that) and then, oldest first, entries and run results until the file fits
+        ``max_bytes``. Returns how many cache entries went."""
         if self.connection is None:
             return 0
         removed = 0
@@ -264,14 +265,20 @@ class ResultStore:
                 connection.execute("DELETE FROM runs WHERE started_at < ?", (cutoff,))
         self._compact()
         while max_bytes is not None and self.size_bytes() > max_bytes:
-            count = self.connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
-            if count == 0:
+            # Oldest tenth of both tables per round: run history and least recently used entries.
+            entries = self.connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+            rows = self.connection.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            if entries == 0 and rows == 0:
                 break
-            batch = max(1, count // 10)
             with self._transaction() as connection:
                 removed += connection.execute(
-                    "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY used_at LIMIT ?)", (batch,)
+                    "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY used_at LIMIT ?)",
+                    (max(1, entries // 10),),
                 ).rowcount
+                connection.execute(
+                    "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results ORDER BY created_at LIMIT ?)",
+                    (max(1, rows // 10),),
+                )
             self._compact()
         return removed
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 
 from evalgate import __version__
 from evalgate.errors import EvalgateError
-from evalgate.project import Project, discover_project
+from evalgate.project import Project, cache_path, discover_project
 from evalgate.sampling import cases_for_tier
 
 EXIT_CONFIG_ERROR = 2
@@ -76,7 +78,58 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore staged, unstaged and untracked files (the default outside CI includes them)",
     )
+    cache = commands.add_parser(
+        "cache",
+        help="inspect and maintain the result cache",
+        description="The result cache is one SQLite file (default .evalgate/cache.sqlite; "
+        "[tool.evalgate] cache = ... or $EVALGATE_CACHE).",
+        epilog="example: evalgate cache stats\n"
+        "         evalgate cache explain gsm8k-175b-verification gsm8k-test-0001\n"
+        "         evalgate cache prune --older-than 30d --max-size 1GB",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cache.add_argument("--project", default=".", help="project directory (default: .)")
+    cache.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
+    cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands.add_parser(
+        "stats", help="entries, size on disk, and the hit rate of the last run",
+        description="Entries, size on disk, and the hit rate of the last finished run.",
+        epilog="example: evalgate cache stats",
+    )
+    explain = cache_commands.add_parser(
+        "explain", help="why a case would miss: which part of its key changed",
+        description="Compare a case's cache key now with its newest cached entry and name what changed.",
+        epilog="example: evalgate cache explain qa capital-of-france",
+    )
+    explain.add_argument("suite", help="suite name")
+    explain.add_argument("case", help="case id")
+    prune = cache_commands.add_parser(
+        "prune", help="delete old entries, or the least recently used until the file fits",
+        description="Delete entries not used for a while and/or the least recently used ones until "
+        "the file is small enough.",
+        epilog="example: evalgate cache prune --older-than 30d --max-size 1GB",
+    )
+    prune.add_argument("--older-than", type=parse_duration, metavar="AGE", help="e.g. 12h, 30d, 2w")
+    prune.add_argument("--max-size", type=parse_size, metavar="SIZE", help="e.g. 500MB, 1GB")
     return parser
+
+
+def parse_duration(text: str) -> float:
+    """``30d`` → seconds (units s, m, h, d, w)."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration; use e.g. 12h, 30d or 2w")
+    return float(match.group(1)) * units[match.group(2)]
+
+
+def parse_size(text: str) -> int:
+    """``1GB`` → bytes (B, KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB of 1024)."""
+    units = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in {**units, "": 1}:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size; use e.g. 500MB or 1GB")
+    return int(float(match.group(1)) * units.get(match.group(2).lower(), 1))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(args)
     if args.command == "plan":
         return plan(args)
+    if args.command == "cache":
+        return cache(args)
     return check(args)
 
 
@@ -146,6 +201,81 @@ def plan(args: argparse.Namespace) -> int:
     else:
         print(plan_text(result))
     return 0
+
+
+def cache(args: argparse.Namespace) -> int:
+    """``evalgate cache stats|explain|prune``."""
+    from evalgate.cache import ResultStore
+    from evalgate.fingerprint import SuiteKeys, explain_change
+
+    try:
+        project = discover_project(
+            Path(args.project).resolve(), Path(args.config).resolve() if args.config else None
+        )
+    except EvalgateError as err:
+        print(f"evalgate: error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    path = cache_path(project)
+    if not path.exists():
+        print(f"no cache yet at {path}: run the evals once (pytest --eval-tier=smoke) to create it")
+        return 0
+    store = ResultStore.open(path)
+    for problem in store.problems:
+        print(f"evalgate: warning: {problem}", file=sys.stderr)
+    try:
+        if args.cache_command == "stats":
+            stats = store.stats()
+            print(f"cache: {stats.path}")
+            print(f"entries: {stats.entries}")
+            print(f"size: {stats.size_bytes / 1e6:.2f} MB")
+            last = stats.last_run
+            if last is None:
+                print("last run: none finished yet")
+            else:
+                rate = "-" if last["hit_rate"] is None else f"{last['hit_rate']:.1%}"
+                print(f"last run: {last['label']}: {last['hits']} hit(s), {last['misses']} model call(s), hit rate {rate}")
+            return 0
+        if args.cache_command == "prune":
+            if args.older_than is None and args.max_size is None:
+                print("evalgate: error: say what to prune: --older-than AGE and/or --max-size SIZE", file=sys.stderr)
+                return EXIT_CONFIG_ERROR
+            removed = store.prune(args.older_than, args.max_size)
+            print(f"removed {removed} entr{'y' if removed == 1 else 'ies'}; {store.size_bytes() / 1e6:.2f} MB left")
+            return 0
+        suite = next((s for s in project.suites if s.name == args.suite), None)
+        if suite is None:
+            names = ", ".join(s.name for s in project.suites)
+            print(f"evalgate: error: no suite '{args.suite}' (suites: {names})", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        case = next((c for c in suite.cases if c.id == args.case), None)
+        if case is None:
+            print(f"evalgate: error: suite '{suite.name}' has no case '{args.case}'", file=sys.stderr)
+            return EXIT_CONFIG_ERROR
+        keys = SuiteKeys(project, suite)
+        key, parts = keys.key(case, 0)
+        if store.has_key(key):
+            print(f"{suite.name}::{case.id}: cached — the key is unchanged, the next run is a hit")
+            return 0
+        newest = store.newest_entry(suite.name, case.id)
+        if newest is None:
+            print(f"{suite.name}::{case.id}: never cached (not run with the cache yet, an error, or pruned)")
+            return 0
+        old_parts, created = newest
+        reasons = explain_change(old_parts, parts) or ["the key differs in a part evalgate cannot name"]
+        print(f"{suite.name}::{case.id}: miss; since the newest entry ({_age(created)} ago):")
+        for reason in reasons:
+            print(f"  - {reason}")
+        return 0
+    finally:
+        store.close()
+
+
+def _age(timestamp: float) -> str:
+    seconds = max(0.0, time.time() - timestamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def describe(project: Project) -> list[str]:

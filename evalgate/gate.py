@@ -60,6 +60,10 @@ class SuiteVerdict:
     confidence: float
     seconds: float
     """Time spent in model calls for this suite."""
+    cache_hits: int = 0
+    """Case runs answered by the cache: model calls saved."""
+    model_calls: int = 0
+    """Case runs that called the model."""
 
     @property
     def pass_rate(self) -> float | None:
@@ -89,9 +93,11 @@ def decide(
     runs: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
         runs[result.case_id].append(result)
-    passed = scored = errors = 0
+    passed = scored = errors = hits = calls = 0
     seconds = 0.0
     for case_runs in runs.values():
+        hits += sum(run.cached for run in case_runs)
+        calls += sum(not run.cached for run in case_runs)
         seconds += sum(run.latency for run in case_runs)
         outcomes = [run.passed for run in case_runs if not run.errored]
         if not outcomes:
@@ -121,6 +127,8 @@ def decide(
         method=f"{WILSON} {CONFIDENCE:.0%}",
         confidence=CONFIDENCE,
         seconds=seconds,
+        cache_hits=hits,
+        model_calls=calls,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -24,14 +25,13 @@ def recorded_accuracy(variant: str) -> float:
 
 def test_gsm8k_example_gates_follow_the_recorded_outputs(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    run = subprocess.run(
-        [sys.executable, "-m", "evalgate", "run", str(EXAMPLE), "--tier", "full", "--report", str(reports)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
+    command = [sys.executable, "-m", "evalgate", "run", str(EXAMPLE), "--tier", "full", "--report", str(reports)]
+    env = {**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
     assert run.returncode == 1, run.stdout + run.stderr
+    assert "evalgate cache: 0 hit(s), 600 model call(s)" in run.stdout
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert again.returncode == 1 and "evalgate cache: 600 hit(s), 0 model call(s)" in again.stdout
     assert "gsm8k-175b-verification: PASS" in run.stdout
     assert "gsm8k-6b-finetuning: FAIL" in run.stdout
     document = json.loads((reports / "results.json").read_text())
@@ -71,7 +71,7 @@ def test_run_passes_pytest_arguments_through(tmp_path: Path, capsys: pytest.Capt
 def test_every_command_has_help_with_an_example() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"run", "check", "plan"}
+    assert set(commands) == {"run", "check", "plan", "cache"}
     for name, command in commands.items():
         assert command.description, name
         assert "example: evalgate " + name in (command.epilog or ""), name

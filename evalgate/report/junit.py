@@ -27,7 +27,8 @@ def _case(verdict: SuiteVerdict) -> TestCase:
         f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
         f"interval=[{percent(low)}, {percent(high)}] method={verdict.method} "
         f"threshold={percent(verdict.threshold)} cases={verdict.cases_run}/{verdict.cases_total} "
-        f"errors={verdict.errors}/{verdict.max_errors}"
+        f"errors={verdict.errors}/{verdict.max_errors} cache_hits={verdict.cache_hits} "
+        f"model_calls={verdict.model_calls}"
     )
     case = TestCase(
         name=verdict.suite,

@@ -49,4 +49,7 @@ def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
         "cases_planned": verdict.cases_planned,
         "cases_total": verdict.cases_total,
         "seconds": verdict.seconds,
+        "cache_hits": verdict.cache_hits,
+        "cache_misses": verdict.model_calls,
+        "calls_saved": {"cache": verdict.cache_hits},
     }

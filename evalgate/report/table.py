@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from evalgate.gate import SuiteVerdict
 
-HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "time")
+HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "cached", "time")
 
 
 def percent(value: float | None) -> str:
@@ -26,6 +26,7 @@ def row(verdict: SuiteVerdict) -> tuple[str, ...]:
         f"≥ {percent(verdict.threshold)}",
         f"{verdict.cases_run}/{verdict.cases_total}",
         f"{verdict.errors}/{verdict.max_errors}",
+        f"{verdict.cache_hits}/{verdict.cache_hits + verdict.model_calls}",
         f"{verdict.seconds:.1f}s",
     )
 

@@ -1,0 +1,284 @@
+"""The result cache with real SQLite files and real pytest runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from evalgate.cache import ResultStore, cache_key
+from evalgate.cli import main
+from evalgate.results import CaseError, CaseResult
+from conftest import add_suite, write_project
+
+COUNTING_MODEL = '''
+import os, time
+from pathlib import Path
+
+def answer(prompt, delay=0.0):
+    with open(Path(__file__).parent / "calls.log", "a") as log:
+        log.write(prompt + "\\n")
+    time.sleep(delay)
+    return "a" + prompt.removeprefix("q")
+'''
+
+
+def counting_project(root: Path, cases: int = 10, delay: float = 0.0, deterministic: bool = True) -> Path:
+    """Two suites, `qa` (declares prompts/qa.txt) and `other` (declares nothing), both on a
+    model that logs every call to calls.log."""
+    write_project(root, cases=cases)
+    (root / "toy_model.py").write_text(COUNTING_MODEL)
+    config = root / "pyproject.toml"
+    config.write_text(
+        config.read_text().replace(
+            "params = { correct = 10, errors = [] }",
+            f"params = {{ delay = {delay} }}\ndeterministic = {str(deterministic).lower()}",
+        )
+    )
+    add_suite(root, "other", cases=cases)
+    (root / "prompts").mkdir()
+    (root / "prompts" / "qa.txt").write_text("Answer briefly.\n")
+    suite = root / "evals" / "qa.toml"
+    suite.write_text('components = ["prompts/*.txt"]\n' + suite.read_text())
+    return root
+
+
+def calls(root: Path) -> list[str]:
+    log = root / "calls.log"
+    calls = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return calls
+
+
+def test_second_run_makes_no_model_calls(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path)
+    first = pytester.runpytest("--eval-tier=full")
+    assert len(calls(pytester.path)) == 20
+    first.stdout.fnmatch_lines(["evalgate cache: 0 hit(s), 20 model call(s)*"])
+    second = pytester.runpytest("--eval-tier=full", "--eval-report", "out")
+    assert calls(pytester.path) == []
+    second.stdout.fnmatch_lines(["qa*PASS*10/10*0/0*10/10*", "evalgate cache: 20 hit(s), 0 model call(s)*"])
+    document = json.loads((pytester.path / "out" / "results.json").read_text())
+    assert all(case["cached"] for case in document["cases"])
+    assert {s["suite"]: s["cache_hits"] for s in document["suites"]} == {"qa": 10, "other": 10}
+
+
+def test_a_component_change_reruns_exactly_the_suites_declaring_it(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    counting_project(pytester.path)
+    pytester.runpytest("--eval-tier=full")
+    calls(pytester.path)
+    (pytester.path / "prompts" / "qa.txt").write_text("Answer in one word.\n")
+    rerun = pytester.runpytest("--eval-tier=full")
+    rerun.stdout.fnmatch_lines(["other*PASS*10/10*"])
+    rerun.stdout.fnmatch_lines(["qa*PASS*0/10*"])
+    assert len(calls(pytester.path)) == 10
+    # explain, with the component changed again since the last run
+    (pytester.path / "prompts" / "qa.txt").write_text("Answer in two words.\n")
+    assert main(["cache", "--project", str(pytester.path), "explain", "qa", "case-003"]) == 0
+    out = capsys.readouterr().out
+    assert "qa::case-003: miss" in out and "component prompts/qa.txt changed" in out
+    assert main(["cache", "--project", str(pytester.path), "explain", "other", "case-003"]) == 0
+    assert "cached — the key is unchanged" in capsys.readouterr().out
+
+
+def test_model_parameters_and_scorer_are_part_of_the_key(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    counting_project(pytester.path)
+    pytester.runpytest("--eval-tier=full")
+    calls(pytester.path)
+    config = pytester.path / "pyproject.toml"
+    config.write_text(config.read_text().replace("delay = 0.0", "delay = 0.001"))
+    pytester.runpytest("--eval-tier=full")
+    assert len(calls(pytester.path)) == 20
+    suite = pytester.path / "evals" / "other.toml"
+    suite.write_text(suite.read_text().replace('kind = "exact"', 'kind = "exact"\ncase_sensitive = true'))
+    assert main(["cache", "--project", str(pytester.path), "explain", "other", "case-001"]) == 0
+    assert "scorer params.case_sensitive changed (False → True)" in capsys.readouterr().out
+
+
+def test_non_deterministic_models_cache_each_repeat(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=4, deterministic=False)
+    pytester.runpytest("--eval-tier=deep-dive")
+    assert len(calls(pytester.path)) == 2 * 4 * 3
+    pytester.runpytest("--eval-tier=deep-dive")
+    assert calls(pytester.path) == []
+
+
+def test_deterministic_repeats_reuse_the_first_result(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=4)
+    result = pytester.runpytest("--eval-tier=deep-dive")
+    assert len(calls(pytester.path)) == 2 * 4
+    result.stdout.fnmatch_lines(["evalgate cache: 16 hit(s), 8 model call(s)*"])
+
+
+def test_no_cache_and_refresh(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=3)
+    pytester.runpytest("--eval-tier=full", "--eval-no-cache")
+    assert not (pytester.path / ".evalgate").exists() and len(calls(pytester.path)) == 6
+    pytester.runpytest("--eval-tier=full")
+    calls(pytester.path)
+    pytester.runpytest("--eval-tier=full", "--eval-refresh")
+    assert len(calls(pytester.path)) == 6
+    pytester.runpytest("--eval-tier=full")
+    assert calls(pytester.path) == []
+
+
+def test_xdist_workers_share_the_cache(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=30)
+    first = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
+    assert first.ret == 0 and len(calls(pytester.path)) == 60
+    second = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
+    second.stdout.fnmatch_lines(["evalgate cache: 60 hit(s), 0 model call(s)*"])
+    assert calls(pytester.path) == []
+
+
+def run_pytest(root: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=root, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def test_two_processes_writing_at_once(tmp_path: Path) -> None:
+    root = counting_project(tmp_path / "proj", cases=40, delay=0.002)
+    runs = [run_pytest(root, "--eval-tier=full"), run_pytest(root, "--eval-tier=full")]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert not any("cache warning" in output for output in outputs), outputs
+    calls(root)
+    again = run_pytest(root, "--eval-tier=full").communicate(timeout=300)[0]
+    assert "evalgate cache: 80 hit(s), 0 model call(s)" in again
+    assert calls(root) == []
+
+
+def cached_count(path: Path) -> int:
+    try:
+        with closing(sqlite3.connect(path, timeout=5)) as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_9_mid_run_keeps_every_finished_case(tmp_path: Path) -> None:
+    root = counting_project(tmp_path / "proj", cases=60, delay=0.05)
+    database = root / ".evalgate" / "cache.sqlite"
+    run = run_pytest(root, "--eval-tier=full")
+    deadline = time.monotonic() + 120
+    while cached_count(database) < 15 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate()
+    finished = cached_count(database)
+    assert 15 <= finished < 120
+    calls(root)
+    rerun = run_pytest(root, "--eval-tier=full").communicate(timeout=300)[0]
+    assert f"evalgate cache: {finished} hit(s), {120 - finished} model call(s)" in rerun, rerun
+    assert len(calls(root)) == 120 - finished
+
+
+def test_corrupt_cache_is_moved_aside_and_the_run_continues(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=3)
+    database = pytester.path / ".evalgate" / "cache.sqlite"
+    database.parent.mkdir()
+    database.write_bytes(b"this is not a database" * 100)
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["evalgate cache warning: *cache.sqlite is not a usable cache*moved it to cache.sqlite.corrupt-*"])
+    assert list(database.parent.glob("cache.sqlite.corrupt-*"))
+    again = pytester.runpytest("--eval-tier=full")
+    again.stdout.fnmatch_lines(["evalgate cache: 6 hit(s), 0 model call(s)*"])
+
+
+def test_truncated_cache_file(pytester: pytest.Pytester) -> None:
+    counting_project(pytester.path, cases=20)
+    pytester.runpytest("--eval-tier=full")
+    database = pytester.path / ".evalgate" / "cache.sqlite"
+    ResultStore.open(database).close()  # checkpoint the WAL into the main file
+    data = database.read_bytes()
+    database.write_bytes(data[: len(data) // 3])
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["evalgate cache warning: *cache.sqlite*"])
+
+
+def test_unwritable_cache_location_warns_and_runs(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    counting_project(pytester.path, cases=3)
+    monkeypatch.setenv("EVALGATE_CACHE", "/proc/evalgate-cannot-exist/cache.sqlite")
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 0
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(["evalgate cache warning: cannot create /proc/evalgate-cannot-exist*running without the cache"])
+
+
+def result(case_id: str, error: bool = False) -> CaseResult:
+    if error:
+        return CaseResult(suite="s", case_id=case_id, error=CaseError(kind="timeout", message="slow"))
+    return CaseResult(suite="s", case_id=case_id, output="out", score=1.0, passed=True)
+
+
+def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: Path) -> None:
+    store = ResultStore.open(tmp_path / "c.sqlite")
+    store.start_run("r1", "full")
+    store.store("r1", "k1", {"case": 1}, result("a"))
+    store.store("r1", "k2", {"case": 2}, result("b", error=True))
+    assert set(store.lookup_many(["k1", "k2", "k3"])) == {"k1"}
+    assert [r.case_id for r in store.run_results("r1")] == ["a", "b"]  # errors are still in the run's results
+    store.finish_run("r1", hits=0, misses=2)
+    assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
+    versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
+    assert versions == [(1,)]
+    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
+    store.close()
+    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"].output == "out"
+
+
+def test_a_full_disk_disables_the_cache_without_losing_the_result(tmp_path: Path) -> None:
+    store = ResultStore.open(tmp_path / "c.sqlite")
+    assert store.connection is not None
+    pages = store.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
+    big = CaseResult(suite="s", case_id="x", output="y" * 200_000, score=1.0, passed=True)
+    store.store("r", cache_key({"x": 1}), {"x": 1}, big)
+    assert not store.enabled
+    assert "full" in store.problems[0] and "continues without the cache" in store.problems[0]
+    store.store("r", "k", {}, big)  # further writes are dropped quietly
+    assert store.lookup_many(["k"]) == {}
+
+
+def test_prune_by_age_and_size(tmp_path: Path) -> None:
+    store = ResultStore.open(tmp_path / "c.sqlite")
+    for index in range(200):
+        store.store("r", f"k{index}", {}, result(f"c{index}").model_copy(update={"output": "z" * 5000}))
+    assert store.connection is not None
+    store.connection.execute("UPDATE cache SET used_at = used_at - 40 * 86400 WHERE key IN ('k0', 'k1')")
+    assert store.prune(older_than_seconds=30 * 86400) == 2
+    before = store.size_bytes()
+    removed = store.prune(max_bytes=before // 2)
+    assert removed > 0 and store.size_bytes() <= before // 2
+    assert store.stats().entries == 198 - removed
+
+
+def test_cache_cli_stats_and_prune(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    counting_project(pytester.path, cases=5)
+    assert main(["cache", "--project", str(pytester.path), "stats"]) == 0
+    assert "no cache yet" in capsys.readouterr().out
+    pytester.runpytest("--eval-tier=full")
+    pytester.runpytest("--eval-tier=full")
+    assert main(["cache", "--project", str(pytester.path), "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "entries: 10" in out and "last run: full: 10 hit(s), 0 model call(s), hit rate 100.0%" in out
+    assert main(["cache", "--project", str(pytester.path), "prune", "--older-than", "30d"]) == 0
+    assert "removed 0 entries" in capsys.readouterr().out
+    assert main(["cache", "--project", str(pytester.path), "prune"]) == 2
+    with pytest.raises(SystemExit):
+        main(["cache", "--project", str(pytester.path), "prune", "--max-size", "lots"])
