@@ -19,3 +19,14 @@ def test_plan_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["plan_seconds"] > 0 and metrics["ratio_to_git_numstat"] > 0
+
+
+def test_cache_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "cache.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "cache.py"), "--cases", "50", "--rounds", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["model_calls_on_rerun"] == 0 and metrics["cached_vs_plain_pytest_ratio"] > 0
