@@ -16,16 +16,18 @@ to print.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from evalgate.results import CaseResult
 
@@ -73,6 +75,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Serialise a ResultStore method on the store's lock (one SQLite connection, many threads)."""
+
+    @functools.wraps(method)
+    def wrapper(self: ResultStore, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
 def cache_key(parts: Mapping[str, Any]) -> str:
     """The key of a set of key parts (canonical JSON, SHA-256)."""
     encoded = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -100,6 +116,8 @@ class ResultStore:
         self.path = path
         self.connection = connection
         self.problems = problems
+        self.lock = threading.RLock()
+        """One connection, used from pytest's thread and the engine's pool threads."""
 
     @property
     def enabled(self) -> bool:
@@ -140,6 +158,7 @@ class ResultStore:
 
     # --- cache ---------------------------------------------------------------------
 
+    @_locked
     def lookup_many(self, keys: list[str]) -> dict[str, CaseResult]:
         """Cached results for the keys that have one (one query per 500 keys)."""
         found: dict[str, CaseResult] = {}
@@ -157,6 +176,7 @@ class ResultStore:
             return {}
         return found
 
+    @_locked
     def store(self, run_id: str, key: str, parts: Mapping[str, Any], result: CaseResult) -> None:
         """Record a freshly computed result of a run and, unless it errored, cache it —
         one transaction, written at once, so a killed run keeps it."""
@@ -185,6 +205,7 @@ class ResultStore:
         now = time.time()
         self._write_many("UPDATE cache SET used_at = ? WHERE key = ?", [(now, key) for key in keys])
 
+    @_locked
     def newest_entry(self, suite: str, case_id: str) -> tuple[dict[str, Any], float] | None:
         """The key parts and time of the newest cache entry of a case, for ``explain``."""
         if self.connection is None:
@@ -219,6 +240,7 @@ class ResultStore:
             "UPDATE runs SET finished_at = ?, hits = ?, misses = ? WHERE run_id = ?", (time.time(), hits, misses, run_id)
         )
 
+    @_locked
     def run_results(self, run_id: str) -> list[CaseResult]:
         """Every result recorded for a run."""
         if self.connection is None:
@@ -228,6 +250,7 @@ class ResultStore:
 
     # --- maintenance ---------------------------------------------------------------
 
+    @_locked
     def stats(self) -> CacheStats:
         """Entries, file size, and the last finished run's hit rate."""
         entries = 0
@@ -250,6 +273,7 @@ class ResultStore:
         return sum(Path(f"{self.path}{suffix}").stat().st_size
                    for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
 
+    @_locked
     def prune(self, older_than_seconds: float | None = None, max_bytes: int | None = None) -> int:
         """Delete entries unused for longer than ``older_than_seconds`` (and run results
         older than that) and then, oldest first, entries and run results until the file fits
@@ -282,6 +306,7 @@ class ResultStore:
             self._compact()
         return removed
 
+    @_locked
     def close(self) -> None:
         """Close the connection (idempotent)."""
         if self.connection is not None:
@@ -309,6 +334,7 @@ class ResultStore:
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         self._write_many(sql, [params])
 
+    @_locked
     def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if self.connection is None:
             return
@@ -335,7 +361,9 @@ def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:
 
 def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, one short transaction per write.
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    connection = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -42,6 +42,10 @@ def _check_import_path(value: str) -> str:
 class ModelConfigBase(StrictModel):
     """Settings every model kind has."""
 
+    concurrency: int = Field(default=1, ge=1, le=256)
+    """Calls to this model in flight at once; evalgate dispatches upcoming cases ahead of
+    pytest's item loop up to this many. Default 1 (8 for ``openai``, 4 for ``command``)."""
+
     components: list[str] = []
     """Globs of files this model depends on (prompt templates, model settings), relative to
     the project directory. Their content is part of the cache key, and a change to one is
@@ -83,6 +87,8 @@ class OpenAIModelConfig(ModelConfigBase):
 
     kind: Literal["openai"]
     """Selects this adapter."""
+    concurrency: int = Field(default=8, ge=1, le=256)
+    """Requests in flight at once. Default 8."""
     model: str
     """Model name sent in the request, e.g. ``gpt-4o-mini``."""
     base_url: str = "https://api.openai.com/v1"

@@ -12,15 +12,18 @@ turns the result into a pytest outcome. How outcomes map (see README, "Outcomes"
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from evalgate.results import CaseResult
-from evalgate.runner import CaseRunner
 from evalgate.session import PlannedSuite
 from evalgate.suites import Case
+
+
+Execute = Callable[["EvalCase"], CaseResult]
+"""Produces an item's result; the plugin's engine (cache, concurrency) stands behind it."""
 
 
 class CaseErrored(Exception):
@@ -40,15 +43,15 @@ class CaseErrored(Exception):
 class SuiteFile(pytest.File):
     """A suite TOML file; collects the cases its tier selected."""
 
-    def __init__(self, *, planned: PlannedSuite, runner: CaseRunner, **kwargs: Any) -> None:
+    def __init__(self, *, planned: PlannedSuite, execute: Execute, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
-        self.runner = runner
+        self.execute = execute
 
     def collect(self) -> Iterator[EvalCase]:
         for name, case, repeat in self.planned.item_names():
             yield EvalCase.from_parent(
-                self, name=name, planned=self.planned, case=case, repeat=repeat, runner=self.runner
+                self, name=name, planned=self.planned, case=case, repeat=repeat, execute=self.execute
             )
 
 
@@ -56,11 +59,11 @@ class EvalCase(pytest.Item):
     """One run of one case."""
 
     def __init__(
-        self, *, planned: PlannedSuite, case: Case, repeat: int, runner: CaseRunner, **kwargs: Any
+        self, *, planned: PlannedSuite, case: Case, repeat: int, execute: Execute, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.planned = planned
-        self.runner = runner
+        self.execute = execute
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
@@ -74,13 +77,9 @@ class EvalCase(pytest.Item):
         return self.planned.suite.name
 
     def runtest(self) -> None:
-        store = self.runner.store
-        known_problems = len(store.problems) if store else 0
-        self.result = self.runner.run(self.planned, self.case, self.repeat)
+        self.result = self.execute(self)
         self.user_properties.append(("suite", self.suite_name))
         self.user_properties.append(("cached", self.result.cached))
-        if store is not None:
-            self.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         if self.result.errored:
             raise CaseErrored(self.result)
         self.user_properties.append(("score", self.result.score))

@@ -26,6 +26,8 @@ from evalgate.project import cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult
+from evalgate.engine import Engine, Job
+from evalgate.progress import Progress
 from evalgate.runner import CaseRunner
 from evalgate.session import EvalSession
 
@@ -128,6 +130,11 @@ class EvalRun:
         self.session = session
         self.plan = plan
         self.runner = runner
+        concurrency = [p.suite.adapter.concurrency for p in session.planned.values()] or [1]
+        self.engine = Engine(runner, window=2 * max(concurrency))
+        self.positions: dict[str, int] = {}
+        self.items: list[pytest.Item] = []
+        self.progress = Progress(total=0)
         self.cache_hits = 0
         self.model_calls = 0
         self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []
@@ -158,12 +165,53 @@ class EvalRun:
         planned = self.session.planned_suite(file_path)
         if planned is None:
             return None
-        return SuiteFile.from_parent(parent, path=file_path, planned=planned, runner=self.runner)
+        return SuiteFile.from_parent(parent, path=file_path, planned=planned, execute=self.execute)
+
+    def execute(self, item: EvalCase) -> CaseResult:
+        """Run one eval item through the engine, starting calls for the items after it."""
+        store = self.runner.store
+        known_problems = len(store.problems) if store else 0
+        result = self.engine.result(_job(item), [_job(i) for i in self._upcoming(item)])
+        if store is not None:
+            item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
+        return result
+
+    def _upcoming(self, item: EvalCase) -> list[EvalCase]:
+        """The eval items this process runs after ``item``, as far as the window reaches."""
+        window = self.engine.window
+        interactor = self._xdist_interactor()
+        if interactor is not None:
+            try:
+                with interactor.torun.lock() as queued:
+                    indices = [i for i in list(queued)[: window + 1] if isinstance(i, int)]
+                nxt = interactor.nextitem_index
+                if isinstance(nxt, int):
+                    indices.insert(0, nxt)
+            except AttributeError:  # xdist internals moved: fall back to no look-ahead
+                indices = []
+            upcoming = [self.items[i] for i in indices if i < len(self.items)]
+        else:
+            start = self.positions.get(item.nodeid, -1) + 1
+            upcoming = self.items[start : start + window]
+        return [i for i in upcoming if isinstance(i, EvalCase)]
+
+    def _xdist_interactor(self) -> Any:
+        if not self.is_worker:
+            return None
+        if not hasattr(self, "_interactor"):
+            self._interactor = next(
+                (p for p in self.config.pluginmanager.get_plugins() if type(p).__name__ == "WorkerInteractor"),
+                None,
+            )
+        return self._interactor
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.items = list(session.items)
+        self.positions = {item.nodeid: index for index, item in enumerate(self.items)}
         for item in session.items:
             if isinstance(item, EvalCase):
                 self.session.schedule(item.suite_name, item.case.id)
+                self.progress.total += 1
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -171,7 +219,7 @@ class EvalRun:
             return
         self.xdist_scheduled = True  # every worker collects the same ids
         for nodeid in ids:
-            self.session.schedule_nodeid(nodeid, self.config.rootpath)
+            self.progress.total += self.session.schedule_nodeid(nodeid, self.config.rootpath)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -202,6 +250,12 @@ class EvalRun:
         if result is not None:
             case_result = CaseResult.model_validate(result)
             self.session.record(case_result)
+            self.progress.update(case_result)
+            if self.progress.due():
+                reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+                in_flight = None if self.config.getoption("numprocesses", None) else self.engine.in_flight
+                if reporter is not None:
+                    reporter.write_line(self.progress.line(in_flight))
             if case_result.cached:
                 self.cache_hits += 1
             else:
@@ -210,6 +264,7 @@ class EvalRun:
             self.other_failures += 1
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.engine.shutdown()  # -x, Ctrl-C or the end: queued calls are dropped
         self.runner.flush()
         store = self.runner.store
         if self.is_worker:
@@ -264,3 +319,7 @@ def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:
     for path in suite_paths:
         if not any(path == arg or arg in path.parents for arg in given):
             config.args.append(str(path))
+
+
+def _job(item: EvalCase) -> Job:
+    return Job(item.nodeid, item.planned, item.case, item.repeat)

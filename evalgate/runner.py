@@ -6,7 +6,9 @@ so one bad case is reported as such and never stops, or passes, the rest.
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from evalgate.cache import ResultStore
 from evalgate.errors import ModelError, ScorerError
@@ -63,7 +65,8 @@ class CaseRunner:
 
     One per process (the controller, or each xdist worker). The first case of a suite
     fetches the cached results of all its planned cases in one query, so hits cost a
-    dictionary lookup, not a database round trip.
+    dictionary lookup, not a database round trip. :meth:`lookup` and :meth:`note_hit`
+    run on pytest's thread; :meth:`compute` may run on the engine's pool threads.
     """
 
     HIT_BATCH = 500
@@ -77,29 +80,57 @@ class CaseRunner:
         self.prefetched: dict[str, dict[str, CaseResult]] = {}
         self.hit_keys: list[str] = []
         self.pending_hits: list[CaseResult] = []
+        self.lock = threading.Lock()
+
+    @property
+    def caching(self) -> bool:
+        """True while the cache is in use (it turns itself off after a failure)."""
+        return self.store is not None and self.store.enabled
 
     def run(self, planned: PlannedSuite, case: Case, repeat: int) -> CaseResult:
-        """The result of one case run, from the cache or from the model."""
-        suite = planned.suite
-        if self.store is None or not self.store.enabled:
-            return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+        """The result of one case run, from the cache or from the model, synchronously."""
+        key, parts, hit = self.lookup(planned, case, repeat)
+        if hit is not None:
+            return self.note_hit(key, hit, planned.suite.name, case.id, repeat)
+        return self.compute(planned, case, repeat, key, parts)
+
+    def lookup(
+        self, planned: PlannedSuite, case: Case, repeat: int
+    ) -> tuple[str | None, dict[str, Any] | None, CaseResult | None]:
+        """``(key, parts, cached result or None)``; key and parts are None without a cache."""
+        if not self.caching:
+            return None, None, None
         keys = self._keys(planned)
         key, parts = keys.key(case, repeat)
-        hit = None if self.refresh else self.prefetched[suite.name].get(key)
-        if hit is not None:
-            # The key says nothing of suite names: another suite's identical case is a valid hit.
-            update = {"cached": True, "suite": suite.name, "case_id": case.id, "repeat": repeat, "latency": 0.0}
-            result = hit.model_copy(update=update)
-            self.hit_keys.append(key)
-            self.pending_hits.append(result)
-            if len(self.pending_hits) >= self.HIT_BATCH:
-                self.flush()
-            return result
+        with self.lock:
+            hit = None if self.refresh else self.prefetched[planned.suite.name].get(key)
+        return key, parts, hit
+
+    def compute(
+        self, planned: PlannedSuite, case: Case, repeat: int, key: str | None, parts: dict[str, Any] | None
+    ) -> CaseResult:
+        """Call the model, score, and store the result at once (thread-safe)."""
+        suite = planned.suite
         result = run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
-        self.store.store(self.run_id, key, parts, result)
-        if not result.errored:
-            # Later repeats of a deterministic case reuse this result within the run too.
-            self.prefetched[suite.name][key] = result
+        if key is not None and parts is not None and self.store is not None:
+            self.store.store(self.run_id, key, parts, result)
+            if not result.errored:
+                with self.lock:  # later repeats of a deterministic case reuse it within the run
+                    self.prefetched.setdefault(suite.name, {})[key] = result
+        return result
+
+    def note_hit(self, key: str | None, hit: CaseResult, suite: str, case_id: str, repeat: int) -> CaseResult:
+        """The result a reused outcome gives this case run (pytest's thread only)."""
+        if hit.errored:  # a deterministic repeat that shared a failed call: the same error
+            return hit.model_copy(update={"suite": suite, "case_id": case_id, "repeat": repeat})
+        # The key says nothing of suite names: another suite's identical case is a valid hit.
+        update = {"cached": True, "suite": suite, "case_id": case_id, "repeat": repeat, "latency": 0.0}
+        result = hit.model_copy(update=update)
+        if key is not None:
+            self.hit_keys.append(key)
+        self.pending_hits.append(result)
+        if len(self.pending_hits) >= self.HIT_BATCH:
+            self.flush()
         return result
 
     def flush(self) -> None:
@@ -117,8 +148,10 @@ class CaseRunner:
         name = planned.suite.name
         if name not in self.keys:
             keys = SuiteKeys(self.project, planned.suite)
-            self.keys[name] = keys
             wanted = [keys.key(case, repeat)[0] for _, case, repeat in planned.item_names()]
             assert self.store is not None
-            self.prefetched[name] = {} if self.refresh else self.store.lookup_many(wanted)
+            found = {} if self.refresh else self.store.lookup_many(wanted)
+            with self.lock:
+                self.prefetched[name] = found
+            self.keys[name] = keys
         return self.keys[name]

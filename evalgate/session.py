@@ -86,13 +86,16 @@ class EvalSession:
         """Note that a case item was collected and will run."""
         self.scheduled[suite].add(case_id)
 
-    def schedule_nodeid(self, nodeid: str, rootdir: Path) -> None:
-        """Like :meth:`schedule`, from a node id (what xdist workers report)."""
+    def schedule_nodeid(self, nodeid: str, rootdir: Path) -> bool:
+        """Like :meth:`schedule`, from a node id (what xdist workers report); False when
+        the node is not an eval case."""
         file_part, sep, name = nodeid.partition("::")
         planned = self.planned.get((rootdir / file_part).resolve()) if sep else None
-        if planned is not None:
-            case_id = name.rsplit("[r", 1)[0] if planned.repeats > 1 else name
-            self.schedule(planned.suite.name, case_id)
+        if planned is None:
+            return False
+        case_id = name.rsplit("[r", 1)[0] if planned.repeats > 1 else name
+        self.schedule(planned.suite.name, case_id)
+        return True
 
     def record(self, result: CaseResult) -> None:
         """Keep one case result."""

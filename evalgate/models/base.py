@@ -37,6 +37,11 @@ class ModelAdapter(Protocol):
     """Adapter kind (``python``, ``recorded``, ``openai``)."""
 
     @property
+    def concurrency(self) -> int:
+        """How many calls may run at once."""
+        ...
+
+    @property
     def deterministic(self) -> bool:
         """Whether one input always gives one output; if not, repeats are cached apart."""
         ...

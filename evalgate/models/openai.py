@@ -34,6 +34,10 @@ class OpenAIModel:
         self.session = requests.Session()
 
     @property
+    def concurrency(self) -> int:
+        return self.config.concurrency
+
+    @property
     def deterministic(self) -> bool:
         # Greedy decoding or a fixed seed; an unset temperature means the server's default (often 1).
         return self.config.temperature == 0 or self.config.seed is not None

@@ -26,6 +26,10 @@ class PythonModel:
         self.function = import_function(config.function, project_dir, "model function")
 
     @property
+    def concurrency(self) -> int:
+        return self.config.concurrency
+
+    @property
     def deterministic(self) -> bool:
         return self.config.deterministic
 

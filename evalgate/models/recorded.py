@@ -34,6 +34,10 @@ class RecordedModel:
         self.outputs = self._read()
 
     @property
+    def concurrency(self) -> int:
+        return self.config.concurrency
+
+    @property
     def deterministic(self) -> bool:
         return True  # a recording never changes
 
