@@ -83,7 +83,7 @@ class RecordedModelConfig(ModelConfigBase):
 
 
 class OpenAIModelConfig(ModelConfigBase):
-    """An OpenAI-compatible ``/v1/chat/completions`` endpoint (OpenAI, vLLM, llama.cpp, TGI...)."""
+    """An OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp's server, TGI, LiteLLM...)."""
 
     kind: Literal["openai"]
     """Selects this adapter."""
@@ -92,12 +92,24 @@ class OpenAIModelConfig(ModelConfigBase):
     model: str
     """Model name sent in the request, e.g. ``gpt-4o-mini``."""
     base_url: str = "https://api.openai.com/v1"
-    """Endpoint root; ``/chat/completions`` is appended. Default: OpenAI's API."""
+    """Endpoint root; ``/chat/completions`` (or ``/completions``) is appended. Default: OpenAI's API."""
+    api: Literal["chat", "completions"] = "chat"
+    """``chat`` (``/chat/completions``, messages) or ``completions`` (``/completions``, a
+    plain prompt; chat cases are flattened to ``role: content`` lines). Default ``chat``."""
     api_key_env: str | None = "OPENAI_API_KEY"
     """Name of the environment variable holding the API key (the key itself never goes in a
     file). ``""`` or unset variable: no Authorization header. Default ``OPENAI_API_KEY``."""
     timeout: float = Field(default=60.0, gt=0)
-    """Seconds to wait for a response before the case is an error. Default 60."""
+    """Seconds to wait for the response (read timeout) before the attempt fails. Default 60."""
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds to wait for the connection. Default 10."""
+    max_retries: int = Field(default=4, ge=0, le=20)
+    """Retries after a connection error, timeout, 408, 409, 429 or 5xx (other 4xx are not
+    retried), with exponential backoff and jitter, honouring ``Retry-After``. Default 4."""
+    backoff: float = Field(default=0.5, ge=0)
+    """First backoff in seconds; it doubles per retry (with jitter), up to ``max_backoff``. Default 0.5."""
+    max_backoff: float = Field(default=30.0, ge=0)
+    """Longest wait between attempts, ``Retry-After`` included. Default 30."""
     system_prompt: str | None = None
     """Prepended as a system message when the case input is a plain prompt. Default: none."""
     temperature: float | None = 0.0
@@ -110,8 +122,25 @@ class OpenAIModelConfig(ModelConfigBase):
     """Stop sequences. Default: none."""
 
 
+class CommandModelConfig(ModelConfigBase):
+    """A program is the model: the case as JSON on stdin, the output on stdout."""
+
+    kind: Literal["command"]
+    """Selects this adapter."""
+    concurrency: int = Field(default=4, ge=1, le=256)
+    """Processes running at once. Default 4."""
+    command: list[str] | str
+    """The program and its arguments, as a list or one shell-like string (no shell is
+    used). It runs in the project directory and reads ``{"id", "input", "tags"}``."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds before the process is killed and the case is an error. Default 60."""
+    deterministic: bool = True
+    """Whether the same input always gives the same output. Default true."""
+
+
 ModelConfig = Annotated[
-    PythonModelConfig | RecordedModelConfig | OpenAIModelConfig, Field(discriminator="kind")
+    PythonModelConfig | RecordedModelConfig | OpenAIModelConfig | CommandModelConfig,
+    Field(discriminator="kind"),
 ]
 
 
@@ -450,7 +479,7 @@ def _is_union_tag(part: Any) -> bool:
 
 
 _UNION_KINDS = {
-    "model": ("python", "recorded", "openai"),
+    "model": ("python", "recorded", "openai", "command"),
     "scorer": ("exact", "contains", "regex", "numeric", "json", "custom"),
 }
 _UNION_TAGS = {"str", *_UNION_KINDS["model"], *_UNION_KINDS["scorer"]}

@@ -81,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run every case again and overwrite its cached result",
     )
     parser.addini("eval_tier", "default for --eval-tier", default="")
+    parser.addini("eval_progress_seconds", "seconds between progress lines on long runs", default="5")
     parser.addini("eval_report", "default for --eval-report", default="")
 
 
@@ -134,7 +135,7 @@ class EvalRun:
         self.engine = Engine(runner, window=2 * max(concurrency))
         self.positions: dict[str, int] = {}
         self.items: list[pytest.Item] = []
-        self.progress = Progress(total=0)
+        self.progress = Progress(total=0, interval=float(config.getini("eval_progress_seconds")))
         self.cache_hits = 0
         self.model_calls = 0
         self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []

@@ -127,7 +127,10 @@ def endpoint() -> Iterator[Endpoint]:
 
 
 def openai(endpoint: Endpoint, tmp_path: Path, **overrides: Any) -> ModelAdapter:
-    settings = {"kind": "openai", "model": "tiny", "base_url": endpoint.url, "api_key_env": "EVALGATE_TEST_KEY", **overrides}
+    settings = {
+        "kind": "openai", "model": "tiny", "base_url": endpoint.url, "api_key_env": "EVALGATE_TEST_KEY",
+        "backoff": 0.01, "max_backoff": 0.05, **overrides,
+    }
     return build_adapter(OpenAIModelConfig.model_validate(settings), tmp_path)
 
 
@@ -145,6 +148,7 @@ def test_openai_request_response_and_key(endpoint: Endpoint, tmp_path: Path, mon
         "max_tokens": 5,
         "seed": 1,
     }
+    assert adapter.concurrency == 8 and adapter.deterministic
     assert SECRET not in json.dumps(adapter.fingerprint())
 
 
@@ -159,9 +163,9 @@ def test_openai_sends_chat_messages_as_given(endpoint: Endpoint, tmp_path: Path)
 @pytest.mark.parametrize(
     ("status", "body", "kind", "message"),
     [
-        (500, '{"error": "overloaded"}', "http", 'HTTP 500 from http://127.0.0.1:*/v1/chat/completions: "{\\"error\\": \\"overloaded\\"}"'),
-        (401, '{"error": "bad key"}', "http", "*check the API key in $EVALGATE_TEST_KEY"),
-        (200, "<html>not json</html>", "bad-response", 'response has no choices[[]0].message.content: "<html>not json</html>"'),
+        (500, '{"error": "overloaded"}', "http", 'HTTP 500 from http://127.0.0.1:*/v1/chat/completions: "{\\"error\\": \\"overloaded\\"}" (after 5 attempts)'),
+        (401, '{"error": "bad key"}', "http", "*check the API key in $EVALGATE_TEST_KEY (after 1 attempt)"),
+        (200, "<html>not json</html>", "bad-response", 'response has no choices[[]0].message.content: "<html>not json</html>" (after 1 attempt)'),
         (200, '{"choices": []}', "bad-response", "response has no choices[[]0].message.content*"),
         (200, '{"choices": [{"message": {"content": null}}]}', "bad-response", "choices[[]0].message.content is NoneType*"),
     ],
@@ -189,8 +193,8 @@ def test_openai_timeout(endpoint: Endpoint, tmp_path: Path) -> None:
             pass  # the client gave up, as it should
 
     endpoint.respond = slow
-    with pytest.raises(ModelError, match=r"no response from .* within 0.2 s") as info:
-        openai(endpoint, tmp_path, timeout=0.2).generate(case())
+    with pytest.raises(ModelError, match=r"no response from .* within 0.2 s.*after 2 attempts") as info:
+        openai(endpoint, tmp_path, timeout=0.2, max_retries=1).generate(case())
     assert info.value.kind == "timeout"
 
 
@@ -198,7 +202,7 @@ def test_openai_connection_refused(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    adapter = build_adapter(OpenAIModelConfig(kind="openai", model="m", base_url=f"http://127.0.0.1:{port}/v1"), tmp_path)
+    adapter = build_adapter(OpenAIModelConfig(kind="openai", model="m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0), tmp_path)
     with pytest.raises(ModelError, match="cannot connect to .*is the server running") as info:
         adapter.generate(case())
     assert info.value.kind == "connection"

@@ -1,19 +1,30 @@
-"""The ``openai`` adapter: any OpenAI-compatible ``/chat/completions`` endpoint.
+"""The ``openai`` adapter: any OpenAI-compatible ``/chat/completions`` or ``/completions``.
 
 OpenAI itself, and the servers that speak its protocol (vLLM, TGI, llama.cpp's server,
-LiteLLM...). The API key is read from the environment variable named in the config at
-call time; it is sent only in the Authorization header and never appears in the
-fingerprint, messages or reports.
+LiteLLM...). Transient faults — connection errors, timeouts, 408, 409, 429, 5xx — are
+retried with exponential backoff and jitter, honouring ``Retry-After``; other 4xx are
+the caller's mistake and fail at once. A case whose calls all fail is a ModelError
+carrying the kind, HTTP status and number of attempts: reported per case, counted
+against the error budget, never a pass.
+
+The API key is read from the environment variable named in the config at call time;
+it goes only into the Authorization header, never into the fingerprint, messages or
+reports.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
+import random
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ModelError
@@ -21,17 +32,21 @@ from evalgate.models.base import ModelOutput
 from evalgate.suites import Case
 
 _EXCERPT = 200
+RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 class OpenAIModel:
-    """POSTs each case to ``{base_url}/chat/completions`` on a pooled session."""
+    """POSTs each case to the endpoint on a pooled session (one per thread)."""
 
     kind = "openai"
 
     def __init__(self, config: OpenAIModelConfig, project_dir: Path) -> None:
         self.config = config
-        self.url = config.base_url.rstrip("/") + "/chat/completions"
-        self.session = requests.Session()
+        path = "/chat/completions" if config.api == "chat" else "/completions"
+        self.url = config.base_url.rstrip("/") + path
+        self.local = threading.local()
+        self.sleep = time.sleep
+        """Waits between attempts; tests may replace it to count the waits."""
 
     @property
     def concurrency(self) -> int:
@@ -46,38 +61,80 @@ class OpenAIModel:
         return {
             "kind": self.kind,
             "base_url": self.config.base_url.rstrip("/"),
+            "api": self.config.api,
             "model": self.config.model,
             "system_prompt": self.config.system_prompt,
             "params": self._params(),
         }
 
     def generate(self, case: Case) -> ModelOutput:
-        body = {"model": self.config.model, "messages": self._messages(case), **self._params()}
+        body = {"model": self.config.model, **self._input(case), **self._params()}
+        attempts = 0
+        while True:
+            attempts += 1
+            outcome, wait = self._attempt(body, attempts)
+            if isinstance(outcome, ModelOutput):
+                return outcome
+            if wait is None or attempts > self.config.max_retries:
+                raise ModelError(
+                    f"{outcome.args[0]} (after {attempts} attempt{'s' if attempts > 1 else ''})",
+                    kind=outcome.kind,
+                    status=outcome.status,
+                    attempts=attempts,
+                )
+            self.sleep(wait)
+
+    def _attempt(self, body: dict[str, Any], attempt: int) -> tuple[ModelOutput | ModelError, float | None]:
+        """One request: the output, or the error and how long to wait before retrying
+        (None: do not retry)."""
+        timeout = (self.config.connect_timeout, self.config.timeout)
         try:
-            response = self.session.post(
-                self.url, json=body, headers=self._headers(), timeout=self.config.timeout
-            )
+            response = self._session().post(self.url, json=body, headers=self._headers(), timeout=timeout)
         except requests.Timeout:
-            raise ModelError(
-                f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' "
-                f"in the model config or check the server",
-                kind="timeout",
-            ) from None
+            message = f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
+            return ModelError(message, kind="timeout"), self._backoff(attempt)
         except requests.ConnectionError as err:
-            raise ModelError(
-                f"cannot connect to {self.url} ({type(err).__name__}); is the server running?",
-                kind="connection",
-            ) from None
-        if response.status_code >= 400:
-            hint = ""
-            if response.status_code in (401, 403):
-                hint = f"; check the API key in ${self.config.api_key_env}"
-            raise ModelError(
-                f"HTTP {response.status_code} from {self.url}: {_excerpt(response.text)}{hint}",
-                kind="http",
-                status=response.status_code,
-            )
-        return _parse(response)
+            message = f"cannot connect to {self.url} ({type(err).__name__}); is the server running?"
+            return ModelError(message, kind="connection"), self._backoff(attempt)
+        status = response.status_code
+        if status >= 400:
+            hint = f"; check the API key in ${self.config.api_key_env}" if status in (401, 403) else ""
+            error = ModelError(f"HTTP {status} from {self.url}: {_excerpt(response.text)}{hint}", kind="http", status=status)
+            if status in RETRY_STATUSES or status >= 500:
+                return error, self._retry_after(response) or self._backoff(attempt)
+            return error, None
+        try:
+            return self._parse(response), None
+        except ModelError as error:
+            return error, None  # a malformed answer is not transient; retrying would repeat it
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self.local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.mount("http://", HTTPAdapter(pool_maxsize=self.config.concurrency))
+            session.mount("https://", HTTPAdapter(pool_maxsize=self.config.concurrency))
+            self.local.session = session
+        return session
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential backoff with "full jitter" (AWS Architecture Blog, "Exponential Backoff
+        # and Jitter", 2015): spreads retries of many concurrent calls apart.
+        ceiling = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if value else None
+            if parsed is None:
+                return None
+            seconds = parsed.timestamp() - time.time()
+        return min(max(0.0, seconds), self.config.max_backoff)
 
     def _params(self) -> dict[str, Any]:
         params = {
@@ -88,39 +145,42 @@ class OpenAIModel:
         }
         return {key: value for key, value in params.items() if value is not None}
 
-    def _messages(self, case: Case) -> list[dict[str, str]]:
+    def _input(self, case: Case) -> dict[str, Any]:
         if case.messages is not None:
-            return [{"role": role, "content": content} for role, content in case.messages]
-        messages = [{"role": "user", "content": case.prompt or ""}]
-        if self.config.system_prompt:
-            messages.insert(0, {"role": "system", "content": self.config.system_prompt})
-        return messages
+            messages = [{"role": role, "content": content} for role, content in case.messages]
+        else:
+            messages = [{"role": "user", "content": case.prompt or ""}]
+            if self.config.system_prompt:
+                messages.insert(0, {"role": "system", "content": self.config.system_prompt})
+        if self.config.api == "chat":
+            return {"messages": messages}
+        if case.messages is None and not self.config.system_prompt:
+            return {"prompt": case.prompt or ""}
+        return {"prompt": "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"}
 
     def _headers(self) -> dict[str, str]:
-        key = os.environ.get(self.config.api_key_env or "", "") if self.config.api_key_env else ""
+        key = os.environ.get(self.config.api_key_env, "") if self.config.api_key_env else ""
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-
-def _parse(response: requests.Response) -> ModelOutput:
-    try:
-        payload = response.json()
-        content = payload["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        raise ModelError(
-            f"response has no choices[0].message.content: {_excerpt(response.text)}",
-            kind="bad-response",
-            status=response.status_code,
-        ) from None
-    if not isinstance(content, str):
-        raise ModelError(
-            f"choices[0].message.content is {type(content).__name__}, not text: "
-            f"{_excerpt(response.text)}",
-            kind="bad-response",
-            status=response.status_code,
-        )
-    usage = payload.get("usage") if isinstance(payload, dict) else None
-    tokens = {k: v for k, v in (usage or {}).items() if isinstance(v, int)}
-    return ModelOutput(text=content, usage=tokens)
+    def _parse(self, response: requests.Response) -> ModelOutput:
+        where = "choices[0].message.content" if self.config.api == "chat" else "choices[0].text"
+        try:
+            payload = response.json()
+            choice = payload["choices"][0]
+            content = choice["message"]["content"] if self.config.api == "chat" else choice["text"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ModelError(
+                f"response has no {where}: {_excerpt(response.text)}", kind="bad-response", status=response.status_code
+            ) from None
+        if not isinstance(content, str):
+            raise ModelError(
+                f"{where} is {type(content).__name__}, not text: {_excerpt(response.text)}",
+                kind="bad-response",
+                status=response.status_code,
+            )
+        usage = payload.get("usage") if isinstance(payload, dict) else None
+        tokens = {k: v for k, v in (usage or {}).items() if isinstance(v, int)}
+        return ModelOutput(text=content, usage=tokens)
 
 
 def _excerpt(text: str) -> str:

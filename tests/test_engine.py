@@ -1,0 +1,177 @@
+"""The engine and the robust adapters against a real, misbehaving loopback server."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from evalgate.config import CommandModelConfig, OpenAIModelConfig
+from evalgate.errors import ModelError
+from evalgate.models import build_adapter
+from evalgate.progress import Progress
+from evalgate.results import CaseResult
+from evalgate.sampling import sampling_order
+from evalgate.suites import Case
+from conftest import write_project
+from fault_server import FaultServer
+
+
+def case(prompt: str, case_id: str = "c") -> Case:
+    return Case(id=case_id, prompt=prompt, messages=None, expected=None, tags=(), source="d.jsonl:1")
+
+
+def adapter(server: FaultServer, tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    settings = {"kind": "openai", "model": "m", "base_url": server.url, "backoff": 0.01, "max_backoff": 0.2,
+                "timeout": 0.5, "max_retries": 3, **overrides}
+    model = build_adapter(OpenAIModelConfig.model_validate(settings), tmp_path)
+    waits: list[float] = []
+    model.sleep = waits.append  # type: ignore[attr-defined]
+    return model, waits
+
+
+def test_retries_honour_retry_after_and_recover(tmp_path: Path) -> None:
+    with FaultServer() as server:
+        model, waits = adapter(server, tmp_path)
+        assert model.generate(case("q1 429-once")).text == "a1"
+        assert waits == [0.05] and server.requests["q1 429-once"] == 2
+        assert model.generate(case("q2 500-twice")).text == "a2"
+        assert server.requests["q2 500-twice"] == 3 and all(0 < wait <= 0.2 for wait in waits[1:])
+        assert model.generate(case("q3 drop-once")).text == "a3"
+        output = model.generate(case("q4"))
+        assert output.usage == {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}
+
+
+def test_persistent_faults_end_as_errors_with_kind_status_and_attempts(tmp_path: Path) -> None:
+    with FaultServer(slow_seconds=2.0) as server:
+        model, _ = adapter(server, tmp_path)
+        with pytest.raises(ModelError) as failing:
+            model.generate(case("q1 500-always"))
+        assert (failing.value.kind, failing.value.status, failing.value.attempts) == ("http", 500, 4)
+        with pytest.raises(ModelError) as slow:
+            model.generate(case("q2 slow-always"))
+        assert slow.value.kind == "timeout" and slow.value.attempts == 4
+        with pytest.raises(ModelError) as garbage:
+            model.generate(case("q3 garbage"))
+        assert garbage.value.attempts == 1 and '"<html>Bad Gateway</html>"' in str(garbage.value)
+        with pytest.raises(ModelError, match="response has no choices"):
+            model.generate(case("q4 no-choices"))
+
+
+def test_plain_completions_api(tmp_path: Path) -> None:
+    with FaultServer() as server:
+        model, _ = adapter(server, tmp_path, api="completions")
+        with pytest.raises(ModelError, match=r"response has no choices\[0\]\.text"):
+            model.generate(case("q7"))  # the fault server answers in chat shape: a clear error, not a pass
+
+
+FAULT_ROWS = ["ok", "429-once", "500-twice", "500-always", "slow-always", "drop-once", "garbage", "no-choices", "ok", "ok"]
+
+
+def fault_project(root: Path, url: str, max_errors: int, concurrency: int = 4) -> None:
+    write_project(root, cases=1)
+    (root / "data" / "qa.jsonl").write_text(
+        "".join(f'{{"id": "case-{i}", "input": "q{i} {fault}", "expected": "a{i}"}}\n' for i, fault in enumerate(FAULT_ROWS))
+    )
+    config = root / "pyproject.toml"
+    config.write_text(
+        config.read_text().replace(
+            '[tool.evalgate.models.toy]\nkind = "python"\nfunction = "toy_model:answer"\nparams = { correct = 10, errors = [] }',
+            f'[tool.evalgate.models.toy]\nkind = "openai"\nmodel = "m"\nbase_url = "{url}"\ntimeout = 0.5\n'
+            f"backoff = 0.01\nmax_backoff = 0.1\nmax_retries = 2\nconcurrency = {concurrency}",
+        )
+    )
+    suite = root / "evals" / "qa.toml"
+    suite.write_text(suite.read_text().replace("max_errors = 0", f"max_errors = {max_errors}").replace("min_pass_rate = 0.8", "min_pass_rate = 1.0"))
+
+
+@pytest.mark.parametrize(("max_errors", "verdict", "status"), [(4, "PASS", 0), (3, "ERROR", 1)])
+def test_a_faulty_endpoint_run_finishes_and_the_verdict_follows_the_error_budget(
+    pytester: pytest.Pytester, max_errors: int, verdict: str, status: int
+) -> None:
+    with FaultServer(slow_seconds=1.0) as server:
+        fault_project(pytester.path, server.url, max_errors)
+        result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-v")
+    result.assert_outcomes(passed=6, failed=4)
+    for index in (3, 4, 6, 7):
+        result.stdout.fnmatch_lines([f"*case-{index} CASE ERROR*"])
+    result.stdout.fnmatch_lines(["*model error (http, HTTP 500)*after 3 attempts*"])
+    result.stdout.fnmatch_lines(["*model error (timeout)*after 3 attempts*"])
+    result.stdout.fnmatch_lines([f"qa*{verdict}*100.0%*10/10*4/{max_errors}*"])
+    assert result.ret == status
+
+
+def test_one_process_keeps_the_endpoint_busy(pytester: pytest.Pytester) -> None:
+    with FaultServer(latency=0.2) as server:
+        fault_project(pytester.path, server.url, max_errors=10, concurrency=8)
+        (pytester.path / "data" / "qa.jsonl").write_text(
+            "".join(f'{{"id": "case-{i}", "input": "q{i}", "expected": "a{i}"}}\n' for i in range(24))
+        )
+        result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-p", "no:xdist")
+        assert server.max_in_flight >= 6, server.max_in_flight
+    result.assert_outcomes(passed=24)
+
+
+def test_exitfirst_cancels_pending_calls(pytester: pytest.Pytester) -> None:
+    with FaultServer(latency=0.3) as server:
+        fault_project(pytester.path, server.url, max_errors=0, concurrency=2)
+        cases = [Case(f"case-{i:02d}", f"q{i}", None, f"a{i}", (), "") for i in range(40)]
+        first = sampling_order(cases, seed=0)[0]  # the first item pytest runs fails
+        rows = [
+            f'{{"id": "{c.id}", "input": "{c.prompt}{" 500-always" if c is first else ""}", "expected": "{c.expected}"}}\n'
+            for c in cases
+        ]
+        (pytester.path / "data" / "qa.jsonl").write_text("".join(rows))
+        config = pytester.path / "pyproject.toml"
+        config.write_text(config.read_text().replace("max_retries = 2", "max_retries = 0"))
+        result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-x", "-p", "no:randomly")
+        total = sum(server.requests.values())
+    assert result.ret == 1
+    assert total < 20, total  # the queued calls for the other cases were dropped
+
+
+def test_progress_line_on_long_runs(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3, correct=3)
+    (pytester.path / "pyproject.toml").write_text(
+        (pytester.path / "pyproject.toml").read_text().replace("[tool.pytest.ini_options]", "[tool.pytest.ini_options]\neval_progress_seconds = 0")
+    )
+    result = pytester.runpytest("--eval-tier=full")
+    result.stdout.fnmatch_lines(["evalgate: 3/3 cases, 0 in flight, 0 cached, 0 errors, * cases/s"])
+
+
+def test_progress_counts() -> None:
+    progress = Progress(total=10, started=0.0, last_shown=0.0, interval=5.0)
+    progress.update(CaseResult(suite="s", case_id="a", passed=True, score=1.0, cached=True))
+    progress.update(CaseResult(suite="s", case_id="b", error={"kind": "timeout", "message": "slow"}))  # type: ignore[arg-type]
+    assert not progress.due(now=4.0) and progress.due(now=5.0) and not progress.due(now=6.0)
+    assert progress.line(in_flight=3, now=2.0) == "evalgate: 2/10 cases, 3 in flight, 1 cached, 1 errors, 1.0 cases/s"
+
+
+COMMAND_MODEL = """
+import json, sys
+case = json.load(sys.stdin)
+if case["input"] == "fail":
+    print("something broke", file=sys.stderr)
+    sys.exit(3)
+if case["input"] == "hang":
+    import time; time.sleep(5)
+assert "expected" not in case
+print("echo:" + case["input"] + ":" + case["id"])
+"""
+
+
+def test_command_adapter(tmp_path: Path) -> None:
+    (tmp_path / "cmd_model.py").write_text(COMMAND_MODEL)
+    model = build_adapter(CommandModelConfig(kind="command", command=[sys.executable, "cmd_model.py"], timeout=1), tmp_path)
+    assert model.generate(case("hi", "c7")).text == "echo:hi:c7"
+    with pytest.raises(ModelError, match=r'exited with 3: "something broke"') as failed:
+        model.generate(case("fail"))
+    assert failed.value.kind == "exit"
+    with pytest.raises(ModelError, match="did not finish within 1 s") as hung:
+        model.generate(case("hang"))
+    assert hung.value.kind == "timeout"
+    before = model.fingerprint()
+    (tmp_path / "cmd_model.py").write_text(COMMAND_MODEL + "\n# edited\n")
+    assert build_adapter(CommandModelConfig(kind="command", command=f"{sys.executable} cmd_model.py"), tmp_path).fingerprint() != before
