@@ -152,11 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     """``evalgate run``: pytest with the plugin, rooted at the project."""
     project_dir = Path(args.project).resolve()
-    pytest_args = [str(project_dir), "--rootdir", str(project_dir), "--eval-tier", args.tier]
+    # "--opt=value" form: pytest looks for its rootdir among arguments that are existing
+    # paths before it knows plugin options, so "--eval-report DIR" could be taken for a path.
+    pytest_args = [str(project_dir), f"--rootdir={project_dir}", f"--eval-tier={args.tier}"]
     if args.config:
-        pytest_args += ["--eval-config", str(Path(args.config).resolve())]
+        pytest_args.append(f"--eval-config={Path(args.config).resolve()}")
     if args.report:
-        pytest_args += ["--eval-report", str(Path(args.report).resolve())]
+        pytest_args.append(f"--eval-report={Path(args.report).resolve()}")
     pytest_args += ["-p", "no:cacheprovider", *args.pytest_args]
     return int(pytest.main(pytest_args))
 

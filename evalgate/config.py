@@ -93,6 +93,10 @@ class OpenAIModelConfig(ModelConfigBase):
     """Model name sent in the request, e.g. ``gpt-4o-mini``."""
     base_url: str = "https://api.openai.com/v1"
     """Endpoint root; ``/chat/completions`` (or ``/completions``) is appended. Default: OpenAI's API."""
+    base_url_env: str | None = None
+    """Environment variable that, when set, replaces ``base_url`` (e.g. a local server on a
+    port chosen at run time). The cache key keeps ``base_url``, so the cache survives the
+    move. Default: none."""
     api: Literal["chat", "completions"] = "chat"
     """``chat`` (``/chat/completions``, messages) or ``completions`` (``/completions``, a
     plain prompt; chat cases are flattened to ``role: content`` lines). Default ``chat``."""

@@ -30,3 +30,14 @@ def test_cache_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["model_calls_on_rerun"] == 0 and metrics["cached_vs_plain_pytest_ratio"] > 0
+
+
+def test_throughput_and_overhead_benchmarks_run(tmp_path: Path) -> None:
+    for script, args in (("throughput.py", ["--cases", "40", "--concurrency", "1", "8"]), ("overhead.py", ["--cases", "50", "--rounds", "1"])):
+        out = tmp_path / f"{script}.json"
+        run = subprocess.run(
+            [sys.executable, str(REPO / "bench" / script), *args, "--out", str(out)],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert json.loads(out.read_text())["metrics"]

@@ -1,0 +1,126 @@
+"""Benchmark: one pytest process keeping a slow endpoint busy.
+
+A loopback OpenAI-compatible server answers every request after a fixed 50 ms. 1,000 cases
+run through evalgate in one pytest process (no xdist) at concurrency 1, 8, 32 and 64. The
+ceiling at concurrency C is C / L requests per second; `ratio_to_limit` is the measured
+throughput (requests over the span from the first request to the last answer, seen by the
+server) divided by that ceiling.
+
+    python bench/throughput.py                      # writes bench/results/throughput.json
+    python bench/throughput.py --cases 64 --concurrency 1 8 --out /tmp/t.json   # tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+LATENCY = 0.050
+
+
+class TimedServer:
+    """Answers after LATENCY; records when the first request came and the last answer left."""
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.last = 0.0
+        self.count = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes; without TCP_NODELAY the client's delayed
+            # ACK adds ~40 ms to every keep-alive request and the benchmark would measure that.
+            disable_nagle_algorithm = True
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with server.lock:
+                    server.first = server.first or time.perf_counter()
+                time.sleep(LATENCY)
+                prompt = body["messages"][-1]["content"]
+                data = json.dumps({"choices": [{"message": {"content": "a" + prompt[1:]}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                with server.lock:
+                    server.count += 1
+                    server.last = time.perf_counter()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.request_queue_size = 256
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def reset(self) -> None:
+        self.first, self.last, self.count = None, 0.0, 0
+
+
+def project(root: Path, url: str, cases: int, concurrency: int) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "evals").mkdir(exist_ok=True)
+    (root / "data").mkdir(exist_ok=True)
+    with (root / "data" / "qa.jsonl").open("w") as handle:
+        for index in range(cases):
+            handle.write(json.dumps({"id": f"c{index:05d}", "input": f"q{index}", "expected": f"a{index}"}) + "\n")
+    (root / "evalgate.toml").write_text(
+        f'suites = ["evals/*.toml"]\n[models.m]\nkind = "openai"\nmodel = "m"\nbase_url = "{url}"\n'
+        f'api_key_env = ""\nconcurrency = {concurrency}\n'
+    )
+    (root / "evals" / "qa.toml").write_text(
+        'dataset = "data/qa.jsonl"\nmodel = "m"\nscorer = {kind = "exact"}\ngate = {min_pass_rate = 0.9}\n'
+    )
+    (root / "pytest.ini").write_text("[pytest]\n")
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "throughput.json")
+    args = parser.parse_args()
+    server = TimedServer()
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for concurrency in args.concurrency:
+            root = project(Path(tmp) / f"c{concurrency}", server.url, args.cases, concurrency)
+            server.reset()
+            command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                       "--eval-tier=full", "--eval-no-cache"]
+            run = subprocess.run(command, cwd=root, capture_output=True, text=True, env={**os.environ})
+            if run.returncode != 0 or server.count != args.cases or server.first is None:
+                raise SystemExit(f"run at concurrency {concurrency} failed:\n{run.stdout[-2000:]}")
+            span = server.last - server.first
+            measured = args.cases / span
+            limit = concurrency / LATENCY
+            rows[concurrency] = {"requests_per_second": round(measured, 1), "limit": limit,
+                                 "ratio_to_limit": round(measured / limit, 3), "seconds": round(span, 2)}
+            print(f"concurrency {concurrency:>3}: {measured:7.1f} req/s of {limit:7.1f} ({measured / limit:.0%})", file=sys.stderr)
+    metrics = {f"ratio_to_limit_c{c}": row["ratio_to_limit"] for c, row in rows.items()}
+    result = {"benchmark": "throughput", "setup": {"cases": args.cases, "latency_seconds": LATENCY},
+              "metrics": metrics, "by_concurrency": rows,
+              "notes": "one pytest process, no xdist; span measured by the server from first request to last answer"}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()

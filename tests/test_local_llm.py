@@ -1,0 +1,69 @@
+"""A real LLM: SmolLM2-135M-Instruct served by llama-cpp-python on loopback.
+
+Skipped where the local LLM is not installed (scripts/install-local-llm.sh), except when
+EVALGATE_REQUIRE_LLM=1 — as in CI — where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evalgate.config import OpenAIModelConfig
+from evalgate.models import build_adapter
+from evalgate.suites import Case
+from conftest import REPO
+
+EXAMPLE = REPO / "examples" / "local-llm"
+sys.path.insert(0, str(EXAMPLE))
+
+import serve  # noqa: E402
+
+pytestmark = pytest.mark.llm
+
+
+@pytest.fixture(scope="module")
+def llm_url() -> Iterator[str]:
+    if not serve.available():
+        message = f"the local LLM is not installed; {serve.INSTALL_HINT}"
+        if os.environ.get("EVALGATE_REQUIRE_LLM") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    with serve.serve() as url:
+        yield url
+
+
+def test_real_model_is_deterministic_at_temperature_zero(llm_url: str, tmp_path: Path) -> None:
+    model = build_adapter(
+        OpenAIModelConfig(kind="openai", model="smollm2", base_url=llm_url, api_key_env="", max_tokens=24), tmp_path
+    )
+    case = Case("fr", "What is the capital of France? Answer with the city name only.", None, "Paris", (), "")
+    first, second = model.generate(case), model.generate(case)
+    assert "Paris" in first.text and first.text == second.text
+    assert first.usage.get("completion_tokens", 0) > 0
+
+
+def test_local_llm_example_passes_and_reruns_from_the_cache(llm_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "EVALGATE_LOCAL_LLM_URL": llm_url, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    command = [sys.executable, "-m", "pytest", "--eval-tier=full", f"--eval-report={tmp_path / 'reports'}"]
+    run = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:]
+    suite = json.loads((tmp_path / "reports" / "results.json").read_text())["suites"][0]
+    assert suite["verdict"] == "PASS" and suite["cases_run"] == 30 and suite["pass_rate"] >= 0.7
+    again = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
+    assert "evalgate cache: 30 hit(s), 0 model call(s)" in again.stdout
+
+
+def test_run_script_is_the_one_command(tmp_path: Path, llm_url: str) -> None:
+    env = {**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLE / "run.py"), "-q"], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "capitals: PASS" in run.stdout and "SmolLM2-135M-Instruct is serving at http://127.0.0.1:" in run.stdout
