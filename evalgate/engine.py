@@ -123,6 +123,10 @@ class Engine:
             return result
         return self.runner.note_hit(pending.key, result, job.planned.suite.name, job.case.id, job.repeat)
 
+    def knows(self, nodeid: str) -> bool:
+        """True when the job is already dispatched (or answered from the cache)."""
+        return nodeid in self.pending
+
     @property
     def in_flight(self) -> int:
         """Calls started or queued and not finished."""

@@ -134,6 +134,7 @@ class EvalRun:
         concurrency = [p.suite.adapter.concurrency for p in session.planned.values()] or [1]
         self.engine = Engine(runner, window=2 * max(concurrency))
         self.positions: dict[str, int] = {}
+        self.local_results: dict[str, CaseResult] = {}
         self.items: list[pytest.Item] = []
         self.progress = Progress(total=0, interval=float(config.getini("eval_progress_seconds")))
         self.cache_hits = 0
@@ -172,7 +173,8 @@ class EvalRun:
         """Run one eval item through the engine, starting calls for the items after it."""
         store = self.runner.store
         known_problems = len(store.problems) if store else 0
-        result = self.engine.result(_job(item), [_job(i) for i in self._upcoming(item)])
+        upcoming = [_job(i) for i in self._upcoming(item) if not self.engine.knows(i.nodeid)]
+        result = self.engine.result(_job(item), upcoming)
         if store is not None:
             item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         return result
@@ -229,6 +231,7 @@ class EvalRun:
         report = yield
         if isinstance(item, EvalCase) and call.when == "call" and item.result is not None:
             setattr(report, REPORT_ATTR, item.result.model_dump(mode="json"))
+            self.local_results[item.nodeid] = item.result  # spares re-validating it in this process
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, Any] | None:
@@ -249,7 +252,7 @@ class EvalRun:
                 self.cache_problems.append(str(value))
         result = getattr(report, REPORT_ATTR, None)
         if result is not None:
-            case_result = CaseResult.model_validate(result)
+            case_result = self.local_results.pop(report.nodeid, None) or CaseResult.model_validate(result)
             self.session.record(case_result)
             self.progress.update(case_result)
             if self.progress.due():

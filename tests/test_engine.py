@@ -175,3 +175,28 @@ def test_command_adapter(tmp_path: Path) -> None:
     before = model.fingerprint()
     (tmp_path / "cmd_model.py").write_text(COMMAND_MODEL + "\n# edited\n")
     assert build_adapter(CommandModelConfig(kind="command", command=f"{sys.executable} cmd_model.py"), tmp_path).fingerprint() != before
+
+
+def test_ctrl_c_cancels_pending_calls_and_ends(pytester: pytest.Pytester) -> None:
+    import signal
+    import subprocess
+    import time
+
+    with FaultServer(latency=0.5) as server:
+        fault_project(pytester.path, server.url, max_errors=0, concurrency=4)
+        (pytester.path / "data" / "qa.jsonl").write_text(
+            "".join(f'{{"id": "case-{i:02d}", "input": "q{i}", "expected": "a{i}"}}\n' for i in range(40))
+        )
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "--eval-tier=full", "--eval-no-cache", "-p", "no:xdist"],
+            cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while sum(server.requests.values()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        output, _ = run.communicate(timeout=60)
+        total = sum(server.requests.values())
+    assert run.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "KeyboardInterrupt" in output
+    assert total < 20, total
