@@ -44,6 +44,8 @@ def make_projects(root: Path, cases: int) -> tuple[Path, Path]:
         'scorer = {kind = "exact"}\ngate = {min_pass_rate = 0.9}\n'
     )
     (evals / "pytest.ini").write_text("[pytest]\n")
+    (evals / "tiers").mkdir()
+    (evals / "tiers" / "full.toml").write_text("early_stop = false  # every case runs: this measures per-case cost\n")
     plain = root / "plain-project"
     plain.mkdir()
     (plain / "test_plain.py").write_text(PLAIN_TEST.format(cases=cases))

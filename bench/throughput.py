@@ -88,6 +88,8 @@ def project(root: Path, url: str, cases: int, concurrency: int) -> Path:
         'dataset = "data/qa.jsonl"\nmodel = "m"\nscorer = {kind = "exact"}\ngate = {min_pass_rate = 0.9}\n'
     )
     (root / "pytest.ini").write_text("[pytest]\n")
+    (root / "tiers").mkdir(exist_ok=True)
+    (root / "tiers" / "full.toml").write_text("early_stop = false  # every case runs: this measures throughput\n")
     return root
 
 

@@ -292,7 +292,7 @@ def describe(project: Project) -> list[str]:
     lines.append("tiers:")
     for name, tier in sorted(project.tiers.items()):
         suites = project.suites_for(tier)
-        cases = sum(len(cases_for_tier(s.cases, tier, project.config.seed)) for s in suites)
+        cases = sum(len(cases_for_tier(s.cases, tier, project.config.seed, s.config.stratify)) for s in suites)
         lines.append(
             f"  {name}: {len(suites)} suite(s), {cases} case(s) × {tier.repeats} — {tier.description}"
         )

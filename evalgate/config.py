@@ -280,6 +280,14 @@ class GateConfig(StrictModel):
     max_errors: int = Field(default=0, ge=0)
     """Error budget: most cases whose model call or scorer may error before the gate
     fails regardless of the pass rate. Default 0."""
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    """Error level of decisions from a sample: a suite whose full pass rate is below the
+    threshold PASSes (or one above it FAILs) with probability at most ``alpha``, however
+    often evalgate looks. Default 0.05."""
+    undecided: Literal["estimate", "fail", "pass"] = "estimate"
+    """What an UNDECIDED verdict (a sample that cannot settle it at ``alpha``) does to the
+    build: ``estimate`` blocks when the point estimate is below the threshold, ``fail``
+    always blocks, ``pass`` never does. Default ``estimate``."""
 
 
 class SuiteConfig(StrictModel):
@@ -300,6 +308,9 @@ class SuiteConfig(StrictModel):
     """``[gate]`` with ``min_pass_rate`` and optionally ``max_errors``."""
     concerns: list[str] = []
     """Tags naming what this suite guards (``["safety"]``); tiers select suites by them."""
+    stratify: bool = False
+    """Stratify the sampling order by each case's first tag: every prefix, and so every
+    capped sample, holds the tags in proportion, each tag at least once. Default false."""
     components: list[str] = []
     """Globs of files this suite depends on (prompt templates, model config), relative to
     the project directory: their content is part of the cache key of this suite's cases,
@@ -325,6 +336,9 @@ class TierConfig(StrictModel):
     repeats: int = Field(default=1, ge=1, le=100)
     """Run each case this many times (for non-deterministic models); a case passes when
     a majority of its scored repeats pass. Default 1."""
+    early_stop: bool = True
+    """Stop a suite as soon as its verdict is settled at the gate's ``alpha`` (an
+    anytime-valid test); the remaining cases are skipped with the reason. Default true."""
 
     @model_validator(mode="after")
     def _one_cap(self) -> TierConfig:

@@ -3,6 +3,12 @@
 A case failing its scorer is a measurement, not a build failure. What blocks a merge is
 a suite's *gate*: its pass rate below the threshold, its errors over the error budget,
 or a run cut short before every planned case ran.
+
+Decisions from a sample read the cases in *sampling order* and stop at the first case
+after which an anytime-valid test (:mod:`evalgate.sequential`) settles "the suite's pass
+rate is at least the threshold" at the gate's α. The same function decides during the
+run (to skip what is no longer needed) and afterwards (for the reports), so a verdict
+depends only on the results and their order, never on when they arrived.
 """
 
 from __future__ import annotations
@@ -14,27 +20,29 @@ from enum import StrEnum
 
 from evalgate.config import GateConfig
 from evalgate.results import CaseResult
-from evalgate.stats import WILSON, wilson_interval
+from evalgate.sequential import SequentialTest, confidence_interval
 
-CONFIDENCE = 0.95
+EXACT = "exact: every case ran"
+ANYTIME = "anytime-valid {confidence} CS"
+"""A betting confidence sequence for sampling without replacement (see evalgate.sequential)."""
 
 
 class Verdict(StrEnum):
     """A suite gate's outcome."""
 
     PASS = "PASS"
-    """Pass rate at or above the threshold, errors within budget."""
+    """Pass rate at or above the threshold (settled), errors within budget."""
     FAIL = "FAIL"
-    """Pass rate below the threshold."""
+    """Pass rate below the threshold (settled)."""
+    UNDECIDED = "UNDECIDED"
+    """A capped sample that cannot settle the verdict at α; the gate's ``undecided``
+    policy says whether it blocks."""
     ERROR = "ERROR"
     """More errored cases than the error budget allows."""
     INCOMPLETE = "INCOMPLETE"
-    """The run stopped before every planned case ran (``-x``, Ctrl-C, a crash)."""
+    """The run stopped before the verdict was settled (``-x``, Ctrl-C, a crash)."""
     SKIPPED = "SKIPPED"
-    """No case of the suite ran (not in the tier, or all deselected)."""
-
-
-BLOCKING = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.INCOMPLETE})
+    """No case of the suite ran (not in the tier, no relevant change, all deselected)."""
 
 
 @dataclass(frozen=True)
@@ -64,31 +72,82 @@ class SuiteVerdict:
     """Case runs answered by the cache: model calls saved."""
     model_calls: int = 0
     """Case runs that called the model."""
+    alpha: float = 0.05
+    decided_at: int | None = None
+    """Cases (in sampling order) the decision needed; None when not settled."""
+    repeats: int = 1
+    blocks: bool = False
+    """Whether this verdict fails the build (see ``blocks_merge``)."""
 
     @property
     def pass_rate(self) -> float | None:
-        """Share of scored cases that passed; None when nothing was scored."""
-        return self.passed / self.scored if self.scored else None
+        """Share of the cases run that passed (an errored case is not a pass); None when
+        no case ran."""
+        ran = self.scored + self.errors
+        return self.passed / ran if ran else None
 
     @property
     def blocks_merge(self) -> bool:
         """True when this verdict must fail the build."""
-        return self.verdict in BLOCKING
+        return self.blocks
+
+    @property
+    def saved_by_sampling(self) -> int:
+        """Case runs the tier's cap left out."""
+        return (self.cases_total - self.cases_planned) * self.repeats if self.verdict != Verdict.SKIPPED else 0
+
+    @property
+    def saved_by_early_stop(self) -> int:
+        """Planned case runs skipped because the verdict was already settled."""
+        if self.decided_at is None:
+            return 0
+        return max(0, self.cases_planned - self.cases_run) * self.repeats
+
+
+def case_outcome(runs: Sequence[CaseResult]) -> bool | None:
+    """A case's outcome over its runs: a strict majority of scored runs passed; None when
+    every run errored."""
+    outcomes = [run.passed for run in runs if not run.errored]
+    if not outcomes:
+        return None
+    return 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes)
+
+
+def prefix_outcomes(order: Sequence[str], runs: dict[str, list[CaseResult]], repeats: int) -> list[bool]:
+    """Outcomes of the longest prefix of ``order`` whose cases have all their runs.
+    An errored case counts as not passed: errors never help a suite pass."""
+    outcomes = []
+    for case_id in order:
+        case_runs = runs.get(case_id, [])
+        if len(case_runs) < repeats:
+            break
+        outcomes.append(bool(case_outcome(case_runs)))
+    return outcomes
+
+
+def settle(outcomes: Iterable[bool], total: int, gate: GateConfig) -> SequentialTest:
+    """Run the anytime-valid test over outcomes in sampling order until it decides."""
+    test = SequentialTest(total, gate.min_pass_rate, gate.alpha)
+    for outcome in outcomes:
+        if test.update(outcome) is not None:
+            break
+    return test
 
 
 def decide(
     suite: str,
     gate: GateConfig,
     results: Iterable[CaseResult],
-    planned: int,
+    order: Sequence[str],
     total: int,
+    repeats: int = 1,
     skip_reason: str | None = None,
 ) -> SuiteVerdict:
-    """The verdict of one suite from its case results.
+    """The verdict of one suite.
 
-    ``planned`` is how many cases the run meant to execute (after tier sampling and
-    ``-k``); ``total`` how many the suite has; ``skip_reason`` says why the suite does
-    not run at all (not in the tier, no relevant change), None when it runs.
+    ``order`` lists the case ids the run planned (after tier sampling and ``-k``), in
+    sampling order; ``total`` is how many cases the suite has; ``skip_reason`` says why
+    the suite does not run at all, None when it runs.
     """
     runs: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
@@ -96,21 +155,23 @@ def decide(
     passed = scored = errors = hits = calls = 0
     seconds = 0.0
     for case_runs in runs.values():
+        seconds += sum(run.latency for run in case_runs)
         hits += sum(run.cached for run in case_runs)
         calls += sum(not run.cached for run in case_runs)
-        seconds += sum(run.latency for run in case_runs)
-        outcomes = [run.passed for run in case_runs if not run.errored]
-        if not outcomes:
+        outcome = case_outcome(case_runs)
+        if outcome is None:
             errors += 1
-            continue
-        scored += 1
-        # Majority of scored repeats; a tie is not a pass (see TierConfig.repeats).
-        if 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes):
-            passed += 1
-    if skip_reason is not None:
-        verdict, reason = Verdict.SKIPPED, skip_reason
+        else:
+            scored += 1
+            passed += outcome
+    prefix = prefix_outcomes(order, runs, repeats)
+    test = settle(prefix, total, gate)
+    used = prefix[: test.decided_at] if test.decided_at is not None else prefix
+    if len(runs) >= total:
+        interval, method = (passed / total, passed / total), EXACT
     else:
-        verdict, reason = _verdict(gate, passed, scored, errors, len(runs), planned, total)
+        interval, method = confidence_interval(used, total, gate.alpha), ANYTIME
+    verdict, reason, blocks = _verdict(gate, test, passed, scored, errors, len(runs), len(order), total, skip_reason)
     return SuiteVerdict(
         suite=suite,
         verdict=verdict,
@@ -121,43 +182,69 @@ def decide(
         scored=scored,
         errors=errors,
         cases_run=len(runs),
-        cases_planned=planned,
+        cases_planned=len(order),
         cases_total=total,
-        interval=wilson_interval(passed, scored, CONFIDENCE),
-        method=f"{WILSON} {CONFIDENCE:.0%}",
-        confidence=CONFIDENCE,
+        interval=(float(interval[0]), float(interval[1])),
+        method=method.format(confidence=f"{1 - 2 * gate.alpha:.0%}"),
+        confidence=1 - 2 * gate.alpha if method == ANYTIME else 1.0,
         seconds=seconds,
         cache_hits=hits,
         model_calls=calls,
+        alpha=gate.alpha,
+        decided_at=test.decided_at,
+        repeats=repeats,
+        blocks=blocks,
     )
 
 
 def _verdict(
-    gate: GateConfig, passed: int, scored: int, errors: int, ran: int, planned: int, total: int
-) -> tuple[Verdict, str]:
+    gate: GateConfig,
+    test: SequentialTest,
+    passed: int,
+    scored: int,
+    errors: int,
+    ran: int,
+    planned: int,
+    total: int,
+    skip_reason: str | None,
+) -> tuple[Verdict, str, bool]:
+    """``(verdict, reason, blocks the merge)``."""
+    if skip_reason is not None:
+        return Verdict.SKIPPED, skip_reason, False
     if planned == 0:
-        return Verdict.SKIPPED, "all its cases were deselected (-k, --lf, ...)"
+        return Verdict.SKIPPED, "all its cases were deselected (-k, --lf, ...)", False
     if errors > gate.max_errors:
+        return Verdict.ERROR, f"{errors} errored case(s) exceed the error budget of {gate.max_errors} (max_errors)", True
+    threshold = f"{gate.min_pass_rate:.1%}"
+    if ran >= total:
+        rate = passed / total
+        relation = "≥" if rate >= gate.min_pass_rate else "<"
+        verdict = Verdict.PASS if rate >= gate.min_pass_rate else Verdict.FAIL
+        return verdict, f"pass rate {rate:.1%} {relation} {threshold} (all {total} cases)", verdict == Verdict.FAIL
+    if test.decision is not None:
+        assert test.decided_at is not None
+        rate = test.passed / test.decided_at
+        relation = "≥" if test.decision == "PASS" else "<"
         return (
-            Verdict.ERROR,
-            f"{errors} errored case(s) exceed the error budget of {gate.max_errors} (max_errors)",
+            Verdict(test.decision),
+            f"pass rate {relation} {threshold}: settled after {test.decided_at} of {total} cases "
+            f"({rate:.1%} so far) by an anytime-valid test at α = {gate.alpha:g}",
+            test.decision == "FAIL",
         )
     if ran < planned:
-        return Verdict.INCOMPLETE, f"only {ran} of {planned} planned cases ran; the run stopped early"
+        return Verdict.INCOMPLETE, f"only {ran} of {planned} planned cases ran; the run stopped early", True
     if scored == 0:
-        return Verdict.FAIL, "no case could be scored"
-    rate = passed / scored
-    sample = ""
-    if planned < total:
-        sample = f" on a sample of {planned} of {total} cases"
-        low, high = wilson_interval(passed, scored, CONFIDENCE)
-        if low < gate.min_pass_rate <= high:
-            # Honest about what a sample can say: the point estimate decides, but the
-            # full suite could land on the other side.
-            sample += f" (the {CONFIDENCE:.0%} interval includes the threshold; the full suite may differ)"
-    if rate >= gate.min_pass_rate:
-        return Verdict.PASS, f"pass rate {rate:.1%} ≥ {gate.min_pass_rate:.1%}{sample}"
-    return Verdict.FAIL, f"pass rate {rate:.1%} < {gate.min_pass_rate:.1%}{sample}"
+        return Verdict.FAIL, "no case could be scored", True
+    rate = passed / ran
+    estimate_passes = rate >= gate.min_pass_rate
+    blocks = {"fail": True, "pass": False, "estimate": not estimate_passes}[gate.undecided]
+    effect = "blocks the merge" if blocks else "does not block"
+    return (
+        Verdict.UNDECIDED,
+        f"a sample of {planned} of {total} cases cannot settle pass rate ≥ {threshold} at α = {gate.alpha:g} "
+        f"(estimate {rate:.1%}); policy '{gate.undecided}' {effect}",
+        blocks,
+    )
 
 
 def exit_status(pytest_status: int, verdicts: Sequence[SuiteVerdict], other_failures: int) -> int:

@@ -10,6 +10,8 @@ the exit status are computed once, on the controller.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Generator
 from pathlib import Path
@@ -33,6 +35,8 @@ from evalgate.session import EvalSession
 
 WORKER_RUN_ID = "evalgate_run_id"
 """Key of the run id the controller hands its workers: one run in the results store."""
+WORKER_BOARD = "evalgate_board"
+"""Key of the folder where the controller posts settled suites for xdist workers."""
 WORKER_PLAN = "evalgate_plan"
 """Key of the plan the xdist controller hands its workers in ``workerinput``."""
 REPORT_ATTR = "evalgate"
@@ -135,6 +139,13 @@ class EvalRun:
         self.engine = Engine(runner, window=2 * max(concurrency))
         self.positions: dict[str, int] = {}
         self.local_results: dict[str, CaseResult] = {}
+        self.decided: dict[str, str] = {}
+        """Suite → why its remaining cases are skipped (its verdict is settled)."""
+        board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
+        if board is None and not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
+            board = tempfile.mkdtemp(prefix="evalgate-decisions-")
+        self.board = Path(board) if board else None
+        """Under xdist: a folder where the controller posts settled suites for the workers."""
         self.items: list[pytest.Item] = []
         self.progress = Progress(total=0, interval=float(config.getini("eval_progress_seconds")))
         self.cache_hits = 0
@@ -156,10 +167,22 @@ class EvalRun:
         lines += [f"  {reason}" for reason in plan.reasons]
         return lines
 
+    def _post_decision(self, suite: str, test: Any) -> None:
+        reason = (
+            f"verdict settled: {suite} {test.decision} after {test.decided_at} of {test.population} cases "
+            f"(anytime-valid test, α = {test.alpha:g})"
+        )
+        self.decided[suite] = reason
+        self.engine.cancel_suite(suite)
+        if self.board is not None:
+            (self.board / suite).write_text(reason, encoding="utf-8")
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_PLAN] = self.session.describe()
         node.workerinput[WORKER_RUN_ID] = self.runner.run_id
+        if self.board is not None:
+            node.workerinput[WORKER_BOARD] = str(self.board)
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
         if file_path.suffix != ".toml":
@@ -170,7 +193,11 @@ class EvalRun:
         return SuiteFile.from_parent(parent, path=file_path, planned=planned, execute=self.execute)
 
     def execute(self, item: EvalCase) -> CaseResult:
-        """Run one eval item through the engine, starting calls for the items after it."""
+        """Run one eval item through the engine, starting calls for the items after it;
+        skip it when its suite's verdict is already settled."""
+        reason = self._settled(item.suite_name)
+        if reason is not None:
+            pytest.skip(reason)
         store = self.runner.store
         known_problems = len(store.problems) if store else 0
         upcoming = [_job(i) for i in self._upcoming(item) if not self.engine.knows(i.nodeid)]
@@ -178,6 +205,17 @@ class EvalRun:
         if store is not None:
             item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         return result
+
+    def _settled(self, suite: str) -> str | None:
+        if suite in self.decided:
+            return self.decided[suite]
+        if self.board is not None and self.is_worker:
+            posted = self.board / suite
+            if posted.exists():
+                self.decided[suite] = posted.read_text(encoding="utf-8")
+                self.engine.cancel_suite(suite)
+                return self.decided[suite]
+        return None
 
     def _upcoming(self, item: EvalCase) -> list[EvalCase]:
         """The eval items this process runs after ``item``, as far as the window reaches."""
@@ -253,7 +291,9 @@ class EvalRun:
         result = getattr(report, REPORT_ATTR, None)
         if result is not None:
             case_result = self.local_results.pop(report.nodeid, None) or CaseResult.model_validate(result)
-            self.session.record(case_result)
+            settled = self.session.record(case_result)
+            if settled is not None:
+                self._post_decision(case_result.suite, settled)
             self.progress.update(case_result)
             if self.progress.due():
                 reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -275,6 +315,8 @@ class EvalRun:
             if store is not None:
                 store.close()
             return
+        if self.board is not None:
+            shutil.rmtree(self.board, ignore_errors=True)
         if store is not None:
             store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]

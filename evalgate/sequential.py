@@ -78,12 +78,7 @@ class SequentialTest:
             return self.decision
         if self.seen >= self.population:
             raise ValueError("more cases than the population")
-        x = 1.0 if passed else 0.0
-        mu = self._remaining_rate()
-        if 0.0 < mu < 1.0:
-            estimate = (self.passed + 0.5) / (self.seen + 1.0)  # Krichevsky–Trofimov smoothing
-            _bet(self.up, x - mu, estimate - mu, 1.0 / mu, mu)
-            _bet(self.down, mu - x, mu - estimate, 1.0 / (1.0 - mu), mu)
+        _wager(self.up, self.down, self.population, self.threshold, self.seen, self.passed, passed)
         self.seen += 1
         self.passed += int(passed)
         self._decide()
@@ -92,10 +87,6 @@ class SequentialTest:
     def capital(self, direction: str) -> float:
         """The current capital of ``up`` (evidence for PASS) or ``down`` (for FAIL)."""
         return _value(self.up if direction == "up" else self.down, self.strategy)
-
-    def _remaining_rate(self) -> float:
-        remaining = self.population - self.seen
-        return (self.population * self.threshold - self.passed) / remaining
 
     def _decide(self) -> None:
         if self.seen == self.population:
@@ -114,6 +105,19 @@ class SequentialTest:
     def _settle(self, decision: str) -> None:
         self.decision = decision
         self.decided_at = self.seen
+
+
+def _wager(up: _Capital, down: _Capital, population: int, m: float, seen: int, passed: int, outcome: bool) -> bool:
+    """Both capitals bet on the next case against a suite pass rate of ``m``; False when
+    μ, the rate the unseen cases would need, is outside (0, 1) (counting decides then)."""
+    mu = (population * m - passed) / (population - seen)
+    if not 0.0 < mu < 1.0:
+        return False
+    x = 1.0 if outcome else 0.0
+    estimate = (passed + 0.5) / (seen + 1.0)  # Krichevsky–Trofimov smoothing of the running rate
+    _bet(up, x - mu, estimate - mu, 1.0 / mu, mu)
+    _bet(down, mu - x, mu - estimate, 1.0 / (1.0 - mu), mu)
+    return True
 
 
 def _bet(capital: _Capital, gain: float, edge: float, limit: float, mu: float) -> None:
@@ -137,35 +141,38 @@ def _value(capital: _Capital, strategy: str) -> float:
 def confidence_interval(
     outcomes: list[bool], population: int, alpha: float = 0.05, strategy: str = "hedged", grid: int = 200
 ) -> tuple[float, float]:
-    """An anytime-valid (1 − α) confidence interval for the suite's pass rate after
-    ``outcomes`` (in sampling order): the rates m on a grid that neither capital, betting
-    against m at level α/2, has rejected. Exact ([rate, rate]) when every case was seen."""
+    """An anytime-valid confidence interval for the suite's pass rate after ``outcomes``
+    (in sampling order), each bound at level ``alpha`` (so 1 − 2α two-sided): the rates m
+    on a grid that the data do not rule out, neither by counting nor by a capital betting
+    against m having ever reached 1/α — the same rule the gate decides by, so a PASS has
+    its lower bound at or above the threshold (up to the grid step). Exact ([rate, rate])
+    when every case was seen."""
     if len(outcomes) >= population:
         rate = sum(outcomes) / population
         return rate, rate
-    kept = []
-    for step in range(grid + 1):
-        m = step / grid
-        test = SequentialTest(population, m, alpha / 2, strategy)
-        rejected = False
-        for outcome in outcomes:
-            test.update(outcome)
-            if test.decision is not None and _rejects(test, m):
-                rejected = True
-                break
-        if not rejected:
-            kept.append(m)
-    if not kept:  # cannot happen with valid inputs; fall back to everything
-        return 0.0, 1.0
-    low = max(0.0, kept[0] - 1.0 / grid)
-    high = min(1.0, kept[-1] + 1.0 / grid)
-    return low, high
+    passed = sum(outcomes)
+    remaining = population - len(outcomes)
+    kept = [
+        step / grid
+        for step in range(grid + 1)
+        if passed <= step / grid * population <= passed + remaining  # still possible by counting
+        and not _ever_rejected(outcomes, population, step / grid, 1.0 / alpha, strategy)
+    ]
+    if not kept:
+        return passed / population, (passed + remaining) / population
+    # Widen by one grid step: the true rate may sit between a kept and a rejected point.
+    return max(0.0, kept[0] - 1.0 / grid), min(1.0, kept[-1] + 1.0 / grid)
 
 
-def _rejects(test: SequentialTest, m: float) -> bool:
-    """True when the test's decision excludes a pass rate of exactly ``m``."""
-    if test.decision == "PASS":
-        # Either counting proved rate ≥ m (m itself stays possible only if equality can hold)
-        # or the capital rejected "rate ≤ m".
-        return test.capital("up") >= 1.0 / test.alpha or test.passed > m * test.population
-    return test.capital("down") >= 1.0 / test.alpha or test.passed + (test.population - test.seen) < m * test.population
+def _ever_rejected(outcomes: list[bool], population: int, m: float, bar: float, strategy: str) -> bool:
+    """True when either capital betting against a pass rate of ``m`` reaches ``bar``."""
+    up, down = _Capital(), _Capital()
+    seen = passed = 0
+    for outcome in outcomes:
+        if _wager(up, down, population, m, seen, passed, outcome) and max(
+            _value(up, strategy), _value(down, strategy)
+        ) >= bar:
+            return True
+        seen += 1
+        passed += int(outcome)
+    return False

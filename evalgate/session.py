@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalgate.gate import SuiteVerdict, decide
+from evalgate.config import GateConfig
+from evalgate.gate import SuiteVerdict, case_outcome, decide
+from evalgate.sequential import SequentialTest
 from evalgate.planner import Plan
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult
@@ -25,8 +27,10 @@ class PlannedSuite:
 
     suite: Suite
     cases: list[Case]
+    """The planned cases, in sampling order."""
     repeats: int
     tier: str
+    early_stop: bool = True
 
     def item_names(self) -> list[tuple[str, Case, int]]:
         """``(item name, case, repeat index)`` for every item this suite contributes."""
@@ -55,11 +59,12 @@ class EvalSession:
             tier_name = assignments.get(suite.name)
             if tier_name:
                 tier = project.tier(tier_name)
-                cases = cases_for_tier(suite.cases, tier, project.config.seed)
-                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name)
+                cases = cases_for_tier(suite.cases, tier, project.config.seed, suite.config.stratify)
+                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name, tier.early_stop)
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
         self.results: list[CaseResult] = []
+        self.monitors: dict[str, EarlyStop] = {}
 
     @classmethod
     def for_tier(cls, project: Project, tier_name: str) -> EvalSession:
@@ -97,23 +102,71 @@ class EvalSession:
         self.schedule(planned.suite.name, case_id)
         return True
 
-    def record(self, result: CaseResult) -> None:
-        """Keep one case result."""
+    def record(self, result: CaseResult) -> SequentialTest | None:
+        """Keep one case result; the suite's test when this result just settled it."""
         self.results.append(result)
+        planned = self._by_name().get(result.suite)
+        if planned is None or not planned.early_stop:
+            return None
+        monitor = self.monitors.get(result.suite)
+        if monitor is None:
+            monitor = EarlyStop(self.order(planned), len(planned.suite.cases), planned.suite.config.gate, planned.repeats)
+            self.monitors[result.suite] = monitor
+        return monitor.add(result)
+
+    def order(self, planned: PlannedSuite) -> list[str]:
+        """The suite's scheduled case ids in sampling order."""
+        scheduled = self.scheduled[planned.suite.name]
+        return [case.id for case in planned.cases if case.id in scheduled]
 
     def verdicts(self) -> list[SuiteVerdict]:
         """One verdict per project suite (suites outside the tier are SKIPPED)."""
         by_suite: dict[str, list[CaseResult]] = defaultdict(list)
         for result in self.results:
             by_suite[result.suite].append(result)
-        return [
-            decide(
-                suite.name,
-                suite.config.gate,
-                by_suite[suite.name],
-                planned=len(self.scheduled[suite.name]),
-                total=len(suite.cases),
-                skip_reason=None if suite.path in self.planned else self.skip_reason,
+        verdicts = []
+        for suite in self.project.suites:
+            planned = self.planned.get(suite.path)
+            verdicts.append(
+                decide(
+                    suite.name,
+                    suite.config.gate,
+                    by_suite[suite.name],
+                    order=self.order(planned) if planned else [],
+                    total=len(suite.cases),
+                    repeats=planned.repeats if planned else 1,
+                    skip_reason=None if planned else self.skip_reason,
+                )
             )
-            for suite in self.project.suites
-        ]
+        return verdicts
+
+    def _by_name(self) -> dict[str, PlannedSuite]:
+        if not hasattr(self, "_names"):
+            self._names = {planned.suite.name: planned for planned in self.planned.values()}
+        return self._names
+
+
+class EarlyStop:
+    """Feeds a suite's results to its sequential test in sampling order, as they arrive
+    (possibly out of order, from xdist workers): only the completed prefix counts."""
+
+    def __init__(self, order: list[str], total: int, gate: GateConfig, repeats: int) -> None:
+        self.order = order
+        self.repeats = repeats
+        self.runs: dict[str, list[CaseResult]] = defaultdict(list)
+        self.position = 0
+        self.test = SequentialTest(total, gate.min_pass_rate, gate.alpha)
+
+    def add(self, result: CaseResult) -> SequentialTest | None:
+        """Take a result; the test when it has just decided, else None."""
+        if self.test.decision is not None:
+            return None
+        self.runs[result.case_id].append(result)
+        while self.position < len(self.order):
+            case_runs = self.runs.get(self.order[self.position], [])
+            if len(case_runs) < self.repeats:
+                break
+            self.position += 1
+            if self.test.update(bool(case_outcome(case_runs))) is not None:
+                return self.test
+        return None

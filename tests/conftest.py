@@ -31,9 +31,13 @@ def write_project(
     suite: str = "qa",
     concerns: tuple[str, ...] = (),
     extra_config: str = "",
+    early_stop: bool = False,
 ) -> Path:
     """A project with one python-model suite: case i asks "q<i>", expects "a<i>"; the model
-    answers the first ``correct`` cases right and raises on the ``errors`` indices."""
+    answers the first ``correct`` cases right and raises on the ``errors`` indices.
+
+    Its ``full`` and ``smoke`` tiers run every planned case (``early_stop`` false) unless
+    asked otherwise, so tests of other features see every case."""
     (root / "evals").mkdir(parents=True, exist_ok=True)
     (root / "data").mkdir(exist_ok=True)
     (root / "toy_model.py").write_text(MODEL_PY)
@@ -54,6 +58,11 @@ def write_project(
         )
     )
     add_suite(root, suite, cases=cases, min_pass_rate=min_pass_rate, max_errors=max_errors, concerns=concerns)
+    if not early_stop:
+        (root / "tiers").mkdir(exist_ok=True)
+        (root / "tiers" / "full.toml").write_text("early_stop = false\n")
+        (root / "tiers" / "smoke.toml").write_text("sample = 20\nearly_stop = false\n")
+        (root / "tiers" / "deep-dive.toml").write_text("repeats = 3\nearly_stop = false\n")
     return root
 
 

@@ -84,7 +84,7 @@ def fault_project(root: Path, url: str, max_errors: int, concurrency: int = 4) -
         )
     )
     suite = root / "evals" / "qa.toml"
-    suite.write_text(suite.read_text().replace("max_errors = 0", f"max_errors = {max_errors}").replace("min_pass_rate = 0.8", "min_pass_rate = 1.0"))
+    suite.write_text(suite.read_text().replace("max_errors = 0", f"max_errors = {max_errors}").replace("min_pass_rate = 0.8", "min_pass_rate = 0.5"))
 
 
 @pytest.mark.parametrize(("max_errors", "verdict", "status"), [(4, "PASS", 0), (3, "ERROR", 1)])
@@ -99,7 +99,7 @@ def test_a_faulty_endpoint_run_finishes_and_the_verdict_follows_the_error_budget
         result.stdout.fnmatch_lines([f"*case-{index} CASE ERROR*"])
     result.stdout.fnmatch_lines(["*model error (http, HTTP 500)*after 3 attempts*"])
     result.stdout.fnmatch_lines(["*model error (timeout)*after 3 attempts*"])
-    result.stdout.fnmatch_lines([f"qa*{verdict}*100.0%*10/10*4/{max_errors}*"])
+    result.stdout.fnmatch_lines([f"qa*{verdict}*60.0%*10/10*4/{max_errors}*"])
     assert result.ret == status
 
 

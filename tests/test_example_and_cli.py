@@ -29,14 +29,27 @@ def test_gsm8k_example_gates_follow_the_recorded_outputs(tmp_path: Path) -> None
     env = {**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
     run = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert "evalgate cache: 0 hit(s), 600 model call(s)" in run.stdout
-    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
-    assert again.returncode == 1 and "evalgate cache: 600 hit(s), 0 model call(s)" in again.stdout
-    assert "gsm8k-175b-verification: PASS" in run.stdout
-    assert "gsm8k-6b-finetuning: FAIL" in run.stdout
     document = json.loads((reports / "results.json").read_text())
     suites = {suite["suite"]: suite for suite in document["suites"]}
-    # The numeric scorer agrees with OpenAI's own is_correct labels on every row.
+    strong, weak = suites["gsm8k-175b-verification"], suites["gsm8k-6b-finetuning"]
+    # The full tier stops each suite as soon as its verdict is settled, and says what that saved.
+    assert (strong["verdict"], weak["verdict"]) == ("PASS", "FAIL")
+    assert strong["decided_at"] < 300 and weak["decided_at"] < 300
+    assert strong["calls_saved"]["early_stop"] == 300 - strong["cases_run"] > 0
+    assert "settled after" in strong["reason"] and "by an anytime-valid test at α = 0.05" in strong["reason"]
+    calls = strong["cases_run"] + weak["cases_run"]
+    assert f"evalgate cache: 0 hit(s), {calls} model call(s)" in run.stdout
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert again.returncode == 1 and f"evalgate cache: {calls} hit(s), 0 model call(s)" in again.stdout
+    # Without early stopping every case runs, and the numeric scorer agrees with OpenAI's own
+    # is_correct labels on every row.
+    full = subprocess.run(
+        [sys.executable, "-m", "evalgate", "run", str(EXAMPLE), "--tier", "all-cases", "--report", str(reports)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env,
+    )
+    assert full.returncode == 1, full.stdout + full.stderr
+    document = json.loads((reports / "results.json").read_text())
+    suites = {suite["suite"]: suite for suite in document["suites"]}
     assert suites["gsm8k-175b-verification"]["pass_rate"] == pytest.approx(recorded_accuracy("175b_verification"))
     assert suites["gsm8k-6b-finetuning"]["pass_rate"] == pytest.approx(recorded_accuracy("6b_finetuning"))
     assert suites["gsm8k-175b-verification"]["cases_run"] == 300

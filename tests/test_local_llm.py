@@ -55,9 +55,9 @@ def test_local_llm_example_passes_and_reruns_from_the_cache(llm_url: str, tmp_pa
     run = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:]
     suite = json.loads((tmp_path / "reports" / "results.json").read_text())["suites"][0]
-    assert suite["verdict"] == "PASS" and suite["cases_run"] == 30 and suite["pass_rate"] >= 0.7
+    assert suite["verdict"] == "PASS" and suite["pass_rate"] >= 0.7
     again = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
-    assert "evalgate cache: 30 hit(s), 0 model call(s)" in again.stdout
+    assert f"evalgate cache: {suite['cases_run']} hit(s), 0 model call(s)" in again.stdout
 
 
 def test_run_script_is_the_one_command(tmp_path: Path, llm_url: str) -> None:

@@ -27,8 +27,10 @@ def _case(verdict: SuiteVerdict) -> TestCase:
         f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
         f"interval=[{percent(low)}, {percent(high)}] method={verdict.method} "
         f"threshold={percent(verdict.threshold)} cases={verdict.cases_run}/{verdict.cases_total} "
-        f"errors={verdict.errors}/{verdict.max_errors} cache_hits={verdict.cache_hits} "
-        f"model_calls={verdict.model_calls}"
+        f"errors={verdict.errors}/{verdict.max_errors} alpha={verdict.alpha:g} "
+        f"decided_at={verdict.decided_at} model_calls={verdict.model_calls} "
+        f"saved_cache={verdict.cache_hits} saved_sampling={verdict.saved_by_sampling} "
+        f"saved_early_stop={verdict.saved_by_early_stop}"
     )
     case = TestCase(
         name=verdict.suite,
@@ -37,10 +39,10 @@ def _case(verdict: SuiteVerdict) -> TestCase:
         stdout=f"{verdict.reason}\n{details}",
     )
     message = f"{verdict.verdict}: {verdict.reason}"
-    if verdict.verdict == Verdict.FAIL:
-        case.add_failure_info(message=message, output=details, failure_type="GateFailed")
-    elif verdict.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+    if verdict.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
         case.add_error_info(message=message, output=details, error_type=f"Gate{verdict.verdict.title()}")
+    elif verdict.blocks_merge:
+        case.add_failure_info(message=message, output=details, failure_type=f"Gate{verdict.verdict.title()}")
     elif verdict.verdict == Verdict.SKIPPED:
         case.add_skipped_info(message=verdict.reason)
     return case

@@ -12,6 +12,7 @@ _ICONS = {
     Verdict.FAIL: "❌",
     Verdict.ERROR: "❌",
     Verdict.INCOMPLETE: "⚠️",
+    Verdict.UNDECIDED: "❔",
     Verdict.SKIPPED: "⏭️",
 }
 

@@ -49,7 +49,15 @@ def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
         "cases_planned": verdict.cases_planned,
         "cases_total": verdict.cases_total,
         "seconds": verdict.seconds,
+        "alpha": verdict.alpha,
+        "decided_at": verdict.decided_at,
+        "blocks_merge": verdict.blocks_merge,
+        "repeats": verdict.repeats,
         "cache_hits": verdict.cache_hits,
         "cache_misses": verdict.model_calls,
-        "calls_saved": {"cache": verdict.cache_hits},
+        "calls_saved": {
+            "cache": verdict.cache_hits,
+            "sampling": verdict.saved_by_sampling,
+            "early_stop": verdict.saved_by_early_stop,
+        },
     }

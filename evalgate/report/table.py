@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from evalgate.gate import SuiteVerdict
 
-HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "cached", "time")
+HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "saved", "time")
 
 
 def percent(value: float | None) -> str:
@@ -17,18 +17,33 @@ def percent(value: float | None) -> str:
 def row(verdict: SuiteVerdict) -> tuple[str, ...]:
     """One suite's cells, in HEADERS order."""
     low, high = verdict.interval
-    interval = "-" if not verdict.scored else f"[{percent(low)}, {percent(high)}] {verdict.method}"
+    ran = verdict.scored + verdict.errors
+    interval = "-" if not ran else f"[{percent(low)}, {percent(high)}] {verdict.method}"
     return (
         verdict.suite,
         str(verdict.verdict),
         percent(verdict.pass_rate),
         interval,
-        f"≥ {percent(verdict.threshold)}",
+        f"≥ {percent(verdict.threshold)} α={verdict.alpha:g}",
         f"{verdict.cases_run}/{verdict.cases_total}",
         f"{verdict.errors}/{verdict.max_errors}",
-        f"{verdict.cache_hits}/{verdict.cache_hits + verdict.model_calls}",
+        saved(verdict),
         f"{verdict.seconds:.1f}s",
     )
+
+
+def saved(verdict: SuiteVerdict) -> str:
+    """Model calls saved, by source: ``cache 20, sample 280, stop 100`` (or ``-``)."""
+    parts = [
+        f"{label} {count}"
+        for label, count in (
+            ("cache", verdict.cache_hits),
+            ("sample", verdict.saved_by_sampling),
+            ("stop", verdict.saved_by_early_stop),
+        )
+        if count
+    ]
+    return ", ".join(parts) or "-"
 
 
 def rows(verdicts: Sequence[SuiteVerdict]) -> list[tuple[str, ...]]:
@@ -37,11 +52,14 @@ def rows(verdicts: Sequence[SuiteVerdict]) -> list[tuple[str, ...]]:
 
 
 def headline(verdicts: Sequence[SuiteVerdict]) -> str:
-    """One line: how many gates passed and failed."""
+    """One line: what blocks the merge, if anything."""
     blocking = [v.suite for v in verdicts if v.blocks_merge]
     decided = [v for v in verdicts if v.verdict != "SKIPPED"]
+    undecided = [v.suite for v in decided if v.verdict == "UNDECIDED" and not v.blocks_merge]
     if not decided:
         return "no gate ran"
     if blocking:
         return f"{len(blocking)} of {len(decided)} gate(s) block the merge: {', '.join(blocking)}"
+    if undecided:
+        return f"no gate blocks the merge; undecided (by policy, not blocking): {', '.join(undecided)}"
     return f"all {len(decided)} gate(s) passed"
