@@ -31,6 +31,7 @@ The default, ``hedged``, averages the two (an average of test martingales is one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 STRATEGIES = ("kelly", "mixture", "hedged")
@@ -57,7 +58,8 @@ class SequentialTest:
     alpha: float = 0.05
     strategy: str = "hedged"
     seen: int = 0
-    passed: int = 0
+    passed: float = 0.0
+    """Sum of the values seen (the number of passes for pass/fail outcomes)."""
     decision: str | None = None
     """``PASS``, ``FAIL`` or None (not yet decided)."""
     decided_at: int | None = None
@@ -72,15 +74,19 @@ class SequentialTest:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
 
-    def update(self, passed: bool) -> str | None:
-        """Take the next case in sampling order; the decision so far (sticky once made)."""
+    def update(self, value: bool | float) -> str | None:
+        """Take the next case in sampling order — a pass/fail, or any value in [0, 1] —
+        and return the decision so far (sticky once made)."""
         if self.decision is not None:
             return self.decision
         if self.seen >= self.population:
             raise ValueError("more cases than the population")
-        _wager(self.up, self.down, self.population, self.threshold, self.seen, self.passed, passed)
+        x = float(value)
+        if not 0.0 <= x <= 1.0:
+            raise ValueError(f"values must lie in [0, 1], got {value!r}")
+        _wager(self.up, self.down, self.population, self.threshold, self.seen, self.passed, x)
         self.seen += 1
-        self.passed += int(passed)
+        self.passed += x
         self._decide()
         return self.decision
 
@@ -107,13 +113,13 @@ class SequentialTest:
         self.decided_at = self.seen
 
 
-def _wager(up: _Capital, down: _Capital, population: int, m: float, seen: int, passed: int, outcome: bool) -> bool:
+def _wager(up: _Capital, down: _Capital, population: int, m: float, seen: int, passed: float, value: float) -> bool:
     """Both capitals bet on the next case against a suite pass rate of ``m``; False when
     μ, the rate the unseen cases would need, is outside (0, 1) (counting decides then)."""
     mu = (population * m - passed) / (population - seen)
     if not 0.0 < mu < 1.0:
         return False
-    x = 1.0 if outcome else 0.0
+    x = value
     estimate = (passed + 0.5) / (seen + 1.0)  # Krichevsky–Trofimov smoothing of the running rate
     _bet(up, x - mu, estimate - mu, 1.0 / mu, mu)
     _bet(down, mu - x, mu - estimate, 1.0 / (1.0 - mu), mu)
@@ -139,7 +145,7 @@ def _value(capital: _Capital, strategy: str) -> float:
 
 
 def confidence_interval(
-    outcomes: list[bool], population: int, alpha: float = 0.05, strategy: str = "hedged", grid: int = 200
+    outcomes: Sequence[bool | float], population: int, alpha: float = 0.05, strategy: str = "hedged", grid: int = 200
 ) -> tuple[float, float]:
     """An anytime-valid confidence interval for the suite's pass rate after ``outcomes``
     (in sampling order), each bound at level ``alpha`` (so 1 − 2α two-sided): the rates m
@@ -164,15 +170,15 @@ def confidence_interval(
     return max(0.0, kept[0] - 1.0 / grid), min(1.0, kept[-1] + 1.0 / grid)
 
 
-def _ever_rejected(outcomes: list[bool], population: int, m: float, bar: float, strategy: str) -> bool:
+def _ever_rejected(outcomes: Sequence[bool | float], population: int, m: float, bar: float, strategy: str) -> bool:
     """True when either capital betting against a pass rate of ``m`` reaches ``bar``."""
     up, down = _Capital(), _Capital()
-    seen = passed = 0
+    seen, passed = 0, 0.0
     for outcome in outcomes:
-        if _wager(up, down, population, m, seen, passed, outcome) and max(
+        if _wager(up, down, population, m, seen, passed, float(outcome)) and max(
             _value(up, strategy), _value(down, strategy)
         ) >= bar:
             return True
         seen += 1
-        passed += int(outcome)
+        passed += float(outcome)
     return False
