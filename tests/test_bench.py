@@ -41,3 +41,15 @@ def test_throughput_and_overhead_benchmarks_run(tmp_path: Path) -> None:
         )
         assert run.returncode == 0, run.stdout + run.stderr
         assert json.loads(out.read_text())["metrics"]
+
+
+def test_verdicts_benchmark_runs_on_the_shipped_data(tmp_path: Path) -> None:
+    out = tmp_path / "verdicts.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "verdicts.py"), "--orders", "1", "--pair-orders", "1", "--models", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    document = json.loads(out.read_text())
+    assert document["metrics"]["max_wrong_verdict_rate_by_distance"] <= 0.05
+    assert set(document["by_method"]) >= {"evalgate", "first-n", "random-n-wilson-once", "wilson-every-case"}
