@@ -284,6 +284,13 @@ class GateConfig(StrictModel):
     """Error level of decisions from a sample: a suite whose full pass rate is below the
     threshold PASSes (or one above it FAILs) with probability at most ``alpha``, however
     often evalgate looks. Default 0.05."""
+    baseline: str | None = None
+    """Compare with a baseline on the same cases: a results.json from an earlier run
+    (relative to the project directory), or ``"store"`` for the newest finished run in the
+    result store. ``--eval-baseline`` sets it for every suite. Default: none."""
+    max_regression: float = Field(default=0.0, ge=0, lt=1)
+    """With a baseline: the largest drop in pass rate (candidate − baseline) that still
+    passes, e.g. ``0.02``; a larger one, shown at ``alpha``, fails the gate. Default 0."""
     undecided: Literal["estimate", "fail", "pass"] = "estimate"
     """What an UNDECIDED verdict (a sample that cannot settle it at ``alpha``) does to the
     build: ``estimate`` blocks when the point estimate is below the threshold, ``fail``

@@ -14,12 +14,13 @@ depends only on the results and their order, never on when they arrived.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from evalgate.config import GateConfig
-from evalgate.results import CaseResult
+from evalgate.paired import Comparison, compare
+from evalgate.results import CaseResult, case_outcome
 from evalgate.sequential import SequentialTest, confidence_interval
 
 EXACT = "exact: every case ran"
@@ -78,6 +79,8 @@ class SuiteVerdict:
     repeats: int = 1
     blocks: bool = False
     """Whether this verdict fails the build (see ``blocks_merge``)."""
+    comparison: Comparison | None = None
+    """The baseline comparison, when the gate has a baseline."""
 
     @property
     def pass_rate(self) -> float | None:
@@ -102,15 +105,6 @@ class SuiteVerdict:
         if self.decided_at is None:
             return 0
         return max(0, self.cases_planned - self.cases_run) * self.repeats
-
-
-def case_outcome(runs: Sequence[CaseResult]) -> bool | None:
-    """A case's outcome over its runs: a strict majority of scored runs passed; None when
-    every run errored."""
-    outcomes = [run.passed for run in runs if not run.errored]
-    if not outcomes:
-        return None
-    return 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes)
 
 
 def prefix_outcomes(order: Sequence[str], runs: dict[str, list[CaseResult]], repeats: int) -> list[bool]:
@@ -142,12 +136,14 @@ def decide(
     total: int,
     repeats: int = 1,
     skip_reason: str | None = None,
+    baseline: Mapping[str, bool] | None = None,
 ) -> SuiteVerdict:
     """The verdict of one suite.
 
     ``order`` lists the case ids the run planned (after tier sampling and ``-k``), in
     sampling order; ``total`` is how many cases the suite has; ``skip_reason`` says why
-    the suite does not run at all, None when it runs.
+    the suite does not run at all, None when it runs; ``baseline`` maps case ids to a
+    baseline run's outcomes, for the "no regression larger than max_regression" gate.
     """
     runs: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
@@ -172,6 +168,11 @@ def decide(
     else:
         interval, method = confidence_interval(used, total, gate.alpha), ANYTIME
     verdict, reason, blocks = _verdict(gate, test, passed, scored, errors, len(runs), len(order), total, skip_reason)
+    comparison = None
+    if baseline is not None and verdict not in (Verdict.SKIPPED, Verdict.ERROR, Verdict.INCOMPLETE):
+        complete = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= repeats}
+        comparison = compare(order, complete, baseline, gate.max_regression, gate.alpha)
+        verdict, reason, blocks = _with_baseline(gate, comparison, verdict, reason, blocks, len(runs) >= total)
     return SuiteVerdict(
         suite=suite,
         verdict=verdict,
@@ -194,6 +195,33 @@ def decide(
         decided_at=test.decided_at,
         repeats=repeats,
         blocks=blocks,
+        comparison=comparison,
+    )
+
+
+def _with_baseline(
+    gate: GateConfig, comparison: Comparison, verdict: Verdict, reason: str, blocks: bool, everything: bool
+) -> tuple[Verdict, str, bool]:
+    """Combine the threshold verdict with the baseline comparison: a regression beyond
+    ``max_regression`` fails the gate; an unsettled comparison leaves it UNDECIDED."""
+    delta = f"Δ = {comparison.difference:+.1%} over {comparison.pairs} paired cases"
+    margin = f"{gate.max_regression:.1%}"
+    if comparison.pairs == 0:
+        return Verdict.UNDECIDED, f"{reason}; no case in common with the baseline", gate.undecided != "pass"
+    exact = everything and comparison.decided_at in (None, comparison.pairs)
+    if comparison.decision == "FAIL" or (exact and comparison.difference < -gate.max_regression):
+        return Verdict.FAIL, f"regression vs baseline larger than {margin}: {delta}", True
+    if comparison.decision == "PASS" or exact:
+        return verdict, f"{reason}; no regression vs baseline larger than {margin} ({delta})", blocks
+    if verdict == Verdict.FAIL:
+        return verdict, reason, blocks
+    estimate_ok = comparison.difference >= -gate.max_regression
+    undecided_blocks = {"fail": True, "pass": False, "estimate": blocks or not estimate_ok}[gate.undecided]
+    return (
+        Verdict.UNDECIDED,
+        f"{reason}; the baseline comparison is not settled at α = {gate.alpha:g} ({delta}); "
+        f"policy '{gate.undecided}' {'blocks the merge' if undecided_blocks else 'does not block'}",
+        undecided_blocks,
     )
 
 

@@ -73,6 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write junit.xml (gates), summary.md and results.json into DIR",
     )
     group.addoption(
+        "--eval-baseline",
+        dest="eval_baseline",
+        metavar="PATH",
+        help="gate every suite against a baseline on the same cases: a results.json from an "
+        "earlier run, or 'store' for the newest finished run in the result store",
+    )
+    group.addoption(
         "--eval-no-cache",
         dest="eval_no_cache",
         action="store_true",
@@ -117,7 +124,28 @@ def pytest_configure(config: pytest.Config) -> None:
         if not hasattr(config, "workerinput"):
             store.start_run(run_id, session.label)
     runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
+    if not hasattr(config, "workerinput"):
+        try:
+            session.baselines = _baselines(project, config.getoption("eval_baseline"), run_id)
+        except EvalgateError as err:
+            raise pytest.UsageError(str(err)) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
+
+
+def _baselines(project: Any, override: str | None, run_id: str) -> dict[str, dict[str, bool]]:
+    """Each suite's baseline outcomes, from ``--eval-baseline`` or its gate's ``baseline``."""
+    from evalgate.paired import load_baseline
+
+    loaded: dict[str, dict[str, dict[str, bool]]] = {}
+    chosen: dict[str, dict[str, bool]] = {}
+    for suite in project.suites:
+        source = override or suite.config.gate.baseline
+        if not source:
+            continue
+        if source not in loaded:
+            loaded[source] = load_baseline(source, project.root, cache_path(project), run_id)
+        chosen[suite.name] = loaded[source].get(suite.name, {})
+    return chosen
 
 
 def _requested_tier(config: pytest.Config) -> str:

@@ -6,6 +6,8 @@ ends up in results.json; ``model_dump(mode="json")`` is its wire format.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict
 
 from evalgate.errors import ModelError, ScorerError
@@ -56,3 +58,12 @@ class CaseResult(BaseModel):
     def errored(self) -> bool:
         """True when the case has no score because something failed."""
         return self.error is not None
+
+
+def case_outcome(runs: Sequence[CaseResult]) -> bool | None:
+    """A case's outcome over its runs: a strict majority of scored runs passed; None when
+    every run errored."""
+    outcomes = [run.passed for run in runs if not run.errored]
+    if not outcomes:
+        return None
+    return 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalgate.config import GateConfig
-from evalgate.gate import SuiteVerdict, case_outcome, decide
+from evalgate.gate import SuiteVerdict, decide
+from evalgate.results import case_outcome
 from evalgate.sequential import SequentialTest
 from evalgate.planner import Plan
 from evalgate.project import Project, Suite
@@ -65,6 +66,8 @@ class EvalSession:
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
         self.results: list[CaseResult] = []
         self.monitors: dict[str, EarlyStop] = {}
+        self.baselines: dict[str, dict[str, bool]] = {}
+        """Suite → case id → the baseline's outcome, for suites gated against a baseline."""
 
     @classmethod
     def for_tier(cls, project: Project, tier_name: str) -> EvalSession:
@@ -110,7 +113,13 @@ class EvalSession:
             return None
         monitor = self.monitors.get(result.suite)
         if monitor is None:
-            monitor = EarlyStop(self.order(planned), len(planned.suite.cases), planned.suite.config.gate, planned.repeats)
+            monitor = EarlyStop(
+                self.order(planned),
+                len(planned.suite.cases),
+                planned.suite.config.gate,
+                planned.repeats,
+                self.baselines.get(result.suite),
+            )
             self.monitors[result.suite] = monitor
         return monitor.add(result)
 
@@ -136,6 +145,7 @@ class EvalSession:
                     total=len(suite.cases),
                     repeats=planned.repeats if planned else 1,
                     skip_reason=None if planned else self.skip_reason,
+                    baseline=self.baselines.get(suite.name),
                 )
             )
         return verdicts
@@ -147,26 +157,40 @@ class EvalSession:
 
 
 class EarlyStop:
-    """Feeds a suite's results to its sequential test in sampling order, as they arrive
-    (possibly out of order, from xdist workers): only the completed prefix counts."""
+    """Feeds a suite's results to its sequential tests in sampling order, as they arrive
+    (possibly out of order, from xdist workers): only the completed prefix counts. With a
+    baseline, the suite is settled only when the baseline comparison is settled too."""
 
-    def __init__(self, order: list[str], total: int, gate: GateConfig, repeats: int) -> None:
+    def __init__(
+        self, order: list[str], total: int, gate: GateConfig, repeats: int, baseline: dict[str, bool] | None = None
+    ) -> None:
         self.order = order
         self.repeats = repeats
         self.runs: dict[str, list[CaseResult]] = defaultdict(list)
         self.position = 0
         self.test = SequentialTest(total, gate.min_pass_rate, gate.alpha)
+        self.baseline = baseline
+        paired = sum(case_id in baseline for case_id in order) if baseline is not None else 0
+        self.paired = SequentialTest(max(paired, 1), (1 - gate.max_regression) / 2, gate.alpha)
+        self.settled = False
 
     def add(self, result: CaseResult) -> SequentialTest | None:
-        """Take a result; the test when it has just decided, else None."""
-        if self.test.decision is not None:
+        """Take a result; the threshold test when the suite has just been settled, else None."""
+        if self.settled:
             return None
         self.runs[result.case_id].append(result)
         while self.position < len(self.order):
-            case_runs = self.runs.get(self.order[self.position], [])
+            case_id = self.order[self.position]
+            case_runs = self.runs.get(case_id, [])
             if len(case_runs) < self.repeats:
                 break
             self.position += 1
-            if self.test.update(bool(case_outcome(case_runs))) is not None:
+            outcome = bool(case_outcome(case_runs))
+            self.test.update(outcome)
+            if self.baseline is not None and case_id in self.baseline and self.paired.decision is None:
+                self.paired.update((int(outcome) - int(self.baseline[case_id]) + 1) / 2)
+            baseline_done = self.baseline is None or self.paired.decision is not None
+            if self.test.decision is not None and baseline_done:
+                self.settled = True
                 return self.test
         return None

@@ -33,3 +33,21 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     # Clamp away floating-point spill (e.g. 1.0000000000000002) at the edges.
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def binomial_tail(k: int, n: int, p: float = 0.5) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p), summed exactly."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for b and c discordant pairs (McNemar, 1947; the
+    exact form is the binomial test of b against Binomial(b + c, ½))."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * binomial_tail(max(b, c), n))

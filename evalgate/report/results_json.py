@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,10 @@ def results_json(verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult]
 
 
 def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
+    comparison = None
+    if verdict.comparison is not None:
+        comparison = dataclasses.asdict(verdict.comparison)
+        comparison["interval"] = list(verdict.comparison.interval)
     return {
         "suite": verdict.suite,
         "verdict": str(verdict.verdict),
@@ -60,4 +65,5 @@ def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
             "sampling": verdict.saved_by_sampling,
             "early_stop": verdict.saved_by_early_stop,
         },
+        "baseline": comparison,
     }

@@ -1,0 +1,94 @@
+"""Baseline gates: exact McNemar values, the paired comparison, and end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evalgate.paired import compare
+from evalgate.stats import binomial_tail, mcnemar_exact
+from conftest import write_project
+
+
+def test_exact_binomial_and_mcnemar_values() -> None:
+    assert binomial_tail(3, 5) == pytest.approx(16 / 32)  # C(5,3)+C(5,4)+C(5,5) = 16
+    assert binomial_tail(0, 5) == 1.0 and binomial_tail(6, 5) == 0.0
+    assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)
+    assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(1, 9) == pytest.approx(2 * (10 + 1) / 1024)
+
+
+def test_compare_counts_discordant_pairs_and_settles() -> None:
+    order = [f"c{i}" for i in range(6)]
+    baseline = {case: True for case in order}
+    candidate = {"c0": True, "c1": False, "c2": True, "c3": None, "c4": True, "c5": True}
+    result = compare(order, candidate, baseline, max_regression=0.0, alpha=0.05)
+    assert (result.pairs, result.worse, result.better) == (6, 2, 0)
+    assert result.difference == pytest.approx(-2 / 6) and result.decision == "FAIL"
+    assert result.interval[0] <= result.difference <= result.interval[1]
+
+
+def test_a_large_clear_regression_is_found_early() -> None:
+    order = [f"c{i}" for i in range(1000)]
+    baseline = {case: True for case in order}
+    candidate = {case: index % 3 != 0 for index, case in enumerate(order)}  # a third regress
+    result = compare(order, candidate, baseline, max_regression=0.05, alpha=0.05)
+    assert result.decision == "FAIL" and result.decided_at is not None and result.decided_at < 100
+
+
+def baseline_run(pytester: pytest.Pytester, correct: int) -> Path:
+    """Run the project once with ``correct`` right answers; its results.json."""
+    config = pytester.path / "pyproject.toml"
+    text = config.read_text()
+    config.write_text(re.sub(r"correct = \d+", f"correct = {correct}", text))
+    pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report", "base")
+    config.write_text(text)
+    saved = pytester.path / "baseline.json"
+    shutil.copy(pytester.path / "base" / "results.json", saved)
+    return saved
+
+
+def test_a_regression_against_a_baseline_fails_the_gate(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5)
+    baseline_run(pytester, correct=10)
+    config = pytester.path / "pyproject.toml"
+    config.write_text(config.read_text().replace("correct = 10", "correct = 7"))
+    result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-baseline=baseline.json", "--eval-report=out")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline larger than 0.0%: Δ = -30.0% over 10 paired cases"])
+    suite = json.loads((pytester.path / "out" / "results.json").read_text())["suites"][0]
+    assert suite["baseline"]["worse"] == 3 and suite["baseline"]["baseline_rate"] == 1.0
+    assert suite["baseline"]["candidate_rate"] == 0.7 and suite["baseline"]["mcnemar_p"] == pytest.approx(0.25)
+
+
+def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5)
+    baseline_run(pytester, correct=8)
+    suite = pytester.path / "evals" / "qa.toml"
+    suite.write_text(suite.read_text().replace("max_errors = 0", 'max_errors = 0\nbaseline = "baseline.json"\nmax_regression = 0.02'))
+    result = pytester.runpytest("--eval-tier=full", "--eval-no-cache")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["qa: PASS — pass rate 90.0% ≥ 50.0% (all 10 cases); no regression vs baseline larger than 2.0% (Δ = +10.0% over 10 paired cases)"])
+
+
+def test_baseline_from_the_result_store(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5)
+    pytester.runpytest("--eval-tier=full")
+    config = pytester.path / "pyproject.toml"
+    config.write_text(config.read_text().replace("correct = 10", "correct = 8"))
+    result = pytester.runpytest("--eval-tier=full", "--eval-baseline=store")
+    result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline*Δ = -20.0% over 10 paired cases"])
+
+
+def test_missing_or_broken_baseline_is_one_line(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3)
+    missing = pytester.runpytest("--eval-tier=full", "--eval-baseline=nope.json")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    missing.stderr.fnmatch_lines(["ERROR: *nope.json: baseline results not found; point 'baseline' at a results.json*"])
+    (pytester.path / "bad.json").write_text('{"cases": 3}')
+    broken = pytester.runpytest("--eval-tier=full", "--eval-baseline=bad.json")
+    broken.stderr.fnmatch_lines(["ERROR: *bad.json: not an evalgate results.json*"])
