@@ -209,3 +209,23 @@ def test_ini_option_sets_the_tier(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*evalgate verdicts (tier: full)*"])
+
+
+def test_early_stop_skips_the_rest_with_the_reason(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=200, correct=200, min_pass_rate=0.5, early_stop=True)
+    result = pytester.runpytest("--eval-tier=full", "-rs", "--eval-report=out")
+    assert result.ret == 0
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] < 60 and outcomes["passed"] + outcomes["skipped"] == 200
+    result.stdout.fnmatch_lines(["SKIPPED [[]*[]] *verdict settled: qa PASS after * of 200 cases (anytime-valid test, α = 0.05)"])
+    suite = json.loads((pytester.path / "out" / "results.json").read_text())["suites"][0]
+    assert suite["calls_saved"]["early_stop"] == 200 - suite["cases_run"] == outcomes["skipped"]
+
+
+def test_early_stop_under_xdist(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=300, correct=0, min_pass_rate=0.5, early_stop=True)
+    result = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2", "--eval-report=out")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["qa: FAIL — pass rate < 50.0%: settled after * of 300 cases*"])
+    suite = json.loads((pytester.path / "out" / "results.json").read_text())["suites"][0]
+    assert suite["verdict"] == "FAIL" and suite["cases_run"] < 150  # the workers stopped too
