@@ -32,6 +32,7 @@ from evalgate.engine import Engine, Job
 from evalgate.progress import Progress
 from evalgate.runner import CaseRunner
 from evalgate.session import EvalSession
+from evalgate.sharding import parse_shard
 
 WORKER_RUN_ID = "evalgate_run_id"
 """Key of the run id the controller hands its workers: one run in the results store."""
@@ -80,6 +81,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "earlier run, or 'store' for the newest finished run in the result store",
     )
     group.addoption(
+        "--eval-shard",
+        dest="eval_shard",
+        metavar="K/N",
+        help="run only shard K of N of the cases (split by case-id hash); merge the shards' "
+        "reports with 'evalgate report merge'",
+    )
+    group.addoption(
+        "--eval-undecided",
+        dest="eval_undecided",
+        choices=("estimate", "fail", "pass"),
+        help="override every gate's policy for UNDECIDED verdicts",
+    )
+    group.addoption(
         "--eval-no-cache",
         dest="eval_no_cache",
         action="store_true",
@@ -104,16 +118,22 @@ def pytest_configure(config: pytest.Config) -> None:
     plan: Plan | None = None
     try:
         project = discover_project(config.rootpath, Path(explicit).resolve() if explicit else None)
+        shard_text = config.getoption("eval_shard")
+        shard = parse_shard(shard_text) if shard_text else None
         shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
         if shipped is not None:  # an xdist worker: the controller planned already
-            session = EvalSession(project, shipped["label"], shipped["assignments"], shipped["skip_reason"])
+            shipped_shard = tuple(shipped["shard"]) if shipped.get("shard") else None
+            session = EvalSession(
+                project, shipped["label"], shipped["assignments"], shipped["skip_reason"], shipped_shard
+            )
         elif tier == "auto":
             from evalgate.autotier import plan_for_project
 
             plan = plan_for_project(project, base=config.getoption("eval_base"))
-            session = EvalSession.for_plan(project, plan)
+            session = EvalSession.for_plan(project, plan, shard)
         else:
-            session = EvalSession.for_tier(project, tier)
+            session = EvalSession.for_tier(project, tier, shard)
+        session.undecided = config.getoption("eval_undecided")
     except EvalgateError as err:
         raise pytest.UsageError(str(err)) from None
     _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
@@ -353,18 +373,24 @@ class EvalRun:
         report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
         if report_dir:
             directory = self.config.invocation_params.dir / report_dir
+            shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             self.reports = write_reports(
-                directory, self.verdicts, self.session.results, self.session.label
+                directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard
             )
         status = int(session.exitstatus)
         if status == pytest.ExitCode.NO_TESTS_COLLECTED and self.plan and self.plan.change == "none":
             status = pytest.ExitCode.OK  # nothing to evaluate is a success, not an empty run
-        session.exitstatus = exit_status(status, self.verdicts, self.other_failures)
+        # A shard's verdicts are partial: the merged report gates; a shard fails only on errors.
+        gated = [] if self.session.shard else self.verdicts
+        session.exitstatus = exit_status(status, gated, self.other_failures)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdicts is None:
             return
-        terminalreporter.write_sep("=", f"evalgate verdicts (tier: {self.session.label})")
+        title = f"evalgate verdicts (tier: {self.session.label})"
+        if self.session.shard:
+            title = f"evalgate shard {self.session.shard[0]}/{self.session.shard[1]}: partial verdicts, not gated (merge with 'evalgate report merge')"
+        terminalreporter.write_sep("=", title)
         lines = table_lines(self.verdicts)
         terminalreporter.write_line(lines[0], bold=True)
         for verdict, line in zip(self.verdicts, lines[1:]):

@@ -19,6 +19,7 @@ from evalgate.planner import Plan
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult
 from evalgate.sampling import cases_for_tier
+from evalgate.sharding import in_shard
 from evalgate.suites import Case
 
 
@@ -32,6 +33,8 @@ class PlannedSuite:
     repeats: int
     tier: str
     early_stop: bool = True
+    full_order: tuple[str, ...] = ()
+    """Every planned case id of the suite in sampling order, all shards together."""
 
     def item_names(self) -> list[tuple[str, Case, int]]:
         """``(item name, case, repeat index)`` for every item this suite contributes."""
@@ -48,9 +51,17 @@ class EvalSession:
     """The plan and results of one run: a tier (or none) for each suite."""
 
     def __init__(
-        self, project: Project, label: str, assignments: Mapping[str, str | None], skip_reason: str
+        self,
+        project: Project,
+        label: str,
+        assignments: Mapping[str, str | None],
+        skip_reason: str,
+        shard: tuple[int, int] | None = None,
     ) -> None:
         self.project = project
+        self.shard = shard
+        """``(K, N)`` when this run is shard K of N: it runs only its cases, and its
+        verdicts are partial until ``evalgate report merge``."""
         self.label = label
         """What ran, for reports: a tier name, or ``auto (<change>)``."""
         self.skip_reason = skip_reason
@@ -61,30 +72,36 @@ class EvalSession:
             if tier_name:
                 tier = project.tier(tier_name)
                 cases = cases_for_tier(suite.cases, tier, project.config.seed, suite.config.stratify)
-                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name, tier.early_stop)
+                full_order = tuple(case.id for case in cases)
+                if shard is not None:
+                    cases = [case for case in cases if in_shard(case.id, shard)]
+                early_stop = tier.early_stop and shard is None
+                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name, early_stop, full_order)
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
         self.results: list[CaseResult] = []
         self.monitors: dict[str, EarlyStop] = {}
+        self.undecided: str | None = None
+        """``--eval-undecided``: overrides every gate's ``undecided`` policy."""
         self.baselines: dict[str, dict[str, bool]] = {}
         """Suite → case id → the baseline's outcome, for suites gated against a baseline."""
 
     @classmethod
-    def for_tier(cls, project: Project, tier_name: str) -> EvalSession:
+    def for_tier(cls, project: Project, tier_name: str, shard: tuple[int, int] | None = None) -> EvalSession:
         """Every suite the tier selects runs at that tier."""
-        return cls(project, tier_name, project.assign_tier(tier_name), "not selected by this tier")
+        return cls(project, tier_name, project.assign_tier(tier_name), "not selected by this tier", shard)
 
     @classmethod
-    def for_plan(cls, project: Project, plan: Plan) -> EvalSession:
+    def for_plan(cls, project: Project, plan: Plan, shard: tuple[int, int] | None = None) -> EvalSession:
         """Each suite runs at the tier the change plan chose for it."""
         label = f"{plan.tier} (override)" if plan.override else f"auto ({plan.change} change)"
         reason = "skipped: no relevant change" if plan.change == "none" and not plan.override else "not selected by the plan"
-        return cls(project, label, plan.suites, reason)
+        return cls(project, label, plan.suites, reason, shard)
 
     def describe(self) -> dict[str, object]:
         """What a worker needs to rebuild this session (xdist: plan once, on the controller)."""
         assignments = {p.suite.name: p.tier for p in self.planned.values()}
-        return {"label": self.label, "assignments": assignments, "skip_reason": self.skip_reason}
+        return {"label": self.label, "assignments": assignments, "skip_reason": self.skip_reason, "shard": self.shard}
 
     def planned_suite(self, path: Path) -> PlannedSuite | None:
         """The plan for the suite defined in ``path``; None if the tier does not run it."""
@@ -116,7 +133,7 @@ class EvalSession:
             monitor = EarlyStop(
                 self.order(planned),
                 len(planned.suite.cases),
-                planned.suite.config.gate,
+                self.gate(planned.suite),
                 planned.repeats,
                 self.baselines.get(result.suite),
             )
@@ -139,7 +156,7 @@ class EvalSession:
             verdicts.append(
                 decide(
                     suite.name,
-                    suite.config.gate,
+                    self.gate(suite),
                     by_suite[suite.name],
                     order=self.order(planned) if planned else [],
                     total=len(suite.cases),
@@ -149,6 +166,27 @@ class EvalSession:
                 )
             )
         return verdicts
+
+    def gate(self, suite: Suite) -> GateConfig:
+        """The suite's gate, with run-wide overrides applied."""
+        if self.undecided is None:
+            return suite.config.gate
+        return suite.config.gate.model_copy(update={"undecided": self.undecided})
+
+    def metadata(self) -> dict[str, dict[str, object]]:
+        """What ``evalgate report merge`` needs to decide each suite again from merged
+        shards: its gate, full planned order, size, repeats and skip reason."""
+        meta: dict[str, dict[str, object]] = {}
+        for suite in self.project.suites:
+            planned = self.planned.get(suite.path)
+            meta[suite.name] = {
+                "gate": self.gate(suite).model_dump(mode="json"),
+                "order": list(planned.full_order) if planned else [],
+                "total": len(suite.cases),
+                "repeats": planned.repeats if planned else 1,
+                "skip_reason": None if planned else self.skip_reason,
+            }
+        return meta
 
     def _by_name(self) -> dict[str, PlannedSuite]:
         if not hasattr(self, "_names"):

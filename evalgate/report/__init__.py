@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from evalgate.gate import SuiteVerdict
@@ -15,14 +15,22 @@ __all__ = ["write_reports"]
 
 
 def write_reports(
-    directory: Path, verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str
+    directory: Path,
+    verdicts: Sequence[SuiteVerdict],
+    results: Sequence[CaseResult],
+    tier: str,
+    metadata: Mapping[str, Mapping[str, object]] | None = None,
+    shard: str | None = None,
 ) -> list[Path]:
-    """Write the three report files into ``directory`` (created if needed); their paths."""
+    """Write the three report files into ``directory`` (created if needed); their paths.
+
+    ``metadata`` (per suite: gate, planned order, size, repeats) lets ``evalgate report
+    merge`` decide again from several shards; ``shard`` marks a partial run ("2/4")."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "junit.xml": junit_xml(verdicts, tier),
-        "summary.md": summary_markdown(verdicts, tier),
-        "results.json": results_json(verdicts, results, tier),
+        "summary.md": summary_markdown(verdicts, tier, results, shard),
+        "results.json": results_json(verdicts, results, tier, metadata, shard),
     }
     written = []
     for name, text in files.items():

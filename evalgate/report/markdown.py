@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from evalgate.gate import SuiteVerdict, Verdict
 from evalgate.report.table import HEADERS, headline, rows
+from evalgate.results import CaseResult
 
 _ICONS = {
     Verdict.PASS: "✅",
@@ -17,9 +19,19 @@ _ICONS = {
 }
 
 
-def summary_markdown(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
+CASES_SHOWN = 20
+"""Failed or errored cases listed per suite; the rest are counted (keeps the summary far
+below GitHub's 1 MiB step-summary limit, whatever the suite size)."""
+
+
+def summary_markdown(
+    verdicts: Sequence[SuiteVerdict], tier: str, results: Sequence[CaseResult] = (), shard: str | None = None
+) -> str:
     """The whole summary document."""
-    lines = [f"## evalgate: {headline(verdicts)}", "", f"Tier: `{tier}`", ""]
+    title = f"## evalgate: {headline(verdicts)}"
+    if shard:
+        title = f"## evalgate shard {shard} (partial: merge the shards with `evalgate report merge`)"
+    lines = [title, "", f"Tier: `{tier}`", ""]
     lines.append("| " + " | ".join(HEADERS) + " |")
     lines.append("|" + "---|" * len(HEADERS))
     for verdict, cells in zip(verdicts, rows(verdicts)):
@@ -28,7 +40,31 @@ def summary_markdown(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
     lines.append("")
     lines.extend(f"- **{v.suite}**: {_escape(v.reason)}" for v in verdicts)
     lines.append("")
+    lines.extend(_failed_cases(results))
     return "\n".join(lines)
+
+
+def _failed_cases(results: Sequence[CaseResult]) -> list[str]:
+    by_suite: dict[str, list[CaseResult]] = defaultdict(list)
+    for result in results:
+        if result.errored or result.passed is False:
+            by_suite[result.suite].append(result)
+    lines: list[str] = []
+    for suite, failed in sorted(by_suite.items()):
+        lines += [f"<details><summary>{suite}: {len(failed)} failed or errored case run(s)</summary>", ""]
+        for result in failed[:CASES_SHOWN]:
+            why = result.error.message if result.error else result.explanation
+            kind = f"error ({result.error.kind})" if result.error else "failed"
+            lines.append(f"- `{result.case_id}` {kind}: {_escape(_short(why))}")
+        if len(failed) > CASES_SHOWN:
+            lines.append(f"- … and {len(failed) - CASES_SHOWN} more (see results.json)")
+        lines += ["", "</details>", ""]
+    return lines
+
+
+def _short(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _escape(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evalgate import __version__
@@ -15,21 +15,39 @@ SCHEMA_VERSION = 1
 
 
 def results_document(
-    verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str
+    verdicts: Sequence[SuiteVerdict],
+    results: Sequence[CaseResult],
+    tier: str,
+    metadata: Mapping[str, Mapping[str, object]] | None = None,
+    shard: str | None = None,
 ) -> dict[str, Any]:
     """The results.json document as plain data."""
+    suites = []
+    for verdict in verdicts:
+        entry = _suite(verdict)
+        if metadata and verdict.suite in metadata:
+            entry["merge"] = dict(metadata[verdict.suite])
+        suites.append(entry)
     return {
         "schema_version": SCHEMA_VERSION,
         "evalgate_version": __version__,
         "tier": tier,
-        "suites": [_suite(verdict) for verdict in verdicts],
+        "shard": shard,
+        "suites": suites,
         "cases": [result.model_dump(mode="json") for result in results],
     }
 
 
-def results_json(verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], tier: str) -> str:
+def results_json(
+    verdicts: Sequence[SuiteVerdict],
+    results: Sequence[CaseResult],
+    tier: str,
+    metadata: Mapping[str, Mapping[str, object]] | None = None,
+    shard: str | None = None,
+) -> str:
     """The results.json text."""
-    return json.dumps(results_document(verdicts, results, tier), indent=2, ensure_ascii=False) + "\n"
+    document = results_document(verdicts, results, tier, metadata, shard)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def _suite(verdict: SuiteVerdict) -> dict[str, Any]:
