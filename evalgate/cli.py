@@ -78,6 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore staged, unstaged and untracked files (the default outside CI includes them)",
     )
+    report = commands.add_parser(
+        "report",
+        help="merge shard reports, or publish a report to GitHub Actions",
+        description="Work with the reports --eval-report writes.",
+        epilog="example: evalgate report merge shard-1 shard-2 shard-3 shard-4 --out reports\n"
+        "         evalgate report github reports",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="ACTION")
+    merge = report_commands.add_parser(
+        "merge", help="merge the reports of --eval-shard runs into one verdict set",
+        description="Pool the shards' case results and decide every suite once (sequential decisions "
+        "on the merged sampling order); write junit.xml, summary.md and results.json; exit 1 if a gate blocks.",
+        epilog="example: evalgate report merge shard-1 shard-2 --out reports",
+    )
+    merge.add_argument("sources", nargs="+", type=Path, help="report folders (or results.json files) of the shards")
+    merge.add_argument("--out", type=Path, required=True, help="folder for the merged reports")
+    github = report_commands.add_parser(
+        "github", help="annotations, step summary and outputs for a GitHub Actions step",
+        description="Print ::error/::warning annotations for gates that block or are undecided, append "
+        "summary.md to $GITHUB_STEP_SUMMARY and write verdict= and calls-saved= to $GITHUB_OUTPUT.",
+        epilog="example: evalgate report github reports",
+    )
+    github.add_argument("source", type=Path, help="report folder (or results.json)")
+
     cache = commands.add_parser(
         "cache",
         help="inspect and maintain the result cache",
@@ -146,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return plan(args)
     if args.command == "cache":
         return cache(args)
+    if args.command == "report":
+        return report(args)
     return check(args)
 
 
@@ -190,10 +217,15 @@ def plan(args: argparse.Namespace) -> int:
             project, base=args.base, include_worktree=False if args.committed_only else None
         )
         if args.format == "github":
+            from evalgate.github import workflow_commands
+
             path = github_output(result, os.environ)
             print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
             for reason in result.reasons:
                 print(f"  {reason}")
+            fallbacks = [reason for reason in result.reasons if reason.startswith("unsure")]
+            for line in workflow_commands([], fallbacks):
+                print(line)
             return 0
     except EvalgateError as err:
         print(f"evalgate: error: {err}", file=sys.stderr)
@@ -203,6 +235,36 @@ def plan(args: argparse.Namespace) -> int:
     else:
         print(plan_text(result))
     return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """``evalgate report merge|github``."""
+    from evalgate.github import append_to, outcome, workflow_commands, write_outputs
+    from evalgate.report import write_reports
+    from evalgate.report.merge import merge_reports, read_results
+    from evalgate.report.terminal import table_lines
+
+    try:
+        if args.report_command == "merge":
+            verdicts, results, tier = merge_reports(args.sources)
+            for path in write_reports(args.out, verdicts, results, tier):
+                print(f"evalgate report: {path}")
+            for line in table_lines(verdicts):
+                print(line)
+            return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
+        document = read_results(args.source)
+        for line in workflow_commands(document["suites"]):
+            print(line)
+        summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
+        if summary.exists():
+            append_to(os.environ, "GITHUB_STEP_SUMMARY", summary.read_text(encoding="utf-8"))
+        values = outcome(document["suites"])
+        write_outputs(os.environ, values)
+        print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
+        return 0
+    except EvalgateError as err:
+        print(f"evalgate: error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
 
 
 def cache(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from evalgate.errors import EvalgateError
+from evalgate.github import write_outputs
 from evalgate.planner import Plan
 
 
@@ -31,14 +31,5 @@ def plan_text(plan: Plan) -> str:
 
 
 def github_output(plan: Plan, env: Mapping[str, str]) -> Path:
-    """Append ``tier=`` and ``change=`` to the file named by ``GITHUB_OUTPUT``."""
-    target = env.get("GITHUB_OUTPUT")
-    if not target:
-        raise EvalgateError(
-            "GITHUB_OUTPUT is not set: --format github runs inside a GitHub Actions step; "
-            "use --format json elsewhere"
-        )
-    path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"tier={plan.tier or 'none'}\nchange={plan.change}\n")
-    return path
+    """Append ``tier=`` and ``change=`` to ``$GITHUB_OUTPUT``."""
+    return write_outputs(env, {"tier": plan.tier or "none", "change": plan.change})

@@ -1,0 +1,178 @@
+"""GitHub Actions: the composite action's steps run locally on real repos and payloads;
+annotations, outputs, sharding and report merging."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evalgate.github import LIMIT, escape_data, outcome, workflow_commands
+from evalgate.report import write_reports
+from evalgate.report.merge import merge_reports
+from evalgate.results import CaseResult
+from evalgate.gate import decide
+from evalgate.config import GateConfig
+from action_runner import ACTION, load_action, run_action
+from conftest import REPO, add_suite, write_project
+from gitrepo import GitRepo
+
+WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), REPO / "examples" / "github" / "evalgate.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_third_party_actions_are_pinned_and_run_scripts_take_no_expressions(path: Path) -> None:
+    document = yaml.safe_load(path.read_text())
+    steps = document["runs"]["steps"] if "runs" in document else [s for job in document["jobs"].values() for s in job["steps"]]
+    for step in steps:
+        uses = step.get("uses", "")
+        if uses and not uses.startswith(("./", "OWNER/")):
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", uses), uses
+        assert "${{" not in step.get("run", ""), f"{path.name}: expressions belong in env:, not run: ({step.get('name')})"
+    if "jobs" in document:
+        assert document.get("permissions") == {}
+
+
+def test_example_workflow_has_the_triggers_and_history_it_needs() -> None:
+    workflow = yaml.safe_load((REPO / "examples" / "github" / "evalgate.yml").read_text())
+    triggers = workflow[True]  # YAML reads the key `on` as a boolean
+    assert set(triggers) == {"pull_request", "push", "merge_group"} and triggers["push"]["branches"] == ["main"]
+    checkout = workflow["jobs"]["evalgate"]["steps"][0]
+    assert checkout["with"]["fetch-depth"] == 0
+    assert not triggers["pull_request"] and not triggers["merge_group"]  # no path filters: the check always reports
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    for name in ("GITHUB_EVENT_PATH", "EVALGATE_TIER", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+    root = tmp_path / "project"
+    write_project(
+        root, cases=40, correct=40, min_pass_rate=0.5, early_stop=True,
+        extra_config='rules = [{ paths = ["prompts/safety/**"], change = "targeted", concern = "safety" }]',
+    )
+    add_suite(root, "safety", cases=30, concerns=("safety",), min_pass_rate=0.5)
+    repo = GitRepo(root)
+    repo.write("prompts/safety/system.txt", "Refuse harmful requests.\n")
+    repo.write(".gitignore", ".evalgate/\nevalgate-reports/\n__pycache__/\n.pytest_cache/\n")
+    repo.commit("initial")
+    return repo
+
+
+def event(tmp_path: Path, name: str, payload: dict[str, object]) -> dict[str, str]:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(payload))
+    return {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_PATH": str(path), "GITHUB_EVENT_NAME": name}
+
+
+def test_pull_request_targeted_change(repo: GitRepo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("prompts/safety/system.txt", "Refuse harmful requests, kindly.\n")
+    head = repo.commit("safer prompt")
+    env = event(tmp_path, "pull_request", {"pull_request": {"base": {"sha": base}, "head": {"sha": head}, "labels": []}})
+    runs, outputs, summary = run_action(repo.path, {"cache": "false"}, env)
+    assert [run.returncode for run in runs] == [0] * len(runs), "\n".join(run.stdout for run in runs)
+    assert outputs["tier"] == "deep-dive" and outputs["change"] == "targeted" and outputs["verdict"] == "pass"
+    assert int(outputs["calls-saved"]) > 0
+    assert "## evalgate: all 2 gate(s) passed" in summary and "| safety | ✅ PASS |" in summary
+    assert (repo.path / "evalgate-reports" / "junit.xml").exists()
+
+
+def test_push_with_an_all_zero_before_falls_back_and_warns(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("src/app.py", "x = 1\n")
+    head = repo.commit()
+    env = event(tmp_path, "push", {"before": "0" * 40, "after": head})
+    runs, outputs, _ = run_action(repo.path, {"cache": "false"}, env)
+    plan = next(run for run in runs if run.name == "Plan the tier from the change")
+    assert "::warning title=evalgate plan::unsure, so the full tier: the push event has an all-zero 'before'" in plan.stdout
+    assert outputs["tier"] == "full" and outputs["change"] == "major" and outputs["verdict"] == "pass"
+
+
+def test_merge_group_with_a_failing_gate_reports_and_fails(repo: GitRepo, tmp_path: Path) -> None:
+    base = repo.git("rev-parse", "HEAD")
+    config = repo.path / "pyproject.toml"
+    config.write_text(config.read_text().replace("correct = 40", "correct = 5"))
+    head = repo.commit("a worse model")
+    env = event(tmp_path, "merge_group", {"merge_group": {"base_sha": base, "head_sha": head}})
+    runs, outputs, summary = run_action(repo.path, {"cache": "false", "tier": ""}, env)
+    assert outputs["change"] == "major" and outputs["verdict"] == "fail"
+    report = next(run for run in runs if run.name == "Report to GitHub")
+    assert "::error title=evalgate gate qa::FAIL: pass rate < 50.0%" in report.stdout
+    assert runs[-1].name == "Gate" and runs[-1].returncode == 1
+    assert "block the merge" in summary
+
+
+def test_tier_input_overrides_the_plan(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("README.md", "docs only\n")
+    head = repo.commit()
+    env = event(tmp_path, "push", {"before": repo.git("rev-parse", "HEAD~1"), "after": head})
+    _, outputs, _ = run_action(repo.path, {"cache": "false", "tier": "smoke"}, env)
+    assert outputs["tier"] == "smoke" and outputs["change"] == "none"
+
+
+def test_annotations_stay_within_github_limits() -> None:
+    suites = [{"suite": f"s{i}", "verdict": "FAIL", "reason": "bad\nworse", "blocks_merge": True} for i in range(25)]
+    suites += [{"suite": "u", "verdict": "UNDECIDED", "reason": "maybe", "blocks_merge": False}]
+    lines = workflow_commands(suites, ["fallback: no base"])
+    errors = [line for line in lines if line.startswith("::error")]
+    warnings = [line for line in lines if line.startswith("::warning")]
+    assert len(errors) == LIMIT and errors[-1] == "::error title=evalgate::16 more; see the step summary"
+    assert errors[0] == "::error title=evalgate gate s0::FAIL: bad%0Aworse"
+    assert len(warnings) == 2
+    assert escape_data("100% done\r\n") == "100%25 done%0D%0A"
+    assert outcome(suites) == {"verdict": "fail", "calls-saved": "0"}
+
+
+def test_summary_stays_under_a_mebibyte_for_ten_thousand_cases(tmp_path: Path) -> None:
+    results = [CaseResult(suite="big", case_id=f"c{i:05d}", output="x" * 200, score=0.0, passed=False,
+                          explanation="expected 'a', got 'b' " * 5) for i in range(10_000)]
+    verdict = decide("big", GateConfig(min_pass_rate=0.5), results, [r.case_id for r in results], total=10_000)
+    write_reports(tmp_path, [verdict], results, "full")
+    size = (tmp_path / "summary.md").stat().st_size
+    assert size < 1024 * 1024 and "… and 9980 more" in (tmp_path / "summary.md").read_text()
+
+
+def test_four_merged_shards_equal_one_unsharded_run(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=120, correct=80, min_pass_rate=0.5, early_stop=True)
+    add_suite(pytester.path, "exact", cases=12, min_pass_rate=0.5)
+    (pytester.path / "tiers" / "full.toml").unlink(missing_ok=True)
+    whole = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report=whole")
+    for shard in range(1, 5):
+        part = pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/4", f"--eval-report=shard{shard}")
+        part.stdout.fnmatch_lines([f"*evalgate shard {shard}/4: partial verdicts, not gated*"])
+        assert part.ret == 0
+    merged, _, _ = merge_reports([pytester.path / f"shard{k}" for k in range(1, 5)])
+    single = {s["suite"]: s for s in json.loads((pytester.path / "whole" / "results.json").read_text())["suites"]}
+    assert whole.ret in (0, 1)
+    for verdict in merged:
+        expected = single[verdict.suite]
+        # Same verdict, settled at the same case of the sampling order. (The shards ran every
+        # case, so their merged interval can only be narrower than the early-stopped run's.)
+        assert (str(verdict.verdict), verdict.decided_at) == (expected["verdict"], expected["decided_at"])
+        low, high = expected["interval"]
+        assert low - 1e-9 <= verdict.interval[0] <= verdict.interval[1] <= high + 1e-9
+
+
+def test_report_merge_command_writes_reports_and_gates(pytester: pytest.Pytester) -> None:
+    from evalgate.cli import main
+
+    write_project(pytester.path, cases=20, correct=4, min_pass_rate=0.5)
+    for shard in (1, 2):
+        pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
+    status = main(["report", "merge", str(pytester.path / "s1"), str(pytester.path / "s2"), "--out", str(pytester.path / "merged")])
+    assert status == 1
+    document = json.loads((pytester.path / "merged" / "results.json").read_text())
+    assert document["suites"][0]["verdict"] == "FAIL" and len(document["cases"]) == 20
+    assert main(["report", "merge", str(pytester.path / "s1"), "--out", str(pytester.path / "half")]) == 1  # INCOMPLETE
+    half = json.loads((pytester.path / "half" / "results.json").read_text())
+    assert half["suites"][0]["verdict"] in ("INCOMPLETE", "FAIL")
+
+
+def test_action_declares_its_interface() -> None:
+    action = load_action()
+    assert {"python-version", "tier", "config", "pytest-args", "cache", "report-dir", "undecided"} <= set(action["inputs"])
+    assert set(action["outputs"]) == {"tier", "change", "verdict", "calls-saved"}
