@@ -165,15 +165,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
     args.pytest_args = extra
-    if args.command == "run":
-        return run(args)
-    if args.command == "plan":
-        return plan(args)
-    if args.command == "cache":
-        return cache(args)
-    if args.command == "report":
-        return report(args)
-    return check(args)
+    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report}
+    try:
+        return commands[args.command](args)
+    except EvalgateError as err:  # the library raises; this edge turns it into one line
+        print(f"evalgate: error: {err}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+
+
+def _project(args: argparse.Namespace) -> Project:
+    """The project the command's PROJECT (or --project) and --config point at."""
+    directory = getattr(args, "project", ".")
+    return discover_project(Path(directory).resolve(), Path(args.config).resolve() if args.config else None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,13 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     """``evalgate check``: load and validate, print what was found."""
-    try:
-        project = discover_project(
-            Path(args.project).resolve(), Path(args.config).resolve() if args.config else None
-        )
-    except EvalgateError as err:
-        print(f"evalgate: error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+    project = _project(args)
     for line in describe(project):
         print(line)
     return 0
@@ -209,27 +206,19 @@ def plan(args: argparse.Namespace) -> int:
     from evalgate.autotier import plan_for_project
     from evalgate.plan_output import github_output, plan_text
 
-    try:
-        project = discover_project(
-            Path(args.project).resolve(), Path(args.config).resolve() if args.config else None
-        )
-        result = plan_for_project(
-            project, base=args.base, include_worktree=False if args.committed_only else None
-        )
-        if args.format == "github":
-            from evalgate.github import workflow_commands
+    project = _project(args)
+    result = plan_for_project(project, base=args.base, include_worktree=False if args.committed_only else None)
+    if args.format == "github":
+        from evalgate.github import workflow_commands
 
-            path = github_output(result, os.environ)
-            print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
-            for reason in result.reasons:
-                print(f"  {reason}")
-            fallbacks = [reason for reason in result.reasons if reason.startswith("unsure")]
-            for line in workflow_commands([], fallbacks):
-                print(line)
-            return 0
-    except EvalgateError as err:
-        print(f"evalgate: error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+        path = github_output(result, os.environ)
+        print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
+        for reason in result.reasons:
+            print(f"  {reason}")
+        fallbacks = [reason for reason in result.reasons if reason.startswith("unsure")]
+        for line in workflow_commands([], fallbacks):
+            print(line)
+        return 0
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     else:
@@ -244,27 +233,23 @@ def report(args: argparse.Namespace) -> int:
     from evalgate.report.merge import merge_reports, read_results
     from evalgate.report.terminal import table_lines
 
-    try:
-        if args.report_command == "merge":
-            verdicts, results, tier = merge_reports(args.sources)
-            for path in write_reports(args.out, verdicts, results, tier):
-                print(f"evalgate report: {path}")
-            for line in table_lines(verdicts):
-                print(line)
-            return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
-        document = read_results(args.source)
-        for line in workflow_commands(document["suites"]):
+    if args.report_command == "merge":
+        verdicts, results, tier = merge_reports(args.sources)
+        for path in write_reports(args.out, verdicts, results, tier):
+            print(f"evalgate report: {path}")
+        for line in table_lines(verdicts):
             print(line)
-        summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
-        if summary.exists():
-            append_to(os.environ, "GITHUB_STEP_SUMMARY", summary.read_text(encoding="utf-8"))
-        values = outcome(document["suites"])
-        write_outputs(os.environ, values)
-        print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
-        return 0
-    except EvalgateError as err:
-        print(f"evalgate: error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+        return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
+    document = read_results(args.source)
+    for line in workflow_commands(document["suites"]):
+        print(line)
+    summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
+    if summary.exists():
+        append_to(os.environ, "GITHUB_STEP_SUMMARY", summary.read_text(encoding="utf-8"))
+    values = outcome(document["suites"])
+    write_outputs(os.environ, values)
+    print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
+    return 0
 
 
 def cache(args: argparse.Namespace) -> int:
@@ -272,13 +257,7 @@ def cache(args: argparse.Namespace) -> int:
     from evalgate.cache import ResultStore
     from evalgate.fingerprint import SuiteKeys, explain_change
 
-    try:
-        project = discover_project(
-            Path(args.project).resolve(), Path(args.config).resolve() if args.config else None
-        )
-    except EvalgateError as err:
-        print(f"evalgate: error: {err}", file=sys.stderr)
-        return EXIT_CONFIG_ERROR
+    project = _project(args)
     path = cache_path(project)
     if not path.exists():
         print(f"no cache yet at {path}: run the evals once (pytest --eval-tier=smoke) to create it")

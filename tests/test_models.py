@@ -206,3 +206,14 @@ def test_openai_connection_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot connect to .*is the server running") as info:
         adapter.generate(case())
     assert info.value.kind == "connection"
+
+
+def test_two_projects_with_a_same_named_module_each_get_their_own(tmp_path: Path) -> None:
+    outputs = []
+    for answer in ("first", "second"):
+        project = tmp_path / answer
+        project.mkdir()
+        (project / "same_name_model.py").write_text(f"def reply(prompt):\n    return {answer!r}\n")
+        adapter = build_adapter(PythonModelConfig(kind="python", function="same_name_model:reply"), project)
+        outputs.append(adapter.generate(case()).text)
+    assert outputs == ["first", "second"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,6 +76,12 @@ def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., An
         sys.path.insert(0, str(project_dir))
     try:
         module = importlib.import_module(module_name)
+        local = project_dir.joinpath(*module_name.split(".")).with_suffix(".py")
+        loaded = Path(getattr(module, "__file__", "") or "")
+        if local.is_file() and loaded.resolve() != local.resolve():
+            # Another project's module of the same name was imported earlier in this
+            # process (two runs from one Python process): load this project's own.
+            module = _load_file(module_name, local)
     except ImportError as err:
         raise ConfigError(
             f"{what} '{spec}': cannot import module '{module_name}' ({err}); put {module_name}.py "
@@ -88,6 +95,16 @@ def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., An
     if not callable(target):
         raise ConfigError(f"{what} '{spec}': '{attr}' is not callable")
     return target  # type: ignore[no-any-return]
+
+
+def _load_file(module_name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def source_digest(function: Callable[..., Any]) -> str | None:
