@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalgate.cache import ResultStore
+from evalgate.project import Project, cache_path
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult, case_outcome
 from evalgate.sequential import SequentialTest, confidence_interval
@@ -69,6 +70,21 @@ def load_baseline(source: str, project_root: Path, store_path: Path | None, curr
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"{path}: not an evalgate results.json ({err}); use the file --eval-report writes") from None
     return _outcomes(results)
+
+
+def baselines_for(project: Project, override: str | None, run_id: str) -> dict[str, dict[str, bool]]:
+    """Each suite's baseline outcomes, from ``--eval-baseline`` or its gate's ``baseline``."""
+    loaded: dict[str, dict[str, dict[str, bool]]] = {}
+    chosen: dict[str, dict[str, bool]] = {}
+    for suite in project.suites:
+        source = override or suite.config.gate.baseline
+        if not source:
+            continue
+        if source not in loaded:
+            loaded[source] = load_baseline(source, project.root, cache_path(project), run_id)
+        chosen[suite.name] = loaded[source].get(suite.name, {})
+    return chosen
+
 
 
 def compare(

@@ -10,8 +10,6 @@ the exit status are computed once, on the controller.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Generator
 from pathlib import Path
@@ -28,7 +26,10 @@ from evalgate.project import cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult
+from evalgate.decisions import Decisions
 from evalgate.engine import Engine, Job
+from evalgate.lookahead import LookAhead
+from evalgate.paired import baselines_for
 from evalgate.progress import Progress
 from evalgate.runner import CaseRunner
 from evalgate.session import EvalSession
@@ -146,26 +147,10 @@ def pytest_configure(config: pytest.Config) -> None:
     runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
     if not hasattr(config, "workerinput"):
         try:
-            session.baselines = _baselines(project, config.getoption("eval_baseline"), run_id)
+            session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id)
         except EvalgateError as err:
             raise pytest.UsageError(str(err)) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
-
-
-def _baselines(project: Any, override: str | None, run_id: str) -> dict[str, dict[str, bool]]:
-    """Each suite's baseline outcomes, from ``--eval-baseline`` or its gate's ``baseline``."""
-    from evalgate.paired import load_baseline
-
-    loaded: dict[str, dict[str, dict[str, bool]]] = {}
-    chosen: dict[str, dict[str, bool]] = {}
-    for suite in project.suites:
-        source = override or suite.config.gate.baseline
-        if not source:
-            continue
-        if source not in loaded:
-            loaded[source] = load_baseline(source, project.root, cache_path(project), run_id)
-        chosen[suite.name] = loaded[source].get(suite.name, {})
-    return chosen
 
 
 def _requested_tier(config: pytest.Config) -> str:
@@ -185,16 +170,15 @@ class EvalRun:
         self.runner = runner
         concurrency = [p.suite.adapter.concurrency for p in session.planned.values()] or [1]
         self.engine = Engine(runner, window=2 * max(concurrency))
-        self.positions: dict[str, int] = {}
+        self.lookahead = LookAhead(config)
         self.local_results: dict[str, CaseResult] = {}
-        self.decided: dict[str, str] = {}
-        """Suite → why its remaining cases are skipped (its verdict is settled)."""
         board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
-        if board is None and not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
-            board = tempfile.mkdtemp(prefix="evalgate-decisions-")
-        self.board = Path(board) if board else None
-        """Under xdist: a folder where the controller posts settled suites for the workers."""
-        self.items: list[pytest.Item] = []
+        if board is not None:
+            self.decisions = Decisions(Path(board))
+        elif config.getoption("numprocesses", None):
+            self.decisions = Decisions.shared()
+        else:
+            self.decisions = Decisions()
         self.progress = Progress(total=0, interval=float(config.getini("eval_progress_seconds")))
         self.cache_hits = 0
         self.model_calls = 0
@@ -220,17 +204,15 @@ class EvalRun:
             f"verdict settled: {suite} {test.decision} after {test.decided_at} of {test.population} cases "
             f"(anytime-valid test, α = {test.alpha:g})"
         )
-        self.decided[suite] = reason
+        self.decisions.post(suite, reason)
         self.engine.cancel_suite(suite)
-        if self.board is not None:
-            (self.board / suite).write_text(reason, encoding="utf-8")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_PLAN] = self.session.describe()
         node.workerinput[WORKER_RUN_ID] = self.runner.run_id
-        if self.board is not None:
-            node.workerinput[WORKER_BOARD] = str(self.board)
+        if self.decisions.folder is not None:
+            node.workerinput[WORKER_BOARD] = str(self.decisions.folder)
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
         if file_path.suffix != ".toml":
@@ -243,60 +225,24 @@ class EvalRun:
     def execute(self, item: EvalCase) -> CaseResult:
         """Run one eval item through the engine, starting calls for the items after it;
         skip it when its suite's verdict is already settled."""
-        reason = self._settled(item.suite_name)
+        reason = self.decisions.reason(item.suite_name)
         if reason is not None:
+            self.engine.cancel_suite(item.suite_name)
             pytest.skip(reason)
         store = self.runner.store
         known_problems = len(store.problems) if store else 0
-        upcoming = [_job(i) for i in self._upcoming(item) if not self.engine.knows(i.nodeid)]
+        upcoming = [
+            _job(i)
+            for i in self.lookahead.after(item, self.engine.window)
+            if isinstance(i, EvalCase) and not self.engine.knows(i.nodeid)
+        ]
         result = self.engine.result(_job(item), upcoming)
         if store is not None:
             item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         return result
 
-    def _settled(self, suite: str) -> str | None:
-        if suite in self.decided:
-            return self.decided[suite]
-        if self.board is not None and self.is_worker:
-            posted = self.board / suite
-            if posted.exists():
-                self.decided[suite] = posted.read_text(encoding="utf-8")
-                self.engine.cancel_suite(suite)
-                return self.decided[suite]
-        return None
-
-    def _upcoming(self, item: EvalCase) -> list[EvalCase]:
-        """The eval items this process runs after ``item``, as far as the window reaches."""
-        window = self.engine.window
-        interactor = self._xdist_interactor()
-        if interactor is not None:
-            try:
-                with interactor.torun.lock() as queued:
-                    indices = [i for i in list(queued)[: window + 1] if isinstance(i, int)]
-                nxt = interactor.nextitem_index
-                if isinstance(nxt, int):
-                    indices.insert(0, nxt)
-            except AttributeError:  # xdist internals moved: fall back to no look-ahead
-                indices = []
-            upcoming = [self.items[i] for i in indices if i < len(self.items)]
-        else:
-            start = self.positions.get(item.nodeid, -1) + 1
-            upcoming = self.items[start : start + window]
-        return [i for i in upcoming if isinstance(i, EvalCase)]
-
-    def _xdist_interactor(self) -> Any:
-        if not self.is_worker:
-            return None
-        if not hasattr(self, "_interactor"):
-            self._interactor = next(
-                (p for p in self.config.pluginmanager.get_plugins() if type(p).__name__ == "WorkerInteractor"),
-                None,
-            )
-        return self._interactor
-
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.items = list(session.items)
-        self.positions = {item.nodeid: index for index, item in enumerate(self.items)}
+        self.lookahead.index(session.items)
         for item in session.items:
             if isinstance(item, EvalCase):
                 self.session.schedule(item.suite_name, item.case.id)
@@ -363,8 +309,7 @@ class EvalRun:
             if store is not None:
                 store.close()
             return
-        if self.board is not None:
-            shutil.rmtree(self.board, ignore_errors=True)
+        self.decisions.remove()
         if store is not None:
             store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]

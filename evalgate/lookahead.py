@@ -1,0 +1,56 @@
+"""Which items this process runs next, so the engine can start their model calls early.
+
+Without xdist the process runs ``session.items`` in order. An xdist worker runs the items
+the controller sends it; they wait in the worker's queue, which pytest-xdist keeps on its
+``WorkerInteractor`` plugin (``torun``, guarded by its own lock). That is not public API:
+if it ever moves, look-ahead quietly degrades to none and runs stay correct, only slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+
+class LookAhead:
+    """The items after a given one, as far as a window reaches."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.items: list[pytest.Item] = []
+        self.positions: dict[str, int] = {}
+        self._interactor: Any = None
+        self._searched = False
+
+    def index(self, items: Sequence[pytest.Item]) -> None:
+        """Remember the collected items (the same list on every xdist worker)."""
+        self.items = list(items)
+        self.positions = {item.nodeid: index for index, item in enumerate(self.items)}
+
+    def after(self, item: pytest.Item, window: int) -> list[pytest.Item]:
+        """Up to ``window`` items this process will run after ``item``."""
+        interactor = self._worker_queue()
+        if interactor is None:
+            start = self.positions.get(item.nodeid, -1) + 1
+            return self.items[start : start + window]
+        try:
+            with interactor.torun.lock() as queued:
+                indices = [i for i in list(queued)[: window + 1] if isinstance(i, int)]
+            upcoming = interactor.nextitem_index
+        except AttributeError:  # xdist internals moved: no look-ahead
+            return []
+        if isinstance(upcoming, int):
+            indices.insert(0, upcoming)
+        return [self.items[i] for i in indices[:window] if i < len(self.items)]
+
+    def _worker_queue(self) -> Any:
+        if not hasattr(self.config, "workerinput"):
+            return None
+        if not self._searched:
+            self._searched = True
+            self._interactor = next(
+                (p for p in self.config.pluginmanager.get_plugins() if type(p).__name__ == "WorkerInteractor"), None
+            )
+        return self._interactor
