@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore staged, unstaged and untracked files (the default outside CI includes them)",
     )
+    init = commands.add_parser(
+        "init",
+        help="start an eval project here: config, an example suite, the default tiers",
+        description="Write evalgate.toml, evals/example.toml with its dataset, a stand-in model "
+        "(example_model.py) and tiers/*.toml into PROJECT, so 'pytest --eval-tier=smoke' runs at once. "
+        "Never overwrites a file.",
+        epilog="example: evalgate init && pytest --eval-tier=smoke",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    init.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+
     report = commands.add_parser(
         "report",
         help="merge shard reports, or publish a report to GitHub Actions",
@@ -165,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
     args.pytest_args = extra
-    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report}
+    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report, "init": init}
     try:
         return commands[args.command](args)
     except EvalgateError as err:  # the library raises; this edge turns it into one line
@@ -223,6 +234,18 @@ def plan(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(plan_text(result))
+    return 0
+
+
+def init(args: argparse.Namespace) -> int:
+    """``evalgate init``: the starter project."""
+    from evalgate.scaffold import init_project
+
+    directory = Path(args.project).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in init_project(directory):
+        print(f"wrote {path.relative_to(directory)}")
+    print("next: pytest --eval-tier=smoke   (and evalgate check to validate your edits)")
     return 0
 
 

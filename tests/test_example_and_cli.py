@@ -84,7 +84,7 @@ def test_run_passes_pytest_arguments_through(tmp_path: Path, capsys: pytest.Capt
 def test_every_command_has_help_with_an_example() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"run", "check", "plan", "cache", "report"}
+    assert set(commands) == {"run", "check", "plan", "cache", "report", "init"}
     for name, command in commands.items():
         assert command.description, name
         assert "example: evalgate " + name in (command.epilog or ""), name
@@ -95,3 +95,14 @@ def test_public_api_is_exactly_all() -> None:
     modules = {name for name in public if type(getattr(evalgate, name)).__name__ == "module"}
     assert sorted(evalgate.__all__) == evalgate.__all__
     assert public - modules == set(evalgate.__all__) - {"__version__"}
+
+
+def test_init_writes_a_project_that_runs(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init", str(pytester.path)]) == 0
+    assert "wrote evalgate.toml" in capsys.readouterr().out
+    assert {p.name for p in (pytester.path / "tiers").glob("*.toml")} == {"smoke.toml", "full.toml", "deep-dive.toml"}
+    result = pytester.runpytest("--eval-tier=smoke")
+    result.stdout.fnmatch_lines(["example*PASS*100.0%*", "all 1 gate(s) passed"])
+    assert result.ret == 0
+    assert main(["init", str(pytester.path)]) == 2
+    assert "already has an evalgate config" in capsys.readouterr().err
