@@ -1,4 +1,9 @@
-"""evalgate: change-aware evaluation gates for LLM / ML systems, run as pytest tests."""
+"""evalgate: change-aware evaluation gates for LLM / ML systems, run as pytest tests.
+
+PYTEST_DONT_REWRITE: ``evalgate run`` imports this package before it starts pytest, so
+pytest could not rewrite its asserts anyway (and would warn that it cannot); the package
+relies on no assert rewriting.
+"""
 
 from __future__ import annotations
 
