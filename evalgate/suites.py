@@ -80,6 +80,8 @@ def load_cases(dataset: DatasetConfig, base: Path) -> list[Case]:
             )
         seen[case.id] = case.source
         cases.append(case)
+    if not cases:
+        raise DatasetError("the dataset has no cases; add rows, or remove the suite", path=path)
     return cases
 
 

@@ -92,3 +92,9 @@ def test_dotted_fields_reach_into_objects(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "d.jsonl", [{"q": {"text": "hi"}, "a": {"value": 3}}])
     (case,) = load_cases(DatasetConfig(path="d.jsonl", input_field="q.text", expected_field="a.value"), tmp_path)
     assert (case.input, case.expected) == ("hi", 3)
+
+
+def test_an_empty_dataset_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").write_text("\n\n")
+    with pytest.raises(DatasetError, match=r"d\.jsonl: the dataset has no cases; add rows"):
+        load_cases(DatasetConfig(path="d.jsonl"), tmp_path)
