@@ -111,7 +111,7 @@ def test_rechecking_a_wilson_interval_after_every_case_does_not() -> None:
     # The contrast the design rests on: peeking at a fixed-sample interval after each case.
     rng = random.Random(3)
     population, tau, runs, false_passes = 200, 0.5, 300, 0
-    suite = [True] * 99 + [False] * 101
+    suite = [True] * (population // 2 - 1) + [False] * (population // 2 + 1)
     for _ in range(runs):
         rng.shuffle(suite)
         passed = 0
