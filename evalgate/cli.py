@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("sources", nargs="+", type=Path, help="report folders (or results.json files) of the shards")
     merge.add_argument("--out", type=Path, required=True, help="folder for the merged reports")
+    merge.add_argument(
+        "--baseline", type=Path, help="results.json to compare suites whose gate has a baseline with"
+    )
     github = report_commands.add_parser(
         "github", help="annotations, step summary and outputs for a GitHub Actions step",
         description="Print ::error/::warning annotations for gates that block or are undecided, append "
@@ -257,7 +260,7 @@ def report(args: argparse.Namespace) -> int:
     from evalgate.report.terminal import table_lines
 
     if args.report_command == "merge":
-        verdicts, results, tier = merge_reports(args.sources)
+        verdicts, results, tier = merge_reports(args.sources, args.baseline)
         for path in write_reports(args.out, verdicts, results, tier):
             print(f"evalgate report: {path}")
         for line in table_lines(verdicts):

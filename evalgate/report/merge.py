@@ -3,7 +3,8 @@
 Each shard's results.json carries, per suite, what deciding needs (gate, full planned
 order, size, repeats). The merge pools the case results and decides every suite once,
 sequential decisions included, on the merged sampling-order prefix — the same function
-a single unsharded run uses, so four merged shards give that run's verdicts.
+a single unsharded run uses, so four merged shards give that run's verdicts. Baseline
+gates need the baseline again (``--baseline``): the shards carry only their own results.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from evalgate.config import GateConfig
 from evalgate.errors import ConfigError
 from evalgate.gate import SuiteVerdict, decide
+from evalgate.paired import load_baseline
 from evalgate.results import CaseResult
 
 
@@ -33,8 +35,11 @@ def read_results(source: Path) -> dict[str, Any]:
     return document
 
 
-def merge_reports(sources: Sequence[Path]) -> tuple[list[SuiteVerdict], list[CaseResult], str]:
-    """``(verdicts, case results, tier label)`` of the shards at ``sources`` together."""
+def merge_reports(
+    sources: Sequence[Path], baseline: Path | None = None
+) -> tuple[list[SuiteVerdict], list[CaseResult], str]:
+    """``(verdicts, case results, tier label)`` of the shards at ``sources`` together;
+    with ``baseline`` (a results.json), suites whose gate has a baseline are compared with it."""
     if not sources:
         raise ConfigError("give the report folders (or results.json files) of the shards to merge")
     documents = [read_results(source) for source in sources]
@@ -48,18 +53,21 @@ def merge_reports(sources: Sequence[Path]) -> tuple[list[SuiteVerdict], list[Cas
         for case in document["cases"]:
             result = CaseResult.model_validate(case)
             results[(result.suite, result.case_id, result.repeat)] = result
+    baselines = load_baseline(str(baseline.resolve()), Path.cwd(), None, None) if baseline else {}
     verdicts = []
     for name, info in meta.items():
+        gate = GateConfig.model_validate(info["gate"])
         suite_results = [r for (suite, _, _), r in sorted(results.items()) if suite == name]
         verdicts.append(
             decide(
                 name,
-                GateConfig.model_validate(info["gate"]),
+                gate,
                 suite_results,
                 order=info["order"],
                 total=info["total"],
                 repeats=info["repeats"],
                 skip_reason=info["skip_reason"],
+                baseline=baselines.get(name) if baseline and gate.baseline is not None else None,
             )
         )
     return verdicts, list(results.values()), str(documents[0].get("tier", ""))
