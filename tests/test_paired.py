@@ -100,9 +100,9 @@ def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester
     write_project(pytester.path, cases=12, correct=12, min_pass_rate=0.5)
     baseline = baseline_run(pytester, correct=12)
     suite = pytester.path / "evals" / "qa.toml"
-    suite.write_text(suite.read_text().replace("max_errors = 0", 'max_errors = 0\\nbaseline = "baseline.json"'))
+    suite.write_text(suite.read_text().replace("max_errors = 0", 'max_errors = 0\nbaseline = "baseline.json"'))
     config = pytester.path / "pyproject.toml"
-    config.write_text(re.sub(r"correct = \\d+", "correct = 6", config.read_text()))
+    config.write_text(re.sub(r"correct = \d+", "correct = 6", config.read_text()))
     for shard in (1, 2):
         pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
     shards = [pytester.path / "s1", pytester.path / "s2"]
