@@ -115,13 +115,15 @@ class Engine:
             # One call at a time: run it here, no thread hand-off (instant adapters stay instant).
             return self.runner.run(job.planned, job.case, job.repeat)
         self._submit(job)
-        pending = self.pending.pop(job.nodeid)
+        pending = self.pending.pop(job.nodeid, None)
+        if pending is None:  # its suite was cancelled, so nothing was dispatched: run it here
+            return self.runner.run(job.planned, job.case, job.repeat)
         result = pending.future.result()
-        if pending.key is not None and self.inflight.get(pending.key) is pending.future and pending.kind == "call":
+        if pending.kind != "call":
+            return self.runner.note_hit(pending.key, result, job.planned.suite.name, job.case.id, job.repeat)
+        if pending.key is not None and self.inflight.get(pending.key) is pending.future:
             del self.inflight[pending.key]
-        if pending.kind == "call":
-            return result
-        return self.runner.note_hit(pending.key, result, job.planned.suite.name, job.case.id, job.repeat)
+        return result
 
     def knows(self, nodeid: str) -> bool:
         """True when the job is already dispatched (or answered from the cache)."""
@@ -138,6 +140,8 @@ class Engine:
         for nodeid, pending in list(self.pending.items()):
             if pending.kind == "call" and pending.future.cancel():
                 del self.pending[nodeid]
+        # A cancelled call must not be shared by a later repeat of the same case.
+        self.inflight = {key: future for key, future in self.inflight.items() if not future.cancelled()}
 
     def shutdown(self) -> None:
         """Cancel queued calls and let the pools' threads go (they are daemons)."""

@@ -42,6 +42,8 @@ class SuiteKeys:
             "scorer": suite.scorer.fingerprint(),
         }
         self.deterministic = suite.adapter.deterministic
+        self.known: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+        """Keys already computed: the prefetch and each item ask for the same ones."""
 
     def parts(self, case: Case, repeat: int) -> dict[str, Any]:
         """Everything that determines this case's result."""
@@ -53,8 +55,11 @@ class SuiteKeys:
 
     def key(self, case: Case, repeat: int) -> tuple[str, dict[str, Any]]:
         """``(key, parts)`` of one case run."""
-        parts = self.parts(case, repeat)
-        return cache_key(parts), parts
+        slot = (case.id, repeat if not self.deterministic else 0)
+        if slot not in self.known:
+            parts = self.parts(case, repeat)
+            self.known[slot] = (cache_key(parts), parts)
+        return self.known[slot]
 
 
 def explain_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -23,41 +23,18 @@ from evalgate.suites import Case
 
 def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repeat: int = 0) -> CaseResult:
     """Generate and score one case; errors are captured in the result."""
+    identity: dict[str, Any] = {"suite": suite, "case_id": case.id, "repeat": repeat}
     started = time.perf_counter()
     try:
         output = adapter.generate(case)
     except ModelError as err:
-        return CaseResult(
-            suite=suite,
-            case_id=case.id,
-            repeat=repeat,
-            error=CaseError.from_exception(err),
-            latency=time.perf_counter() - started,
-        )
-    latency = time.perf_counter() - started
+        return CaseResult(**identity, error=CaseError.from_exception(err), latency=time.perf_counter() - started)
+    done = {**identity, "output": output.text, "latency": time.perf_counter() - started, "usage": output.usage}
     try:
         score = scorer.score(output.text, case)
     except ScorerError as err:
-        return CaseResult(
-            suite=suite,
-            case_id=case.id,
-            repeat=repeat,
-            output=output.text,
-            error=CaseError.from_exception(err),
-            latency=latency,
-            usage=output.usage,
-        )
-    return CaseResult(
-        suite=suite,
-        case_id=case.id,
-        repeat=repeat,
-        output=output.text,
-        score=score.value,
-        passed=score.passed,
-        explanation=score.explanation,
-        latency=latency,
-        usage=output.usage,
-    )
+        return CaseResult(**done, error=CaseError.from_exception(err))
+    return CaseResult(**done, score=score.value, passed=score.passed, explanation=score.explanation)
 
 
 class CaseRunner:

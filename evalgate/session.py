@@ -77,6 +77,7 @@ class EvalSession:
                     cases = [case for case in cases if in_shard(case.id, shard)]
                 early_stop = tier.early_stop and shard is None
                 self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name, early_stop, full_order)
+        self.by_name = {planned.suite.name: planned for planned in self.planned.values()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
         self.results: list[CaseResult] = []
@@ -125,7 +126,7 @@ class EvalSession:
     def record(self, result: CaseResult) -> SequentialTest | None:
         """Keep one case result; the suite's test when this result just settled it."""
         self.results.append(result)
-        planned = self._by_name().get(result.suite)
+        planned = self.by_name.get(result.suite)
         if planned is None or not planned.early_stop:
             return None
         monitor = self.monitors.get(result.suite)
@@ -187,11 +188,6 @@ class EvalSession:
                 "skip_reason": None if planned else self.skip_reason,
             }
         return meta
-
-    def _by_name(self) -> dict[str, PlannedSuite]:
-        if not hasattr(self, "_names"):
-            self._names = {planned.suite.name: planned for planned in self.planned.values()}
-        return self._names
 
 
 class EarlyStop:

@@ -199,3 +199,23 @@ def test_ctrl_c_cancels_pending_calls_and_ends(pytester: pytest.Pytester) -> Non
     assert run.returncode == pytest.ExitCode.INTERRUPTED, output
     assert "KeyboardInterrupt" in output
     assert total < 20, total
+
+
+def test_engine_runs_a_job_of_a_cancelled_suite_itself(tmp_path: Path) -> None:
+    from evalgate.engine import Engine, Job
+    from evalgate.project import load_project
+    from evalgate.runner import CaseRunner
+    from evalgate.session import EvalSession
+
+    root = write_project(tmp_path / "p", cases=4, correct=4)
+    config = root / "pyproject.toml"
+    config.write_text(config.read_text().replace('function = "toy_model:answer"', 'function = "toy_model:answer"\nconcurrency = 2'))
+    session = EvalSession.for_tier(load_project(config), "full")
+    planned = next(iter(session.planned.values()))
+    jobs = [Job(f"n{index}", planned, case, 0) for index, case in enumerate(planned.cases)]
+    engine = Engine(CaseRunner(session.project, None, "run"), window=4)
+    assert engine.result(jobs[0], jobs[1:]).passed
+    engine.cancel_suite(planned.suite.name)
+    later = engine.result(jobs[3])  # nothing dispatched for it any more: it runs here
+    assert later.passed and later.case_id == planned.cases[3].id
+    engine.shutdown()
