@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evalgate.autotier import plan_for_project
+from evalgate.changes.auto import plan_for_project
 from evalgate.project import load_project
 
 GIT_ENV = {

@@ -35,8 +35,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from evalgate.sequential import SequentialTest
-from evalgate.stats import wilson_interval
+from evalgate.verdict.sequential import SequentialTest
+from evalgate.verdict.stats import wilson_interval
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -60,7 +60,7 @@ def load_models(limit: int | None) -> dict[str, dict[str, list[bool]]]:
         reader = csv.reader(handle)
         header = next(reader)[1:]
         for row in reader:
-            for model, value in zip(header, row[1:]):
+            for model, value in zip(header, row[1:], strict=True):
                 chem[model].append(float(value) >= 0.5)
     datasets = {"gsm8k": dict(gsm8k), "chembench": dict(chem)}
     if limit:
@@ -155,7 +155,7 @@ def run_pairs(datasets: dict[str, dict[str, list[bool]]], orders: int, seed: int
             for baseline in names:
                 if candidate == baseline:
                     continue
-                pairs = list(zip(models[candidate], models[baseline]))
+                pairs = list(zip(models[candidate], models[baseline], strict=True))
                 diff = (sum(c for c, _ in pairs) - sum(b for _, b in pairs)) / len(pairs)
                 if abs(diff + DELTA) < 0.005:
                     continue  # too close to the margin for any verdict to be meaningful

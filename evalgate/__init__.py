@@ -7,11 +7,11 @@ relies on no assert rewriting.
 
 from __future__ import annotations
 
+from evalgate.cases import Case
 from evalgate.errors import ConfigError, DatasetError, EvalgateError, ModelError, ScorerError
-from evalgate.gate import SuiteVerdict, Verdict
 from evalgate.results import CaseResult
-from evalgate.scorers import Score
-from evalgate.suites import Case
+from evalgate.scorers.base import Score
+from evalgate.verdict.gate import SuiteVerdict, Verdict
 
 __all__ = [
     "Case",

@@ -1,3 +1,5 @@
-from evalgate.cli import main
 import sys
+
+from evalgate.cli import main
+
 sys.exit(main())

@@ -20,7 +20,7 @@ import pytest
 from evalgate import __version__
 from evalgate.errors import EvalgateError
 from evalgate.project import Project, cache_path, discover_project
-from evalgate.sampling import cases_for_tier
+from evalgate.run.sampling import cases_for_tier
 
 EXIT_CONFIG_ERROR = 2
 
@@ -217,13 +217,13 @@ def check(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> int:
     """``evalgate plan``: the change class and tier per suite, in the chosen format."""
-    from evalgate.autotier import plan_for_project
-    from evalgate.plan_output import github_output, plan_text
+    from evalgate.changes.auto import plan_for_project
+    from evalgate.changes.output import github_output, plan_text
 
     project = _project(args)
     result = plan_for_project(project, base=args.base, include_worktree=False if args.committed_only else None)
     if args.format == "github":
-        from evalgate.github import workflow_commands
+        from evalgate.report.github import workflow_commands
 
         path = github_output(result, os.environ)
         print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
@@ -254,8 +254,8 @@ def init(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """``evalgate report merge|github``."""
-    from evalgate.github import append_to, outcome, workflow_commands, write_outputs
     from evalgate.report import write_reports
+    from evalgate.report.github import append_to, outcome, workflow_commands, write_outputs
     from evalgate.report.merge import merge_reports, read_results
     from evalgate.report.terminal import table_lines
 
@@ -280,8 +280,8 @@ def report(args: argparse.Namespace) -> int:
 
 def cache(args: argparse.Namespace) -> int:
     """``evalgate cache stats|explain|prune``."""
-    from evalgate.cache import ResultStore
-    from evalgate.fingerprint import SuiteKeys, explain_change
+    from evalgate.store.keys import SuiteKeys, explain_change
+    from evalgate.store.sqlite import ResultStore
 
     project = _project(args)
     path = cache_path(project)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -142,8 +142,24 @@ class CommandModelConfig(ModelConfigBase):
     """Whether the same input always gives the same output. Default true."""
 
 
+class CustomModelConfig(ModelConfigBase):
+    """Your own adapter class is the model (see :mod:`evalgate.models.custom`)."""
+
+    kind: Literal["custom"]
+    """Selects this adapter."""
+    adapter: str
+    """``module:Class``; ``Class(**params)`` must have ``generate(case)`` returning the output
+    text or a ``ModelOutput``, and may have ``fingerprint()`` (settings, never secrets)."""
+    params: dict[str, Any] = {}
+    """Keyword arguments for the class. Default: none."""
+    deterministic: bool = True
+    """Whether the same input always gives the same output. Default true."""
+
+    _adapter = field_validator("adapter")(_check_import_path)
+
+
 ModelConfig = Annotated[
-    PythonModelConfig | RecordedModelConfig | OpenAIModelConfig | CommandModelConfig,
+    PythonModelConfig | RecordedModelConfig | OpenAIModelConfig | CommandModelConfig | CustomModelConfig,
     Field(discriminator="kind"),
 ]
 
@@ -247,6 +263,18 @@ ScorerConfig = Annotated[
     | CustomScorerConfig,
     Field(discriminator="kind"),
 ]
+
+
+def union_kinds(union: Any) -> tuple[str, ...]:
+    """The ``kind`` values of a discriminated union of config classes, in order: the one
+    list every message and registry derives from."""
+    members = get_args(get_args(union)[0])
+    return tuple(get_args(member.model_fields["kind"].annotation)[0] for member in members)
+
+
+def union_members(union: Any) -> tuple[type[BaseModel], ...]:
+    """The config classes of a discriminated union."""
+    return tuple(get_args(get_args(union)[0]))
 
 
 # --- suites, tiers, project --------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+
 def format_validation_error(
     err: ValidationError, model: type[BaseModel], path: Path, prefix: str = ""
 ) -> str:

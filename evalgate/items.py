@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
+from evalgate.cases import Case
 from evalgate.results import CaseResult
-from evalgate.session import PlannedSuite
-from evalgate.suites import Case
-
+from evalgate.run.planned import PlannedSuite
 
 Execute = Callable[["EvalCase"], CaseResult]
 """Produces an item's result; the plugin's engine (cache, concurrency) stands behind it."""

@@ -17,23 +17,23 @@ from typing import Any
 
 import pytest
 
-from evalgate.cache import ResultStore
+from evalgate.changes.plan import Plan
 from evalgate.errors import EvalgateError
-from evalgate.gate import SuiteVerdict, Verdict, exit_status
-from evalgate.planner import Plan
 from evalgate.items import EvalCase, SuiteFile
 from evalgate.project import cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult
-from evalgate.decisions import Decisions
-from evalgate.engine import Engine, Job
-from evalgate.lookahead import LookAhead
-from evalgate.paired import baselines_for
-from evalgate.progress import Progress
-from evalgate.runner import CaseRunner
-from evalgate.session import EvalSession
-from evalgate.sharding import parse_shard
+from evalgate.run.baselines import baselines_for
+from evalgate.run.board import Decisions
+from evalgate.run.engine import Engine, Job
+from evalgate.run.lookahead import LookAhead
+from evalgate.run.progress import Progress
+from evalgate.run.runner import CaseRunner
+from evalgate.run.session import EvalSession
+from evalgate.run.sharding import parse_shard
+from evalgate.store.sqlite import ResultStore
+from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
 
 WORKER_RUN_ID = "evalgate_run_id"
 """Key of the run id the controller hands its workers: one run in the results store."""
@@ -128,7 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 project, shipped["label"], shipped["assignments"], shipped["skip_reason"], shipped_shard
             )
         elif tier == "auto":
-            from evalgate.autotier import plan_for_project
+            from evalgate.changes.auto import plan_for_project
 
             plan = plan_for_project(project, base=config.getoption("eval_base"))
             session = EvalSession.for_plan(project, plan, shard)
@@ -338,7 +338,7 @@ class EvalRun:
         terminalreporter.write_sep("=", title)
         lines = table_lines(self.verdicts)
         terminalreporter.write_line(lines[0], bold=True)
-        for verdict, line in zip(self.verdicts, lines[1:]):
+        for verdict, line in zip(self.verdicts, lines[1:], strict=False):
             terminalreporter.write_line(line, **{_COLOURS.get(verdict.verdict, "red"): True})
         for line in lines[1 + len(self.verdicts) :]:
             terminalreporter.write_line(line)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evalgate.cases import Case, load_cases
 from evalgate.config import (
     ModelConfig,
     ProjectConfig,
@@ -23,11 +24,13 @@ from evalgate.config import (
     validate,
 )
 from evalgate.errors import ConfigError
+from evalgate.models.base import ModelAdapter
+from evalgate.models.registry import build_adapter
+from evalgate.scorers.base import Scorer
+from evalgate.scorers.registry import build_scorer
 
 ENV_CACHE = "EVALGATE_CACHE"
-from evalgate.models import ModelAdapter, build_adapter
-from evalgate.scorers import Scorer, build_scorer
-from evalgate.suites import Case, load_cases
+"""Environment variable that overrides where the result store lives."""
 
 
 @dataclass

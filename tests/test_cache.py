@@ -13,11 +13,11 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from conftest import add_suite, write_project
 
-from evalgate.cache import ResultStore, cache_key
 from evalgate.cli import main
 from evalgate.results import CaseError, CaseResult
-from conftest import add_suite, write_project
+from evalgate.store.sqlite import ResultStore, cache_key
 
 COUNTING_MODEL = '''
 import os, time

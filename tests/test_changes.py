@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from evalgate.changes import ZERO_SHA, collect_changes
-from evalgate.errors import GitError
 from gitrepo import GitRepo, run_git
+
+from evalgate.changes.git import ZERO_SHA, collect_changes
+from evalgate.errors import GitError
 
 CI = {"CI": "true"}
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from evalgate.config import ProjectConfig, SuiteConfig, TierConfig, find_project_file, load_project_config, read_toml, validate
+from evalgate.config import (
+    ProjectConfig,
+    SuiteConfig,
+    TierConfig,
+    find_project_file,
+    load_project_config,
+    read_toml,
+    validate,
+)
 from evalgate.errors import ConfigError
 
 SUITE = {"dataset": "d.jsonl", "model": "m", "scorer": {"kind": "exact"}, "gate": {"min_pass_rate": 0.5}}

@@ -6,16 +6,16 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from evalgate.config import CommandModelConfig, OpenAIModelConfig
-from evalgate.errors import ModelError
-from evalgate.models import build_adapter
-from evalgate.progress import Progress
-from evalgate.results import CaseResult
-from evalgate.sampling import sampling_order
-from evalgate.suites import Case
 from conftest import write_project
 from fault_server import FaultServer
+
+from evalgate.cases import Case
+from evalgate.config import CommandModelConfig, OpenAIModelConfig
+from evalgate.errors import ModelError
+from evalgate.models.registry import build_adapter
+from evalgate.results import CaseResult
+from evalgate.run.progress import Progress
+from evalgate.run.sampling import sampling_order
 
 
 def case(prompt: str, case_id: str = "c") -> Case:
@@ -202,10 +202,10 @@ def test_ctrl_c_cancels_pending_calls_and_ends(pytester: pytest.Pytester) -> Non
 
 
 def test_engine_runs_a_job_of_a_cancelled_suite_itself(tmp_path: Path) -> None:
-    from evalgate.engine import Engine, Job
     from evalgate.project import load_project
-    from evalgate.runner import CaseRunner
-    from evalgate.session import EvalSession
+    from evalgate.run.engine import Engine, Job
+    from evalgate.run.runner import CaseRunner
+    from evalgate.run.session import EvalSession
 
     root = write_project(tmp_path / "p", cases=4, correct=4)
     config = root / "pyproject.toml"

@@ -10,10 +10,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import REPO, write_project
 
 import evalgate
 from evalgate.cli import build_parser, main
-from conftest import REPO, write_project
 
 EXAMPLE = REPO / "examples" / "gsm8k"
 

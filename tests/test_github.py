@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from evalgate.github import LIMIT, escape_data, outcome, workflow_commands
-from evalgate.report import write_reports
-from evalgate.report.merge import merge_reports
-from evalgate.results import CaseResult
-from evalgate.gate import decide
-from evalgate.config import GateConfig
 from action_runner import ACTION, load_action, run_action
 from conftest import REPO, add_suite, write_project
 from gitrepo import GitRepo
+
+from evalgate.config import GateConfig
+from evalgate.report import write_reports
+from evalgate.report.github import LIMIT, escape_data, outcome, workflow_commands
+from evalgate.report.merge import merge_reports
+from evalgate.results import CaseResult
+from evalgate.verdict.gate import decide
 
 WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), REPO / "examples" / "github" / "evalgate.yml"]
 

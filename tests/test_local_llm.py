@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from evalgate.config import OpenAIModelConfig
-from evalgate.models import build_adapter
-from evalgate.suites import Case
 from conftest import REPO
+
+from evalgate.cases import Case
+from evalgate.config import OpenAIModelConfig
+from evalgate.models.registry import build_adapter
 
 EXAMPLE = REPO / "examples" / "local-llm"
 sys.path.insert(0, str(EXAMPLE))

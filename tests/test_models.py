@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig, PythonModelConfig, RecordedModelConfig
 from evalgate.errors import ConfigError, DatasetError, ModelError
-from evalgate.models import ModelAdapter, build_adapter
-from evalgate.suites import Case
+from evalgate.models.base import ModelAdapter
+from evalgate.models.registry import build_adapter
 
 SECRET = "sk-test-secret-never-shown"
 

@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from evalgate.paired import compare
-from evalgate.stats import binomial_tail, mcnemar_exact
 from conftest import write_project
+
+from evalgate.verdict.paired import compare
+from evalgate.verdict.stats import binomial_tail, mcnemar_exact
 
 
 def test_exact_binomial_and_mcnemar_values() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from evalgate.changes import ChangeSet, EventInfo, FileChange
-from evalgate.cli import main
-from evalgate.config import ChangesConfig, RuleConfig
-from evalgate.planner import SuiteInfo, build_rules, classify, find_override, plan_change
 from conftest import add_suite, write_project
 from gitrepo import GitRepo
+
+from evalgate.changes.git import ChangeSet, EventInfo, FileChange
+from evalgate.changes.plan import SuiteInfo, build_rules, classify, find_override, plan_change
+from evalgate.cli import main
+from evalgate.config import ChangesConfig, RuleConfig
 
 SUITES = [SuiteInfo("safety", ("safety",)), SuiteInfo("qa", ())]
 RULES = build_rules(

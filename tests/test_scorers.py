@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from evalgate.cases import Case
 from evalgate.config import (
     ContainsScorerConfig,
     CustomScorerConfig,
@@ -16,8 +17,8 @@ from evalgate.config import (
     RegexScorerConfig,
 )
 from evalgate.errors import ScorerError
-from evalgate.scorers import build_scorer, final_number
-from evalgate.suites import Case
+from evalgate.scorers.builtin import final_number
+from evalgate.scorers.registry import build_scorer
 
 
 def case(expected: Any) -> Case:

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalgate.sampling import allocate, cases_for_tier, sampling_order
+from evalgate.cases import Case
 from evalgate.config import TierConfig
-from evalgate.sequential import SequentialTest, confidence_interval
-from evalgate.stats import wilson_interval
-from evalgate.suites import Case
+from evalgate.run.sampling import allocate, cases_for_tier, sampling_order
+from evalgate.verdict.sequential import SequentialTest, confidence_interval
+from evalgate.verdict.stats import wilson_interval
 
 
 def test_first_bet_by_hand() -> None:

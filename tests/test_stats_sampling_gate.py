@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from evalgate.cases import Case
 from evalgate.config import GateConfig, TierConfig
-from evalgate.gate import Verdict, decide, exit_status
 from evalgate.results import CaseError, CaseResult
-from evalgate.sampling import cases_for_tier, sampling_order
-from evalgate.stats import wilson_interval
-from evalgate.suites import Case
+from evalgate.run.sampling import cases_for_tier, sampling_order
+from evalgate.verdict.gate import Verdict, decide, exit_status
+from evalgate.verdict.stats import wilson_interval
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from evalgate.cases import load_cases
 from evalgate.config import DatasetConfig
 from evalgate.errors import DatasetError
-from evalgate.suites import load_cases
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:

@@ -1,4 +1,4 @@
-"""What every model adapter provides, and helpers they share.
+"""What every model adapter provides.
 
 An adapter turns a case into output text. It also exposes a *fingerprint*: everything
 that determines its behaviour (adapter kind, model id, generation parameters, content
@@ -9,17 +9,10 @@ never be part of it.
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from evalgate.errors import ConfigError
-from evalgate.suites import Case
+from evalgate.cases import Case
 
 
 @dataclass(frozen=True)
@@ -54,63 +47,3 @@ class ModelAdapter(Protocol):
     def generate(self, case: Case) -> ModelOutput:
         """The output for one case; raise ModelError when there is none."""
         ...
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (a content fingerprint, stable across checkouts)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., Any]:
-    """Import ``module:function``, with the project directory importable.
-
-    ``what`` names the setting in messages (``model function``, ``custom scorer``).
-    """
-    module_name, _, attr = spec.partition(":")
-    if str(project_dir) not in sys.path:
-        # Like pytest's rootdir conftest handling: project-local modules just work.
-        sys.path.insert(0, str(project_dir))
-    try:
-        module = importlib.import_module(module_name)
-        local = project_dir.joinpath(*module_name.split(".")).with_suffix(".py")
-        loaded = Path(getattr(module, "__file__", "") or "")
-        if local.is_file() and loaded.resolve() != local.resolve():
-            # Another project's module of the same name was imported earlier in this
-            # process (two runs from one Python process): load this project's own.
-            module = _load_file(module_name, local)
-    except ImportError as err:
-        raise ConfigError(
-            f"{what} '{spec}': cannot import module '{module_name}' ({err}); put {module_name}.py "
-            f"in {project_dir} or install the package that provides it"
-        ) from None
-    target: Any = module
-    for part in attr.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise ConfigError(f"{what} '{spec}': module '{module_name}' has no attribute '{attr}'")
-    if not callable(target):
-        raise ConfigError(f"{what} '{spec}': '{attr}' is not callable")
-    return target  # type: ignore[no-any-return]
-
-
-def _load_file(module_name: str, path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def source_digest(function: Callable[..., Any]) -> str | None:
-    """Digest of the file that defines ``function``, so editing it changes the fingerprint."""
-    module = sys.modules.get(getattr(function, "__module__", "") or "")
-    filename = getattr(module, "__file__", None)
-    if not filename or not Path(filename).is_file():
-        return None
-    return file_digest(Path(filename))

@@ -14,10 +14,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from evalgate.cases import Case
 from evalgate.config import CommandModelConfig
 from evalgate.errors import ConfigError, ModelError
-from evalgate.models.base import ModelOutput, file_digest
-from evalgate.suites import Case
+from evalgate.models.base import ModelOutput
+from evalgate.sources import file_digest
 
 _EXCERPT = 300
 

@@ -26,10 +26,10 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelOutput
-from evalgate.suites import Case
 
 _EXCERPT = 200
 RETRY_STATUSES = frozenset({408, 409, 429})

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from evalgate.cases import Case
 from evalgate.config import PythonModelConfig
 from evalgate.errors import ModelError
-from evalgate.models.base import ModelOutput, import_function, source_digest
-from evalgate.suites import Case
+from evalgate.models.base import ModelOutput
+from evalgate.sources import import_function, source_digest
 
 
 class PythonModel:

@@ -10,10 +10,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from evalgate.cases import Case, get_field, is_missing
 from evalgate.config import RecordedModelConfig
 from evalgate.errors import DatasetError, ModelError
-from evalgate.models.base import ModelOutput, file_digest
-from evalgate.suites import Case, get_field, is_missing
+from evalgate.models.base import ModelOutput
+from evalgate.sources import file_digest
 
 
 class RecordedModel:

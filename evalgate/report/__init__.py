@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from evalgate.gate import SuiteVerdict
 from evalgate.report.junit import junit_xml
 from evalgate.report.markdown import summary_markdown
 from evalgate.report.results_json import results_json
 from evalgate.results import CaseResult
+from evalgate.verdict.gate import SuiteVerdict
 
 __all__ = ["write_reports"]
 

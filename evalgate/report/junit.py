@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
 
-from evalgate.gate import SuiteVerdict, Verdict
 from evalgate.report.table import percent
+from evalgate.verdict.gate import SuiteVerdict, Verdict
 
 
 def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
@@ -34,7 +34,7 @@ def _case(verdict: SuiteVerdict) -> TestCase:
     )
     case = TestCase(
         name=verdict.suite,
-        classname="evalgate.gate",
+        classname="evalgate.verdict.gate",
         elapsed_sec=verdict.seconds,
         stdout=f"{verdict.reason}\n{details}",
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from evalgate.gate import SuiteVerdict, Verdict
 from evalgate.report.table import HEADERS, headline, rows
 from evalgate.results import CaseResult
+from evalgate.verdict.gate import SuiteVerdict, Verdict
 
 _ICONS = {
     Verdict.PASS: "✅",
@@ -34,7 +34,7 @@ def summary_markdown(
     lines = [title, "", f"Tier: `{tier}`", ""]
     lines.append("| " + " | ".join(HEADERS) + " |")
     lines.append("|" + "---|" * len(HEADERS))
-    for verdict, cells in zip(verdicts, rows(verdicts)):
+    for verdict, cells in zip(verdicts, rows(verdicts), strict=True):
         marked = (cells[0], f"{_ICONS[verdict.verdict]} {cells[1]}", *cells[2:])
         lines.append("| " + " | ".join(_escape(cell) for cell in marked) + " |")
     lines.append("")

@@ -16,9 +16,9 @@ from typing import Any
 
 from evalgate.config import GateConfig
 from evalgate.errors import ConfigError
-from evalgate.gate import SuiteVerdict, decide
-from evalgate.paired import load_baseline
 from evalgate.results import CaseResult
+from evalgate.run.baselines import load_baseline
+from evalgate.verdict.gate import SuiteVerdict, decide
 
 
 def read_results(source: Path) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def merge_reports(
     documents = [read_results(source) for source in sources]
     results: dict[tuple[str, str, int], CaseResult] = {}
     meta: dict[str, dict[str, Any]] = {}
-    for source, document in zip(sources, documents):
+    for source, document in zip(sources, documents, strict=True):
         for suite in document["suites"]:
             if "merge" not in suite:
                 raise ConfigError(f"{source}: suite {suite['suite']} has no merge data; re-run with this evalgate version")

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evalgate import __version__
-from evalgate.gate import SuiteVerdict
 from evalgate.results import CaseResult
+from evalgate.verdict.gate import SuiteVerdict
 
 SCHEMA_VERSION = 1
 

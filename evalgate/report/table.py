@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evalgate.gate import SuiteVerdict
+from evalgate.verdict.gate import SuiteVerdict
 
 HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "saved", "time")
 

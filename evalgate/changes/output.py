@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from evalgate.github import write_outputs
-from evalgate.planner import Plan
+from evalgate.changes.plan import Plan
+from evalgate.report.github import write_outputs
 
 
 def plan_text(plan: Plan) -> str:

@@ -19,8 +19,8 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 
+from evalgate.cases import Case
 from evalgate.config import TierConfig
-from evalgate.suites import Case
 
 
 def sampling_order(cases: Sequence[Case], seed: int, stratify: bool = False) -> list[Case]:

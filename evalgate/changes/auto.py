@@ -10,9 +10,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from evalgate.changes import ChangeSet, collect_changes, open_repo
+from evalgate.changes.git import ChangeSet, collect_changes, open_repo
+from evalgate.changes.plan import Plan, SuiteInfo, build_rules, find_override, override_plan, plan_change
 from evalgate.config import RecordedModelConfig
-from evalgate.planner import Plan, SuiteInfo, build_rules, find_override, override_plan, plan_change
 from evalgate.project import Project
 
 

@@ -10,15 +10,15 @@ import threading
 import time
 from typing import Any
 
-from evalgate.cache import ResultStore
+from evalgate.cases import Case
 from evalgate.errors import ModelError, ScorerError
-from evalgate.fingerprint import SuiteKeys
-from evalgate.models import ModelAdapter
+from evalgate.models.base import ModelAdapter
 from evalgate.project import Project
 from evalgate.results import CaseError, CaseResult
-from evalgate.scorers import Scorer
-from evalgate.session import PlannedSuite
-from evalgate.suites import Case
+from evalgate.run.planned import PlannedSuite
+from evalgate.scorers.base import Scorer
+from evalgate.store.keys import SuiteKeys
+from evalgate.store.sqlite import ResultStore
 
 
 def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repeat: int = 0) -> CaseResult:

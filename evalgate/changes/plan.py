@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from evalgate.changes import ChangeSet, EventInfo, FileChange
+from evalgate.changes.git import ChangeSet, EventInfo, FileChange
 from evalgate.config import ChangesConfig, RuleConfig
 
 CLASS_ORDER = {"none": 0, "ignore": 0, "minor": 1, "targeted": 2, "major": 3}

@@ -5,7 +5,7 @@ a suite's *gate*: its pass rate below the threshold, its errors over the error b
 or a run cut short before every planned case ran.
 
 Decisions from a sample read the cases in *sampling order* and stop at the first case
-after which an anytime-valid test (:mod:`evalgate.sequential`) settles "the suite's pass
+after which an anytime-valid test (:mod:`evalgate.verdict.sequential`) settles "the suite's pass
 rate is at least the threshold" at the gate's α. The same function decides during the
 run (to skip what is no longer needed) and afterwards (for the reports), so a verdict
 depends only on the results and their order, never on when they arrived.
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from evalgate.config import GateConfig
-from evalgate.paired import Comparison, compare
 from evalgate.results import CaseResult, case_outcome
-from evalgate.sequential import SequentialTest, confidence_interval
+from evalgate.verdict.paired import Comparison, compare
+from evalgate.verdict.sequential import SequentialTest, confidence_interval
 
 EXACT = "exact: every case ran"
 ANYTIME = "anytime-valid {confidence} CS"
-"""A betting confidence sequence for sampling without replacement (see evalgate.sequential)."""
+"""A betting confidence sequence for sampling without replacement (see evalgate.verdict.sequential)."""
 
 
 class Verdict(StrEnum):

@@ -8,43 +8,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from evalgate.changes.plan import Plan
 from evalgate.config import GateConfig
-from evalgate.gate import SuiteVerdict, decide
-from evalgate.results import case_outcome
-from evalgate.sequential import SequentialTest
-from evalgate.planner import Plan
 from evalgate.project import Project, Suite
-from evalgate.results import CaseResult
-from evalgate.sampling import cases_for_tier
-from evalgate.sharding import in_shard
-from evalgate.suites import Case
-
-
-@dataclass(frozen=True)
-class PlannedSuite:
-    """A suite as this run will execute it: its selected cases, in sampling order."""
-
-    suite: Suite
-    cases: list[Case]
-    """The planned cases, in sampling order."""
-    repeats: int
-    tier: str
-    early_stop: bool = True
-    full_order: tuple[str, ...] = ()
-    """Every planned case id of the suite in sampling order, all shards together."""
-
-    def item_names(self) -> list[tuple[str, Case, int]]:
-        """``(item name, case, repeat index)`` for every item this suite contributes."""
-        if self.repeats == 1:
-            return [(case.id, case, 0) for case in self.cases]
-        return [
-            (f"{case.id}[r{repeat + 1}]", case, repeat)
-            for case in self.cases
-            for repeat in range(self.repeats)
-        ]
+from evalgate.results import CaseResult, case_outcome
+from evalgate.run.planned import PlannedSuite
+from evalgate.run.sampling import cases_for_tier
+from evalgate.run.sharding import in_shard
+from evalgate.verdict.gate import SuiteVerdict, decide
+from evalgate.verdict.sequential import SequentialTest
 
 
 class EvalSession:

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evalgate.cache import SCHEMA_VERSION, cache_key
-from evalgate.models.base import file_digest
+from evalgate.cases import Case
 from evalgate.project import Project, Suite
-from evalgate.suites import Case
+from evalgate.sources import file_digest
+from evalgate.store.sqlite import SCHEMA_VERSION, cache_key
 
 
 def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:

@@ -248,6 +248,17 @@ class ResultStore:
         rows = self.connection.execute("SELECT result FROM results WHERE run_id = ? ORDER BY created_at", (run_id,))
         return [CaseResult.model_validate_json(row[0]) for row in rows]
 
+    @_locked
+    def newest_finished_run(self, exclude: str | None = None) -> str | None:
+        """The id of the newest finished run other than ``exclude``, or None."""
+        if self.connection is None:
+            return None
+        row = self.connection.execute(
+            "SELECT run_id FROM runs WHERE finished_at IS NOT NULL AND run_id != ? ORDER BY finished_at DESC LIMIT 1",
+            (exclude or "",),
+        ).fetchone()
+        return str(row[0]) if row else None
+
     # --- maintenance ---------------------------------------------------------------
 
     @_locked

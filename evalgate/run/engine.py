@@ -22,10 +22,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from evalgate.cases import Case
 from evalgate.results import CaseResult
-from evalgate.runner import CaseRunner
-from evalgate.session import PlannedSuite
-from evalgate.suites import Case
+from evalgate.run.planned import PlannedSuite
+from evalgate.run.runner import CaseRunner
 
 
 @dataclass(frozen=True)

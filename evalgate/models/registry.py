@@ -1,0 +1,40 @@
+"""Model kinds → adapters: one table, keyed by the config classes of the union.
+
+A new adapter is a config class in :mod:`evalgate.config` (a member of ``ModelConfig``)
+plus one entry here; a test fails if the two disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from evalgate.config import (
+    CommandModelConfig,
+    CustomModelConfig,
+    ModelConfig,
+    OpenAIModelConfig,
+    PythonModelConfig,
+    RecordedModelConfig,
+)
+from evalgate.models.base import ModelAdapter
+from evalgate.models.command import CommandModel
+from evalgate.models.custom import CustomModel
+from evalgate.models.openai import OpenAIModel
+from evalgate.models.python import PythonModel
+from evalgate.models.recorded import RecordedModel
+
+BUILDERS: dict[type[Any], Callable[[Any, Path], ModelAdapter]] = {
+    PythonModelConfig: PythonModel,
+    RecordedModelConfig: RecordedModel,
+    OpenAIModelConfig: OpenAIModel,
+    CommandModelConfig: CommandModel,
+    CustomModelConfig: CustomModel,
+}
+"""One adapter class per member of :data:`evalgate.config.ModelConfig` (a test checks it)."""
+
+
+def build_adapter(config: ModelConfig, project_dir: Path) -> ModelAdapter:
+    """The adapter for a validated model config."""
+    return BUILDERS[type(config)](config, project_dir)

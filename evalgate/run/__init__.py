@@ -1,0 +1,1 @@
+"""One run: which cases (planning, sampling, sharding), calling them (engine, runner), and its state."""

@@ -1,0 +1,37 @@
+"""A suite as one run executes it: its tier, its cases in sampling order, its items.
+
+The item names are made here and only here; every other place that needs to go from a
+pytest node back to a case looks the name up in :meth:`PlannedSuite.items` instead of
+parsing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evalgate.cases import Case
+from evalgate.project import Suite
+
+
+@dataclass(frozen=True)
+class PlannedSuite:
+    """A suite as this run will execute it: its selected cases, in sampling order."""
+
+    suite: Suite
+    cases: list[Case]
+    """The planned cases, in sampling order."""
+    repeats: int
+    tier: str
+    early_stop: bool = True
+    full_order: tuple[str, ...] = ()
+    """Every planned case id of the suite in sampling order, all shards together."""
+
+    def item_names(self) -> list[tuple[str, Case, int]]:
+        """``(item name, case, repeat index)`` for every item this suite contributes."""
+        if self.repeats == 1:
+            return [(case.id, case, 0) for case in self.cases]
+        return [
+            (f"{case.id}[r{repeat + 1}]", case, repeat)
+            for case in self.cases
+            for repeat in range(self.repeats)
+        ]

@@ -1,0 +1,54 @@
+"""What a scorer is: ``score(output, case)`` → a :class:`Score`, plus what identifies it.
+
+Each scorer has a name and a version; the version is bumped whenever its behaviour
+changes, because the result cache keys on (name, version, params) and must not reuse
+scores computed by older logic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from evalgate.cases import Case
+from evalgate.errors import ScorerError
+
+
+@dataclass(frozen=True)
+class Score:
+    """A scorer's judgement of one output."""
+
+    value: float
+    """In [0, 1]."""
+    passed: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A configured scorer: ``score(output, case)`` plus what identifies its behaviour."""
+
+    name: str
+    version: str
+    params: dict[str, Any]
+    needs_expected: bool
+    function: Callable[[str, Case], Score]
+
+    def score(self, output: str, case: Case) -> Score:
+        """Score one output; a scorer bug or a bad return value is a ScorerError."""
+        if self.needs_expected and case.expected is None:
+            raise ScorerError(
+                f"case {case.id} ({case.source}) has no expected value, which the "
+                f"{self.name} scorer needs; add one to the row"
+            )
+        try:
+            return self.function(output, case)
+        except ScorerError:
+            raise
+        except Exception as err:
+            raise ScorerError(f"{self.name} scorer raised {type(err).__name__}: {err}") from err
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What identifies this scorer's behaviour (for the result cache)."""
+        return {"name": self.name, "version": self.version, "params": self.params}

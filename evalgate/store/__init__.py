@@ -1,0 +1,1 @@
+"""The result store and cache: what a result depended on (keys), and where it is kept."""

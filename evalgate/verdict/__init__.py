@@ -1,0 +1,1 @@
+"""Verdicts: outcomes in sampling order → anytime-valid decisions → one verdict per suite. Pure."""
