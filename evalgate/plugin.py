@@ -1,49 +1,17 @@
-"""pytest hooks: options, collection, outcomes, verdicts. Logic lives elsewhere.
+"""pytest hooks: options, and one ``pytest_configure`` that starts an eval run. Nothing else.
 
-Without ``--eval-tier`` (or the ``eval_tier`` ini value) this plugin does nothing, so
-ordinary test runs are unaffected. With it, each suite file the tier selects is
-collected as one item per case. Under xdist every worker collects the same items (the
-sample is seeded); case results travel back on the reports, and verdicts, reports and
-the exit status are computed once, on the controller.
+This module is imported by every pytest run of every project that has evalgate
+installed, so it imports nothing but pytest and the standard library. Without
+``--eval-tier`` (or ``$EVALGATE_TIER``, or the ``eval_tier`` ini value) it does nothing;
+with one, it imports the machinery (:mod:`evalgate.evalrun`) and registers the run's
+hooks — the way pytest-xdist imports ``DSession`` only when ``-n`` is given.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Generator
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-from evalgate.changes.plan import Plan
-from evalgate.errors import EvalgateError
-from evalgate.items import EvalCase, SuiteFile
-from evalgate.project import cache_path, discover_project
-from evalgate.report import write_reports
-from evalgate.report.terminal import table_lines
-from evalgate.results import CaseResult
-from evalgate.run.baselines import baselines_for
-from evalgate.run.board import Decisions
-from evalgate.run.engine import Engine, Job
-from evalgate.run.lookahead import LookAhead
-from evalgate.run.progress import Progress
-from evalgate.run.runner import CaseRunner
-from evalgate.run.session import EvalSession
-from evalgate.run.sharding import parse_shard
-from evalgate.store.sqlite import ResultStore
-from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
-
-WORKER_RUN_ID = "evalgate_run_id"
-"""Key of the run id the controller hands its workers: one run in the results store."""
-WORKER_BOARD = "evalgate_board"
-"""Key of the folder where the controller posts settled suites for xdist workers."""
-WORKER_PLAN = "evalgate_plan"
-"""Key of the plan the xdist controller hands its workers in ``workerinput``."""
-REPORT_ATTR = "evalgate"
-"""Attribute of a case item's report holding its CaseResult (as JSON-able data); it
-travels with the report from xdist workers to the controller."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -112,259 +80,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    tier = _requested_tier(config)
+    tier = requested_tier(config)
     if not tier:
         return
-    explicit = config.getoption("eval_config")
-    plan: Plan | None = None
-    try:
-        project = discover_project(config.rootpath, Path(explicit).resolve() if explicit else None)
-        shard_text = config.getoption("eval_shard")
-        shard = parse_shard(shard_text) if shard_text else None
-        shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
-        if shipped is not None:  # an xdist worker: the controller planned already
-            shipped_shard = tuple(shipped["shard"]) if shipped.get("shard") else None
-            session = EvalSession(
-                project, shipped["label"], shipped["assignments"], shipped["skip_reason"], shipped_shard
-            )
-        elif tier == "auto":
-            from evalgate.changes.auto import plan_for_project
+    from evalgate.evalrun import start_run
 
-            plan = plan_for_project(project, base=config.getoption("eval_base"))
-            session = EvalSession.for_plan(project, plan, shard)
-        else:
-            session = EvalSession.for_tier(project, tier, shard)
-        session.undecided = config.getoption("eval_undecided")
-    except EvalgateError as err:
-        raise pytest.UsageError(str(err)) from None
-    _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
-    run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
-    store = None
-    if not config.getoption("eval_no_cache"):
-        store = ResultStore.open(cache_path(project))
-        if not hasattr(config, "workerinput"):
-            store.start_run(run_id, session.label)
-    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
-    if not hasattr(config, "workerinput"):
-        try:
-            session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id)
-        except EvalgateError as err:
-            raise pytest.UsageError(str(err)) from None
-    config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
+    start_run(config, tier)
 
 
-def _requested_tier(config: pytest.Config) -> str:
+def requested_tier(config: pytest.Config) -> str:
     """``--eval-tier``, else ``EVALGATE_TIER``, else the ``eval_tier`` ini value."""
     return str(
         config.getoption("eval_tier") or os.environ.get("EVALGATE_TIER", "") or config.getini("eval_tier")
     )
-
-
-class EvalRun:
-    """The hooks of a run with a tier; registered only then."""
-
-    def __init__(self, config: pytest.Config, session: EvalSession, plan: Plan | None, runner: CaseRunner) -> None:
-        self.config = config
-        self.session = session
-        self.plan = plan
-        self.runner = runner
-        concurrency = [p.suite.adapter.concurrency for p in session.planned.values()] or [1]
-        self.engine = Engine(runner, window=2 * max(concurrency))
-        self.lookahead = LookAhead(config)
-        self.local_results: dict[str, CaseResult] = {}
-        board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
-        if board is not None:
-            self.decisions = Decisions(Path(board))
-        elif config.getoption("numprocesses", None):
-            self.decisions = Decisions.shared()
-        else:
-            self.decisions = Decisions()
-        self.progress = Progress(total=0, interval=float(config.getini("eval_progress_seconds")))
-        self.cache_hits = 0
-        self.model_calls = 0
-        self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []
-        self.is_worker = hasattr(config, "workerinput")
-        self.other_failures = 0
-        """Failed items that are not eval cases: they fail the build as usual."""
-        self.verdicts: list[SuiteVerdict] | None = None
-        self.reports: list[Path] = []
-        self.xdist_scheduled = False
-
-    def pytest_report_header(self) -> list[str]:
-        if self.plan is None:
-            return []
-        plan = self.plan
-        base, head = (sha[:12] if sha else "none" for sha in (plan.base, plan.head))
-        lines = [f"evalgate plan: change={plan.change} tier={plan.tier or 'none'} base={base} head={head}"]
-        lines += [f"  {reason}" for reason in plan.reasons]
-        return lines
-
-    def _post_decision(self, suite: str, test: Any) -> None:
-        reason = (
-            f"verdict settled: {suite} {test.decision} after {test.decided_at} of {test.population} cases "
-            f"(anytime-valid test, α = {test.alpha:g})"
-        )
-        self.decisions.post(suite, reason)
-        self.engine.cancel_suite(suite)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_PLAN] = self.session.describe()
-        node.workerinput[WORKER_RUN_ID] = self.runner.run_id
-        if self.decisions.folder is not None:
-            node.workerinput[WORKER_BOARD] = str(self.decisions.folder)
-
-    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
-        if file_path.suffix != ".toml":
-            return None
-        planned = self.session.planned_suite(file_path)
-        if planned is None:
-            return None
-        return SuiteFile.from_parent(parent, path=file_path, planned=planned, execute=self.execute)
-
-    def execute(self, item: EvalCase) -> CaseResult:
-        """Run one eval item through the engine, starting calls for the items after it;
-        skip it when its suite's verdict is already settled."""
-        reason = self.decisions.reason(item.suite_name)
-        if reason is not None:
-            self.engine.cancel_suite(item.suite_name)
-            pytest.skip(reason)
-        store = self.runner.store
-        known_problems = len(store.problems) if store else 0
-        upcoming = [
-            _job(i)
-            for i in self.lookahead.after(item, self.engine.window)
-            if isinstance(i, EvalCase) and not self.engine.knows(i.nodeid)
-        ]
-        result = self.engine.result(_job(item), upcoming)
-        if store is not None:
-            item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
-        return result
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.lookahead.index(session.items)
-        for item in session.items:
-            if isinstance(item, EvalCase):
-                self.session.schedule(item.suite_name, item.case.id)
-                self.progress.total += 1
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        if self.xdist_scheduled:
-            return
-        self.xdist_scheduled = True  # every worker collects the same ids
-        for nodeid in ids:
-            self.progress.total += self.session.schedule_nodeid(nodeid, self.config.rootpath)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report = yield
-        if isinstance(item, EvalCase) and call.when == "call" and item.result is not None:
-            setattr(report, REPORT_ATTR, item.result.model_dump(mode="json"))
-            self.local_results[item.nodeid] = item.result  # spares re-validating it in this process
-        return report
-
-    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, Any] | None:
-        result = getattr(report, REPORT_ATTR, None)
-        if result is None or report.when != "call":
-            return None
-        if result["error"] is not None:
-            return "failed", "F", ("CASE ERROR", {"red": True})
-        if not result["passed"]:
-            return "case failed", "f", ("CASE FAILED", {"yellow": True})
-        return None
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.is_worker:
-            return
-        for name, value in report.user_properties:
-            if name == "cache_warning" and value not in self.cache_problems:
-                self.cache_problems.append(str(value))
-        result = getattr(report, REPORT_ATTR, None)
-        if result is not None:
-            case_result = self.local_results.pop(report.nodeid, None) or CaseResult.model_validate(result)
-            settled = self.session.record(case_result)
-            if settled is not None:
-                self._post_decision(case_result.suite, settled)
-            self.progress.update(case_result)
-            if self.progress.due():
-                reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-                in_flight = None if self.config.getoption("numprocesses", None) else self.engine.in_flight
-                if reporter is not None:
-                    reporter.write_line(self.progress.line(in_flight))
-            if case_result.cached:
-                self.cache_hits += 1
-            else:
-                self.model_calls += 1
-        elif report.failed:
-            self.other_failures += 1
-
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.engine.shutdown()  # -x, Ctrl-C or the end: queued calls are dropped
-        self.runner.flush()
-        store = self.runner.store
-        if self.is_worker:
-            if store is not None:
-                store.close()
-            return
-        self.decisions.remove()
-        if store is not None:
-            store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
-            self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
-            store.close()
-        self.verdicts = self.session.verdicts()
-        report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
-        if report_dir:
-            directory = self.config.invocation_params.dir / report_dir
-            shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
-            self.reports = write_reports(
-                directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard
-            )
-        status = int(session.exitstatus)
-        if status == pytest.ExitCode.NO_TESTS_COLLECTED and self.plan and self.plan.change == "none":
-            status = pytest.ExitCode.OK  # nothing to evaluate is a success, not an empty run
-        # A shard's verdicts are partial: the merged report gates; a shard fails only on errors.
-        gated = [] if self.session.shard else self.verdicts
-        session.exitstatus = exit_status(status, gated, self.other_failures)
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.verdicts is None:
-            return
-        title = f"evalgate verdicts (tier: {self.session.label})"
-        if self.session.shard:
-            title = f"evalgate shard {self.session.shard[0]}/{self.session.shard[1]}: partial verdicts, not gated (merge with 'evalgate report merge')"
-        terminalreporter.write_sep("=", title)
-        lines = table_lines(self.verdicts)
-        terminalreporter.write_line(lines[0], bold=True)
-        for verdict, line in zip(self.verdicts, lines[1:], strict=False):
-            terminalreporter.write_line(line, **{_COLOURS.get(verdict.verdict, "red"): True})
-        for line in lines[1 + len(self.verdicts) :]:
-            terminalreporter.write_line(line)
-        store = self.runner.store
-        if store is not None:
-            terminalreporter.write_line(
-                f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.path})"
-            )
-        for problem in self.cache_problems:
-            terminalreporter.write_line(f"evalgate cache warning: {problem}", yellow=True)
-        for path in self.reports:
-            terminalreporter.write_line(f"evalgate report: {path}")
-
-
-_COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
-
-
-def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:
-    """Make sure the tier's suite files are collected even when the command line or
-    ``testpaths`` point elsewhere (e.g. ``testpaths = ["tests"]`` with suites in evals/)."""
-    base = config.invocation_params.dir
-    given = [(base / arg.split("::")[0]).resolve() for arg in config.args]
-    for path in suite_paths:
-        if not any(path == arg or arg in path.parents for arg in given):
-            config.args.append(str(path))
-
-
-def _job(item: EvalCase) -> Job:
-    return Job(item.nodeid, item.planned, item.case, item.repeat)

@@ -53,3 +53,14 @@ def test_verdicts_benchmark_runs_on_the_shipped_data(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert document["metrics"]["max_wrong_verdict_rate_by_distance"] <= 0.05
     assert set(document["by_method"]) >= {"evalgate", "first-n", "random-n-wilson-once", "wilson-every-case"}
+
+
+def test_startup_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "startup.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "startup.py"), "--rounds", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["plugin_import_ms"] > 0 and metrics["collect_ratio"] > 0

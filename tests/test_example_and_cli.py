@@ -91,6 +91,8 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_public_api_is_exactly_all() -> None:
+    for name in evalgate.__all__:  # every exported name resolves (they are imported lazily)
+        assert getattr(evalgate, name) is not None, name
     public = {name for name in vars(evalgate) if not name.startswith("_")} - {"annotations"}
     modules = {name for name in public if type(getattr(evalgate, name)).__name__ == "module"}
     assert sorted(evalgate.__all__) == evalgate.__all__
