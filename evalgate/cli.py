@@ -229,7 +229,7 @@ def plan(args: argparse.Namespace) -> int:
         print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
         for reason in result.reasons:
             print(f"  {reason}")
-        fallbacks = [reason for reason in result.reasons if reason.startswith("unsure")]
+        fallbacks = [f"unsure, so the full tier: {reason}" for reason in result.fallback_reasons]
         for line in workflow_commands([], fallbacks):
             print(line)
         return 0

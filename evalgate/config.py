@@ -277,6 +277,12 @@ def union_members(union: Any) -> tuple[type[BaseModel], ...]:
     return tuple(get_args(get_args(union)[0]))
 
 
+MODEL_KINDS = union_kinds(ModelConfig)
+"""Every model ``kind``, in the order of the union."""
+SCORER_KINDS = union_kinds(ScorerConfig)
+"""Every scorer ``kind``, in the order of the union."""
+
+
 # --- suites, tiers, project --------------------------------------------------------
 
 

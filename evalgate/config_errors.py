@@ -39,7 +39,7 @@ def format_validation_error(
     if kind == "missing":
         return f"{where}: missing required key '{key}'; add it{_describe(model, loc)}{more}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        kinds = ", ".join(repr(tag) for tag in _UNION_KINDS.get(str(loc[-1]), ()))
+        kinds = ", ".join(repr(tag) for tag in _union_kinds().get(str(loc[-1]), ()))
         return f"{where}: key '{key}.kind' must be one of {kinds}; set it to one of them{more}"
     message = first["msg"].removeprefix("Value error, ")
     if not loc:
@@ -52,16 +52,18 @@ def format_validation_error(
 def _is_union_tag(part: Any) -> bool:
     # pydantic inserts the discriminator value ("python", "exact", ...) or the union
     # member name into error locations; users never wrote those keys.
+    kinds = _union_kinds()
     return isinstance(part, str) and (
-        part in _UNION_TAGS or part.startswith(("function-", "tagged-union["))
+        part == "str" or part in kinds["model"] or part in kinds["scorer"] or part.startswith(("function-", "tagged-union["))
     )
 
 
-_UNION_KINDS = {
-    "model": ("python", "recorded", "openai", "command"),
-    "scorer": ("exact", "contains", "regex", "numeric", "json", "custom"),
-}
-_UNION_TAGS = {"str", *_UNION_KINDS["model"], *_UNION_KINDS["scorer"]}
+def _union_kinds() -> dict[str, tuple[str, ...]]:
+    """The kinds of each discriminated union, from :mod:`evalgate.config` itself (imported
+    here, not at the top: config imports this module)."""
+    from evalgate.config import MODEL_KINDS, SCORER_KINDS
+
+    return {"model": MODEL_KINDS, "scorer": SCORER_KINDS}
 
 
 def _field_info(model: type[BaseModel], loc: list[Any]) -> Any:

@@ -15,8 +15,14 @@ a file:line, a key) and how to fix it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-__all__ = ["ConfigError", "DatasetError", "EvalgateError", "GitError", "ModelError", "ScorerError"]
+__all__ = ["ConfigError", "DatasetError", "ErrorKind", "EvalgateError", "GitError", "ModelError", "ScorerError"]
+
+ErrorKind = Literal["timeout", "http", "connection", "bad-response", "missing", "exception", "exit", "scorer"]
+"""Why a case has no score: a model call that timed out, got an HTTP error, could not
+connect, got an answer without output, found no recorded output, raised, or whose program
+exited non-zero — or a scorer that failed."""
 
 
 class EvalgateError(Exception):
@@ -51,14 +57,13 @@ class GitError(EvalgateError):
 class ModelError(EvalgateError):
     """A model adapter failed for one case.
 
-    ``kind`` is a short machine-readable reason (``timeout``, ``http``, ``missing``,
-    ``exception``, ``bad-response``); ``status`` the HTTP status when there was one;
+    ``kind`` is a short machine-readable reason (an :data:`ErrorKind`); ``status`` the HTTP status when there was one;
     ``attempts`` how many calls were made. It is reported per case and counted against
     the suite's error budget, never as a pass.
     """
 
     def __init__(
-        self, message: str, *, kind: str = "exception", status: int | None = None, attempts: int = 1
+        self, message: str, *, kind: ErrorKind = "exception", status: int | None = None, attempts: int = 1
     ) -> None:
         super().__init__(message)
         self.kind = kind

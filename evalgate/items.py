@@ -48,7 +48,7 @@ class SuiteFile(pytest.File):
         self.execute = execute
 
     def collect(self) -> Iterator[EvalCase]:
-        for name, case, repeat in self.planned.item_names():
+        for name, case, repeat in self.planned.items:
             yield EvalCase.from_parent(
                 self, name=name, planned=self.planned, case=case, repeat=repeat, execute=self.execute
             )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from evalgate.errors import ModelError, ScorerError
+from evalgate.errors import ErrorKind, ModelError, ScorerError
 
 
 class CaseError(BaseModel):
@@ -18,8 +18,9 @@ class CaseError(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: str
-    """``timeout``, ``http``, ``connection``, ``bad-response``, ``missing``, ``exception`` or ``scorer``."""
+    kind: ErrorKind
+    """``timeout``, ``http``, ``connection``, ``bad-response``, ``missing``, ``exception``,
+    ``exit`` or ``scorer`` (see :data:`evalgate.errors.ErrorKind`)."""
     message: str
     status: int | None = None
     """HTTP status, when the error came from an HTTP response."""

@@ -108,3 +108,14 @@ def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
     path.write_text("[tool.evalgate]\nsuite = ['x']\n")
     with pytest.raises(ConfigError, match=r"unknown key 'tool.evalgate.suite'.*did you mean 'suites'"):
         load_project_config(path)
+
+
+def test_one_registry_per_extension_point() -> None:
+    from evalgate.config import MODEL_KINDS, SCORER_KINDS, ModelConfig, ScorerConfig, union_members
+    from evalgate.models import registry as models
+    from evalgate.scorers import registry as scorers
+
+    assert set(models.BUILDERS) == set(union_members(ModelConfig))
+    assert set(scorers.BUILDERS) == set(union_members(ScorerConfig))
+    assert {cls.kind for cls in models.BUILDERS.values()} == set(MODEL_KINDS)  # type: ignore[attr-defined]
+    assert "command" in MODEL_KINDS and "custom" in MODEL_KINDS and "custom" in SCORER_KINDS

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from evalgate.cases import Case
-from evalgate.config import OpenAIModelConfig, PythonModelConfig, RecordedModelConfig
+from evalgate.config import CustomModelConfig, OpenAIModelConfig, PythonModelConfig, RecordedModelConfig
 from evalgate.errors import ConfigError, DatasetError, ModelError
-from evalgate.models.base import ModelAdapter
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.models.registry import build_adapter
 
 SECRET = "sk-test-secret-never-shown"
@@ -52,6 +52,54 @@ def test_python_adapter_import_problems_say_how_to_fix(tmp_path: Path) -> None:
     (tmp_path / "empty_mod.py").write_text("x = 1\n")
     with pytest.raises(ConfigError, match="module 'empty_mod' has no attribute 'f'"):
         build_adapter(PythonModelConfig(kind="python", function="empty_mod:f"), tmp_path)
+
+
+# --- custom -----------------------------------------------------------------------------
+
+
+CUSTOM_ADAPTER = """
+from evalgate import ModelOutput
+
+
+class Shouter:
+    def __init__(self, suffix="!"):
+        self.suffix = suffix
+
+    def generate(self, case):
+        if case.prompt == "boom":
+            raise KeyError("no such thing")
+        if case.prompt == "usage":
+            return ModelOutput(text="u", usage={"prompt_tokens": 2})
+        return case.prompt.upper() + self.suffix
+
+    def fingerprint(self):
+        return {"suffix": self.suffix}
+
+
+class NoGenerate:
+    pass
+"""
+
+
+def test_custom_adapter_is_a_user_class_behind_the_protocol(tmp_path: Path) -> None:
+    (tmp_path / "my_adapter.py").write_text(CUSTOM_ADAPTER)
+    config = CustomModelConfig(kind="custom", adapter="my_adapter:Shouter", params={"suffix": "?"}, concurrency=4)
+    adapter = build_adapter(config, tmp_path)
+    assert isinstance(adapter, ModelAdapter) and adapter.concurrency == 4 and adapter.deterministic
+    assert adapter.generate(case("hi")).text == "HI?"
+    assert adapter.generate(case("usage")) == ModelOutput(text="u", usage={"prompt_tokens": 2})
+    fingerprint = adapter.fingerprint()
+    assert fingerprint["settings"] == {"suffix": "?"} and fingerprint["source"]
+    with pytest.raises(ModelError, match="my_adapter:Shouter raised KeyError"):
+        adapter.generate(case("boom"))
+
+
+def test_custom_adapter_mistakes_are_config_errors(tmp_path: Path) -> None:
+    (tmp_path / "my_adapter2.py").write_text(CUSTOM_ADAPTER)
+    with pytest.raises(ConfigError, match="has no generate\\(case\\) method"):
+        build_adapter(CustomModelConfig(kind="custom", adapter="my_adapter2:NoGenerate"), tmp_path)
+    with pytest.raises(ConfigError, match="could not be created with params \\['colour'\\]: TypeError"):
+        build_adapter(CustomModelConfig(kind="custom", adapter="my_adapter2:Shouter", params={"colour": 1}), tmp_path)
 
 
 # --- recorded ---------------------------------------------------------------------------

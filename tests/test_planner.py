@@ -9,7 +9,8 @@ from conftest import add_suite, write_project
 from gitrepo import GitRepo
 
 from evalgate.changes.git import ChangeSet, EventInfo, FileChange
-from evalgate.changes.plan import SuiteInfo, build_rules, classify, find_override, plan_change
+from evalgate.changes.plan import SuiteInfo, find_override, plan_change
+from evalgate.changes.rules import build_rules, classify
 from evalgate.cli import main
 from evalgate.config import ChangesConfig, RuleConfig
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from evalgate.changes.git import ChangeSet, collect_changes, open_repo
-from evalgate.changes.plan import Plan, SuiteInfo, build_rules, find_override, override_plan, plan_change
+from evalgate.changes.plan import Plan, SuiteInfo, find_override, override_plan, plan_change
+from evalgate.changes.rules import build_rules
 from evalgate.config import RecordedModelConfig
 from evalgate.project import Project
 

@@ -1,50 +1,27 @@
-"""Rules + a change set → a change class → a tier per suite, with the reasons. Pure.
+"""A change set + rules → a change class → a tier per suite, with the reasons. Pure.
 
-How rules combine: for each changed path, the *first* matching rule decides its class —
-your ``[[tool.evalgate.rules]]`` in order, then the built-in rules, then ``minor``. A
-rename counts both its paths (the larger class wins). The change's class is the largest
-over its files: ``ignore`` < ``minor`` < ``targeted`` < ``major``; several targeted
-files add up their concerns. Doubt (a fallback reason, or a change larger than the
-limits) makes the change ``major``.
+The change's class is the largest over its files (``none`` < ``minor`` < ``targeted`` <
+``major``, see :class:`~evalgate.changes.rules.ChangeClass`); a rename counts both its
+paths; several targeted files add up their concerns. Doubt (a fallback reason, or a
+change larger than the limits) makes the change ``major``. The plan keeps its evidence as
+data — per-file decisions, fallback reasons, notes — and renders reasons from them, so no
+consumer ever parses a reason back.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from evalgate.changes.git import ChangeSet, EventInfo, FileChange
-from evalgate.config import ChangesConfig, RuleConfig
+from evalgate.changes.rules import ChangeClass, Rule, RuleClass, classify
+from evalgate.config import ChangesConfig
 
-CLASS_ORDER = {"none": 0, "ignore": 0, "minor": 1, "targeted": 2, "major": 3}
-TIER_FOR = {"minor": "smoke", "targeted": "deep-dive", "major": "full"}
+TIER_FOR = {ChangeClass.MINOR: "smoke", ChangeClass.TARGETED: "deep-dive", ChangeClass.MAJOR: "full"}
 LISTED_FILES = 20
-
-DEFAULT_MAJOR = (
-    "pyproject.toml", "setup.py", "setup.cfg", "requirements*.txt", "requirements/**",
-    "constraints*.txt", "poetry.lock", "uv.lock", "pdm.lock", "Pipfile", "Pipfile.lock",
-    "environment.yml", "package-lock.json", "yarn.lock", "evalgate.toml",
-)
-DEFAULT_IGNORE = ("docs/**", "*.md", "*.rst", "LICENSE*", "CHANGELOG*", "AUTHORS*")
 OVERRIDE_TRAILER = re.compile(r"^Eval-Tier:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
 LABEL_PREFIX = "eval-tier:"
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A compiled rule with a name for reasons."""
-
-    globs: tuple[str, ...]
-    change: str
-    concern: str | None
-    origin: str
-    """``rule 'prompts/safety/**'`` or ``built-in rule '*.md'``, for reasons."""
-
-    def matches(self, path: str) -> str | None:
-        """The glob that matches ``path``, or None."""
-        return next((glob for glob in self.globs if _glob_regex(glob).fullmatch(path)), None)
 
 
 @dataclass(frozen=True)
@@ -56,24 +33,74 @@ class SuiteInfo:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """The decision: a change class, a tier per suite, and why."""
+class FileDecision:
+    """How one changed file was classed, and by which rule."""
 
-    change: str
+    file: FileChange
+    rule_class: RuleClass
+    concern: str | None
+    origin: str
+    """``rule 'prompts/safety/**'``, ``built-in rule '*.md'`` or the default."""
+
+    @property
+    def change(self) -> ChangeClass:
+        return ChangeClass.of_rule(self.rule_class)
+
+    def line(self) -> str:
+        """``prompts/safety/system.txt (M) +1 -1: targeted (safety) by rule '…'``."""
+        label = f"{self.rule_class} ({self.concern})" if self.concern else self.rule_class
+        return f"{_describe(self.file)}: {label} by {self.origin}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The decision: a change class, a tier per suite, and the evidence for it."""
+
+    change: ChangeClass
     tier: str | None
     suites: dict[str, str | None]
-    reasons: tuple[str, ...]
     base: str | None
     head: str | None
-    fallback: bool
+    decisions: tuple[FileDecision, ...] = ()
+    """Every changed file with its class and rule."""
+    fallback_reasons: tuple[str, ...] = ()
+    """Why the change set cannot be trusted (the plan then runs the full tier)."""
+    notes: tuple[str, ...] = ()
+    """Facts worth printing: uncommitted files included, size limits exceeded."""
+    concerns: tuple[str, ...] = ()
+    """Concerns that targeted files touched."""
+    deep_dive: tuple[str, ...] = ()
+    """Suites the analysis gave the deep dive (those with a touched concern)."""
     override: str | None = None
-    files: tuple[str, ...] = field(default=())
-    """One line per changed file with its class and rule (capped), for the text format."""
+    """Where an override came from (``--eval-tier smoke``), when one applies."""
+
+    @property
+    def fallback(self) -> bool:
+        """True when doubt, not the files, chose the tier."""
+        return bool(self.fallback_reasons)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """One line per changed file with its class and rule, for the text format."""
+        return tuple(decision.line() for decision in self.decisions)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why, in reading order: override, doubt, notes, the deciding files, the summary."""
+        reasons: list[str] = []
+        if self.override:
+            reasons.append(f"override: {self.override} wins over the analysis")
+        reasons.extend(f"unsure, so the full tier: {reason}" for reason in self.fallback_reasons)
+        reasons.extend(self.notes)
+        if not self.fallback:
+            reasons.extend(self._deciding_files())
+        reasons.append(self._summary())
+        return tuple(reasons)
 
     def to_json(self) -> dict[str, object]:
         """The ``evalgate plan --format json`` document."""
         return {
-            "change": self.change,
+            "change": str(self.change),
             "tier": self.tier or "none",
             "suites": {name: tier or "none" for name, tier in self.suites.items()},
             "reasons": list(self.reasons),
@@ -83,29 +110,27 @@ class Plan:
             "override": self.override,
         }
 
+    def _deciding_files(self) -> list[str]:
+        if self.change == ChangeClass.NONE:
+            return [
+                "no relevant change: every changed file is ignored by the rules"
+                if self.decisions
+                else "no relevant change: no files changed"
+            ]
+        deciding = [decision.line() for decision in self.decisions if decision.change == self.change]
+        lines = deciding[:LISTED_FILES]
+        if len(deciding) > LISTED_FILES:
+            lines.append(f"… and {len(deciding) - LISTED_FILES} more {self.change} file(s)")
+        return lines
 
-def build_rules(
-    user_rules: Sequence[RuleConfig], project_major: Iterable[str], use_defaults: bool
-) -> list[Rule]:
-    """User rules first, then (if enabled) the project's own files and the built-ins."""
-    rules = [
-        Rule(tuple(rule.paths), rule.change, rule.concern, f"rule '{', '.join(rule.paths)}'")
-        for rule in user_rules
-    ]
-    if use_defaults:
-        for glob in project_major:
-            rules.append(Rule((glob,), "major", None, f"built-in rule for evalgate inputs '{glob}'"))
-        rules.extend(Rule((glob,), "major", None, f"built-in rule '{glob}'") for glob in DEFAULT_MAJOR)
-        rules.extend(Rule((glob,), "ignore", None, f"built-in rule '{glob}'") for glob in DEFAULT_IGNORE)
-    return rules
-
-
-def classify(path: str, rules: Sequence[Rule]) -> tuple[str, str | None, str]:
-    """``(class, concern, origin)`` of one path: the first matching rule, else minor."""
-    for rule in rules:
-        if rule.matches(path):
-            return rule.change, rule.concern, rule.origin
-    return "minor", None, "no rule matched (default minor)"
+    def _summary(self) -> str:
+        analysed = TIER_FOR.get(self.change)
+        if self.change == ChangeClass.TARGETED:
+            listed = ", ".join(self.deep_dive) if self.deep_dive else "no suite has that concern"
+            return f"change is targeted ({', '.join(self.concerns)}): deep-dive for {listed}; smoke for the rest"
+        if self.change == ChangeClass.NONE:
+            return "change is none: no eval suites run; gates report 'skipped: no relevant change'"
+        return f"change is {self.change}: {analysed} tier for every suite"
 
 
 def plan_change(
@@ -121,59 +146,31 @@ def plan_change(
     project directory's view); missing entries are used as they are.
     """
     relative = relative or {}
-    reasons: list[str] = []
-    lines: list[str] = []
-    change = "none"
-    concerns: set[str] = set()
-    for file in changes.files:
-        klass, concern, origin = "ignore", None, ""
-        for path in file.paths:
-            found = classify(relative.get(path, path), rules)
-            if CLASS_ORDER[found[0]] >= CLASS_ORDER[klass]:
-                klass, concern, origin = found
-        if klass == "targeted" and concern:
-            concerns.add(concern)
-        if CLASS_ORDER[klass] > CLASS_ORDER[change]:
-            change = klass
-        label = f"{klass} ({concern})" if concern else klass
-        lines.append(f"{_describe(file)}: {label} by {origin}")
-
-    fallback = bool(changes.fallback_reasons)
-    reasons.extend(f"unsure, so the full tier: {reason}" for reason in changes.fallback_reasons)
-    reasons.extend(changes.notes)
-    if not fallback and len(changes.files) > limits.max_files:
-        reasons.append(f"{len(changes.files)} files changed, more than max_files = {limits.max_files}: major")
-        change = "major"
-    elif not fallback and changes.lines_changed > limits.max_lines:
-        reasons.append(
-            f"{changes.lines_changed} lines changed, more than max_lines = {limits.max_lines}: major"
-        )
-        change = "major"
-    if fallback:
-        change = "major"
-    elif change in ("minor", "targeted", "major"):
-        decisive = [line for line in lines if line.split(": ", 1)[1].startswith(change)]
-        reasons.extend(decisive[:LISTED_FILES])
-        if len(decisive) > LISTED_FILES:
-            reasons.append(f"… and {len(decisive) - LISTED_FILES} more {change} file(s)")
+    decisions = tuple(_decide(file, rules, relative) for file in changes.files)
+    change = max((decision.change for decision in decisions), key=lambda c: c.rank, default=ChangeClass.NONE)
+    concerns = sorted({d.concern for d in decisions if d.rule_class == "targeted" and d.concern})
+    notes = list(changes.notes)
+    if not changes.fallback_reasons:
+        if len(changes.files) > limits.max_files:
+            notes.append(f"{len(changes.files)} files changed, more than max_files = {limits.max_files}: major")
+            change = ChangeClass.MAJOR
+        elif changes.lines_changed > limits.max_lines:
+            notes.append(f"{changes.lines_changed} lines changed, more than max_lines = {limits.max_lines}: major")
+            change = ChangeClass.MAJOR
     else:
-        reasons.append(
-            "no relevant change: every changed file is ignored by the rules"
-            if changes.files
-            else "no relevant change: no files changed"
-        )
-
-    per_suite = _tiers(change, concerns, suites)
-    reasons.append(_summary(change, concerns, per_suite))
+        change = ChangeClass.MAJOR
+    per_suite = _tiers(change, set(concerns), suites)
     return Plan(
         change=change,
         tier=TIER_FOR.get(change),
         suites=per_suite,
-        reasons=tuple(reasons),
         base=changes.base,
         head=changes.head,
-        fallback=fallback,
-        files=tuple(lines),
+        decisions=decisions,
+        fallback_reasons=changes.fallback_reasons,
+        notes=tuple(notes),
+        concerns=tuple(concerns),
+        deep_dive=tuple(name for name, tier in per_suite.items() if tier == "deep-dive"),
     )
 
 
@@ -199,37 +196,36 @@ def find_override(
 
 
 def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str | None]) -> Plan:
-    """The plan an override imposes, keeping what the analysis found as reasons."""
+    """The plan an override imposes, keeping what the analysis found as evidence."""
     return Plan(
         change=plan.change,
         tier=tier,
         suites=dict(suites),
-        reasons=(f"override: {origin} wins over the analysis", *plan.reasons),
         base=plan.base,
         head=plan.head,
-        fallback=plan.fallback,
+        decisions=plan.decisions,
+        fallback_reasons=plan.fallback_reasons,
+        notes=plan.notes,
+        concerns=plan.concerns,
+        deep_dive=plan.deep_dive,
         override=origin,
-        files=plan.files,
     )
 
 
-def _tiers(change: str, concerns: set[str], suites: Sequence[SuiteInfo]) -> dict[str, str | None]:
-    if change == "targeted":
+def _decide(file: FileChange, rules: Sequence[Rule], relative: Mapping[str, str]) -> FileDecision:
+    """The class of a changed file: the larger over its paths (both sides of a rename)."""
+    best: tuple[RuleClass, str | None, str] = ("ignore", None, "")
+    for path in file.paths:
+        found = classify(relative.get(path, path), rules)
+        if ChangeClass.of_rule(found[0]).rank >= ChangeClass.of_rule(best[0]).rank:
+            best = found
+    return FileDecision(file, *best)
+
+
+def _tiers(change: ChangeClass, concerns: set[str], suites: Sequence[SuiteInfo]) -> dict[str, str | None]:
+    if change == ChangeClass.TARGETED:
         return {s.name: "deep-dive" if concerns & set(s.concerns) else "smoke" for s in suites}
     return {s.name: TIER_FOR.get(change) for s in suites}
-
-
-def _summary(change: str, concerns: set[str], per_suite: Mapping[str, str | None]) -> str:
-    if change == "targeted":
-        deep = [name for name, tier in per_suite.items() if tier == "deep-dive"]
-        listed = ", ".join(deep) if deep else "no suite has that concern"
-        return (
-            f"change is targeted ({', '.join(sorted(concerns))}): deep-dive for {listed}; "
-            f"smoke for the rest"
-        )
-    if change == "none":
-        return "change is none: no eval suites run; gates report 'skipped: no relevant change'"
-    return f"change is {change}: {TIER_FOR[change]} tier for every suite"
 
 
 def _describe(file: FileChange) -> str:
@@ -243,32 +239,3 @@ def _describe(file: FileChange) -> str:
         extra.append("mode only")
     detail = f" [{', '.join(extra)}]" if extra else f" +{file.added} -{file.deleted}"
     return f"{path} ({file.status}){detail}"
-
-
-@lru_cache(maxsize=4096)
-def _glob_regex(glob: str) -> re.Pattern[str]:
-    """Compile a path glob: ``**`` crosses folders, ``*`` and ``?`` do not; a glob without
-    ``/`` matches a file name in any folder; a trailing ``/`` means everything below."""
-    if glob.endswith("/"):
-        glob += "**"
-    if "/" not in glob:
-        glob = "**/" + glob
-    out = []
-    index = 0
-    while index < len(glob):
-        if glob.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-        elif glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif glob[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif glob[index] == "?":
-            out.append("[^/]")
-            index += 1
-        else:
-            out.append(re.escape(glob[index]))
-            index += 1
-    return re.compile("".join(out))

@@ -28,7 +28,7 @@ class ModelAdapter(Protocol):
     """A model under test, as the engine sees it."""
 
     kind: str
-    """Adapter kind (``python``, ``recorded``, ``openai``)."""
+    """Adapter kind: one of :data:`evalgate.config.MODEL_KINDS`."""
 
     @property
     def concurrency(self) -> int:

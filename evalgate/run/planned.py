@@ -8,6 +8,7 @@ parsing it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from evalgate.cases import Case
 from evalgate.project import Suite
@@ -26,8 +27,10 @@ class PlannedSuite:
     full_order: tuple[str, ...] = ()
     """Every planned case id of the suite in sampling order, all shards together."""
 
-    def item_names(self) -> list[tuple[str, Case, int]]:
-        """``(item name, case, repeat index)`` for every item this suite contributes."""
+    @cached_property
+    def items(self) -> list[tuple[str, Case, int]]:
+        """``(item name, case, repeat index)`` for every item this suite contributes: the
+        case id, with ``[r2]``-style suffixes when the tier repeats cases."""
         if self.repeats == 1:
             return [(case.id, case, 0) for case in self.cases]
         return [
@@ -35,3 +38,9 @@ class PlannedSuite:
             for case in self.cases
             for repeat in range(self.repeats)
         ]
+
+    @cached_property
+    def by_item_name(self) -> dict[str, tuple[Case, int]]:
+        """Item name → ``(case, repeat index)``: how a node id reported by an xdist worker
+        is traced back to its case, without parsing the name."""
+        return {name: (case, repeat) for name, case, repeat in self.items}

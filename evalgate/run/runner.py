@@ -125,7 +125,7 @@ class CaseRunner:
         name = planned.suite.name
         if name not in self.keys:
             keys = SuiteKeys(self.project, planned.suite)
-            wanted = [keys.key(case, repeat)[0] for _, case, repeat in planned.item_names()]
+            wanted = [keys.key(case, repeat)[0] for _, case, repeat in planned.items]
             assert self.store is not None
             found = {} if self.refresh else self.store.lookup_many(wanted)
             with self.lock:

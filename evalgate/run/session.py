@@ -93,8 +93,10 @@ class EvalSession:
         planned = self.planned.get((rootdir / file_part).resolve()) if sep else None
         if planned is None:
             return False
-        case_id = name.rsplit("[r", 1)[0] if planned.repeats > 1 else name
-        self.schedule(planned.suite.name, case_id)
+        found = planned.by_item_name.get(name)
+        if found is None:
+            return False
+        self.schedule(planned.suite.name, found[0].id)
         return True
 
     def record(self, result: CaseResult) -> SequentialTest | None:

@@ -1,0 +1,116 @@
+"""Change rules: which class a changed path belongs to, and why.
+
+For each path the *first* matching rule decides — the user's ``[[tool.evalgate.rules]]``
+in order, then the built-ins, then ``minor``. Globs are matched against paths relative to
+the project directory: ``**`` crosses folders, ``*`` and ``?`` do not, a glob without ``/``
+matches a file name in any folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+from typing import Literal
+
+from evalgate.config import RuleConfig
+
+RuleClass = Literal["ignore", "minor", "targeted", "major"]
+"""What a rule makes a file: ``ignore`` (no eval needed) up to ``major`` (everything)."""
+
+DEFAULT_MAJOR = (
+    "pyproject.toml", "setup.py", "setup.cfg", "requirements*.txt", "requirements/**",
+    "constraints*.txt", "poetry.lock", "uv.lock", "pdm.lock", "Pipfile", "Pipfile.lock",
+    "environment.yml", "package-lock.json", "yarn.lock", "evalgate.toml",
+)
+DEFAULT_IGNORE = ("docs/**", "*.md", "*.rst", "LICENSE*", "CHANGELOG*", "AUTHORS*")
+
+
+class ChangeClass(StrEnum):
+    """A change's class, ordered ``none`` < ``minor`` < ``targeted`` < ``major``: the change
+    is the largest class of its files, and doubt makes it ``major``."""
+
+    NONE = "none"
+    MINOR = "minor"
+    TARGETED = "targeted"
+    MAJOR = "major"
+
+    @property
+    def rank(self) -> int:
+        """Position in the order (0 for ``none``)."""
+        return list(ChangeClass).index(self)
+
+    @classmethod
+    def of_rule(cls, rule_class: RuleClass) -> ChangeClass:
+        """The change class a file of this rule class makes (``ignore`` → ``none``)."""
+        return cls.NONE if rule_class == "ignore" else cls(rule_class)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule with a name for reasons."""
+
+    globs: tuple[str, ...]
+    change: RuleClass
+    concern: str | None
+    origin: str
+    """``rule 'prompts/safety/**'`` or ``built-in rule '*.md'``, for reasons."""
+
+    def matches(self, path: str) -> str | None:
+        """The glob that matches ``path``, or None."""
+        return next((glob for glob in self.globs if _glob_regex(glob).fullmatch(path)), None)
+
+
+def build_rules(
+    user_rules: Sequence[RuleConfig], project_major: Iterable[str], use_defaults: bool
+) -> list[Rule]:
+    """User rules first, then (if enabled) the project's own files and the built-ins."""
+    rules = [
+        Rule(tuple(rule.paths), rule.change, rule.concern, f"rule '{', '.join(rule.paths)}'")
+        for rule in user_rules
+    ]
+    if use_defaults:
+        for glob in project_major:
+            rules.append(Rule((glob,), "major", None, f"built-in rule for evalgate inputs '{glob}'"))
+        rules.extend(Rule((glob,), "major", None, f"built-in rule '{glob}'") for glob in DEFAULT_MAJOR)
+        rules.extend(Rule((glob,), "ignore", None, f"built-in rule '{glob}'") for glob in DEFAULT_IGNORE)
+    return rules
+
+
+def classify(path: str, rules: Sequence[Rule]) -> tuple[RuleClass, str | None, str]:
+    """``(class, concern, origin)`` of one path: the first matching rule, else minor."""
+    for rule in rules:
+        if rule.matches(path):
+            return rule.change, rule.concern, rule.origin
+    return "minor", None, "no rule matched (default minor)"
+
+
+@lru_cache(maxsize=4096)
+def _glob_regex(glob: str) -> re.Pattern[str]:
+    """Compile a path glob: ``**`` crosses folders, ``*`` and ``?`` do not; a glob without
+    ``/`` matches a file name in any folder; a trailing ``/`` means everything below."""
+    if glob.endswith("/"):
+        glob += "**"
+    if "/" not in glob:
+        glob = "**/" + glob
+    out = []
+    index = 0
+    while index < len(glob):
+        if glob.startswith("**/", index):
+            out.append("(?:.*/)?")
+            index += 3
+        elif glob.startswith("**", index):
+            out.append(".*")
+            index += 2
+        elif glob[index] == "*":
+            out.append("[^/]*")
+            index += 1
+        elif glob[index] == "?":
+            out.append("[^/]")
+            index += 1
+        else:
+            out.append(re.escape(glob[index]))
+            index += 1
+    return re.compile("".join(out))
