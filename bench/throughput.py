@@ -19,58 +19,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fake_openai import FakeOpenAI  # noqa: E402  (the one loopback server of tests and benchmarks)
 
 LATENCY = 0.050
-
-
-class TimedServer:
-    """Answers after LATENCY; records when the first request came and the last answer left."""
-
-    def __init__(self) -> None:
-        self.first: float | None = None
-        self.last = 0.0
-        self.count = 0
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # Headers and body go out in two writes; without TCP_NODELAY the client's delayed
-            # ACK adds ~40 ms to every keep-alive request and the benchmark would measure that.
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.first = server.first or time.perf_counter()
-                time.sleep(LATENCY)
-                prompt = body["messages"][-1]["content"]
-                data = json.dumps({"choices": [{"message": {"content": "a" + prompt[1:]}}]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                with server.lock:
-                    server.count += 1
-                    server.last = time.perf_counter()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.request_queue_size = 256
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def reset(self) -> None:
-        self.first, self.last, self.count = None, 0.0, 0
 
 
 def project(root: Path, url: str, cases: int, concurrency: int) -> Path:
@@ -100,7 +54,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="runs per concurrency; the median is kept")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "throughput.json")
     args = parser.parse_args()
-    server = TimedServer()
+    server = FakeOpenAI(latency=LATENCY).__enter__()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
         for concurrency in args.concurrency:
@@ -111,7 +65,7 @@ def main() -> None:
                 command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
                            "--eval-tier=full", "--eval-no-cache"]
                 run = subprocess.run(command, cwd=root, capture_output=True, text=True, env={**os.environ})
-                if run.returncode != 0 or server.count != args.cases or server.first is None:
+                if run.returncode != 0 or server.served != args.cases or server.first is None:
                     raise SystemExit(f"run at concurrency {concurrency} failed:\n{run.stdout[-2000:]}")
                 spans.append(server.last - server.first)
             span = statistics.median(spans)

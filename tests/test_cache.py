@@ -13,10 +13,10 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import add_suite, write_project
+from conftest import add_suite, make_result, write_project
 
 from evalgate.cli import main
-from evalgate.results import CaseError, CaseResult
+from evalgate.results import CaseResult
 from evalgate.store.sqlite import ResultStore, cache_key
 
 COUNTING_MODEL = '''
@@ -34,20 +34,11 @@ def answer(prompt, delay=0.0):
 def counting_project(root: Path, cases: int = 10, delay: float = 0.0, deterministic: bool = True) -> Path:
     """Two suites, `qa` (declares prompts/qa.txt) and `other` (declares nothing), both on a
     model that logs every call to calls.log."""
-    write_project(root, cases=cases)
-    (root / "toy_model.py").write_text(COUNTING_MODEL)
-    config = root / "pyproject.toml"
-    config.write_text(
-        config.read_text().replace(
-            "params = { correct = 10, errors = [] }",
-            f"params = {{ delay = {delay} }}\ndeterministic = {str(deterministic).lower()}",
-        )
-    )
+    model = {"kind": "python", "function": "toy_model:answer", "params": {"delay": delay}, "deterministic": deterministic}
+    write_project(root, cases=cases, model=model, model_code=COUNTING_MODEL, suite_options={"components": ["prompts/*.txt"]})
     add_suite(root, "other", cases=cases)
-    (root / "prompts").mkdir()
+    (root / "prompts").mkdir(exist_ok=True)
     (root / "prompts" / "qa.txt").write_text("Answer briefly.\n")
-    suite = root / "evals" / "qa.toml"
-    suite.write_text('components = ["prompts/*.txt"]\n' + suite.read_text())
     return root
 
 
@@ -93,12 +84,10 @@ def test_model_parameters_and_scorer_are_part_of_the_key(pytester: pytest.Pytest
     counting_project(pytester.path)
     pytester.runpytest("--eval-tier=full")
     calls(pytester.path)
-    config = pytester.path / "pyproject.toml"
-    config.write_text(config.read_text().replace("delay = 0.0", "delay = 0.001"))
+    counting_project(pytester.path, delay=0.001)
     pytester.runpytest("--eval-tier=full")
     assert len(calls(pytester.path)) == 20
-    suite = pytester.path / "evals" / "other.toml"
-    suite.write_text(suite.read_text().replace('kind = "exact"', 'kind = "exact"\ncase_sensitive = true'))
+    add_suite(pytester.path, "other", scorer={"kind": "exact", "case_sensitive": True})
     assert main(["cache", "--project", str(pytester.path), "explain", "other", "case-001"]) == 0
     assert "scorer params.case_sensitive changed (False → True)" in capsys.readouterr().out
 
@@ -221,9 +210,7 @@ def test_unwritable_cache_location_warns_and_runs(pytester: pytest.Pytester, mon
 
 
 def result(case_id: str, error: bool = False) -> CaseResult:
-    if error:
-        return CaseResult(suite="s", case_id=case_id, error=CaseError(kind="timeout", message="slow"))
-    return CaseResult(suite="s", case_id=case_id, output="out", score=1.0, passed=True)
+    return make_result(case_id, error="timeout" if error else None)
 
 
 def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import write_project
-from fault_server import FaultServer
+from conftest import make_case, write_project
+from fake_openai import FakeOpenAI, answer, send
 
 from evalgate.cases import Case
 from evalgate.config import CommandModelConfig, OpenAIModelConfig
@@ -19,10 +20,10 @@ from evalgate.run.sampling import sampling_order
 
 
 def case(prompt: str, case_id: str = "c") -> Case:
-    return Case(id=case_id, prompt=prompt, messages=None, expected=None, tags=(), source="d.jsonl:1")
+    return make_case(case_id, prompt)
 
 
-def adapter(server: FaultServer, tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def adapter(server: FakeOpenAI, tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
     settings = {"kind": "openai", "model": "m", "base_url": server.url, "backoff": 0.01, "max_backoff": 0.2,
                 "timeout": 0.5, "max_retries": 3, **overrides}
     model = build_adapter(OpenAIModelConfig.model_validate(settings), tmp_path)
@@ -32,7 +33,7 @@ def adapter(server: FaultServer, tmp_path: Path, **overrides: object):  # type: 
 
 
 def test_retries_honour_retry_after_and_recover(tmp_path: Path) -> None:
-    with FaultServer() as server:
+    with FakeOpenAI() as server:
         model, waits = adapter(server, tmp_path)
         assert model.generate(case("q1 429-once")).text == "a1"
         assert waits == [0.05] and server.requests["q1 429-once"] == 2
@@ -44,7 +45,7 @@ def test_retries_honour_retry_after_and_recover(tmp_path: Path) -> None:
 
 
 def test_persistent_faults_end_as_errors_with_kind_status_and_attempts(tmp_path: Path) -> None:
-    with FaultServer(slow_seconds=2.0) as server:
+    with FakeOpenAI(slow_seconds=2.0) as server:
         model, _ = adapter(server, tmp_path)
         with pytest.raises(ModelError) as failing:
             model.generate(case("q1 500-always"))
@@ -60,37 +61,35 @@ def test_persistent_faults_end_as_errors_with_kind_status_and_attempts(tmp_path:
 
 
 def test_plain_completions_api(tmp_path: Path) -> None:
-    with FaultServer() as server:
+    with FakeOpenAI() as server:
         model, _ = adapter(server, tmp_path, api="completions")
+        assert model.generate(case("q7")).text == "a7"
+        assert server.log[-1][1]["prompt"] == "q7"
+        server.respond = lambda handler, body: send(handler, 200, json.dumps(answer("/chat/completions", "a7")))
         with pytest.raises(ModelError, match=r"response has no choices\[0\]\.text"):
-            model.generate(case("q7"))  # the fault server answers in chat shape: a clear error, not a pass
+            model.generate(case("q7"))  # a chat-shaped answer to /completions: a clear error, not a pass
 
 
 FAULT_ROWS = ["ok", "429-once", "500-twice", "500-always", "slow-always", "drop-once", "garbage", "no-choices", "ok", "ok"]
 
 
-def fault_project(root: Path, url: str, max_errors: int, concurrency: int = 4) -> None:
-    write_project(root, cases=1)
-    (root / "data" / "qa.jsonl").write_text(
-        "".join(f'{{"id": "case-{i}", "input": "q{i} {fault}", "expected": "a{i}"}}\n' for i, fault in enumerate(FAULT_ROWS))
-    )
-    config = root / "pyproject.toml"
-    config.write_text(
-        config.read_text().replace(
-            '[tool.evalgate.models.toy]\nkind = "python"\nfunction = "toy_model:answer"\nparams = { correct = 10, errors = [] }',
-            f'[tool.evalgate.models.toy]\nkind = "openai"\nmodel = "m"\nbase_url = "{url}"\ntimeout = 0.5\n'
-            f"backoff = 0.01\nmax_backoff = 0.1\nmax_retries = 2\nconcurrency = {concurrency}",
-        )
-    )
-    suite = root / "evals" / "qa.toml"
-    suite.write_text(suite.read_text().replace("max_errors = 0", f"max_errors = {max_errors}").replace("min_pass_rate = 0.8", "min_pass_rate = 0.5"))
+def openai_model(url: str, **options: object) -> dict[str, object]:
+    """The toy model's table for an OpenAI-compatible server at ``url``, with quick retries."""
+    return {"kind": "openai", "model": "m", "base_url": url, "timeout": 0.5, "backoff": 0.01, "max_backoff": 0.1,
+            "max_retries": 2, **options}
+
+
+def fault_project(root: Path, url: str, max_errors: int, concurrency: int = 4, **options: object) -> None:
+    rows = [{"id": f"case-{i}", "input": f"q{i} {fault}", "expected": f"a{i}"} for i, fault in enumerate(FAULT_ROWS)]
+    write_project(root, rows=rows, max_errors=max_errors, min_pass_rate=0.5,
+                  model=openai_model(url, concurrency=concurrency, **options))
 
 
 @pytest.mark.parametrize(("max_errors", "verdict", "status"), [(4, "PASS", 0), (3, "ERROR", 1)])
 def test_a_faulty_endpoint_run_finishes_and_the_verdict_follows_the_error_budget(
     pytester: pytest.Pytester, max_errors: int, verdict: str, status: int
 ) -> None:
-    with FaultServer(slow_seconds=1.0) as server:
+    with FakeOpenAI(slow_seconds=1.0) as server:
         fault_project(pytester.path, server.url, max_errors)
         result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-v")
     result.assert_outcomes(passed=6, failed=4)
@@ -103,28 +102,19 @@ def test_a_faulty_endpoint_run_finishes_and_the_verdict_follows_the_error_budget
 
 
 def test_one_process_keeps_the_endpoint_busy(pytester: pytest.Pytester) -> None:
-    with FaultServer(latency=0.2) as server:
-        fault_project(pytester.path, server.url, max_errors=10, concurrency=8)
-        (pytester.path / "data" / "qa.jsonl").write_text(
-            "".join(f'{{"id": "case-{i}", "input": "q{i}", "expected": "a{i}"}}\n' for i in range(24))
-        )
+    with FakeOpenAI(latency=0.2) as server:
+        write_project(pytester.path, cases=24, max_errors=10, model=openai_model(server.url, concurrency=8))
         result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-p", "no:xdist")
         assert server.max_in_flight >= 6, server.max_in_flight
     result.assert_outcomes(passed=24)
 
 
 def test_exitfirst_cancels_pending_calls(pytester: pytest.Pytester) -> None:
-    with FaultServer(latency=0.3) as server:
-        fault_project(pytester.path, server.url, max_errors=0, concurrency=2)
-        cases = [Case(f"case-{i:02d}", f"q{i}", None, f"a{i}", (), "") for i in range(40)]
+    with FakeOpenAI(latency=0.3) as server:
+        cases = [make_case(f"case-{i:02d}", f"q{i}", f"a{i}") for i in range(40)]
         first = sampling_order(cases, seed=0)[0]  # the first item pytest runs fails
-        rows = [
-            f'{{"id": "{c.id}", "input": "{c.prompt}{" 500-always" if c is first else ""}", "expected": "{c.expected}"}}\n'
-            for c in cases
-        ]
-        (pytester.path / "data" / "qa.jsonl").write_text("".join(rows))
-        config = pytester.path / "pyproject.toml"
-        config.write_text(config.read_text().replace("max_retries = 2", "max_retries = 0"))
+        rows = [{"id": c.id, "input": f"{c.prompt}{' 500-always' if c is first else ''}", "expected": c.expected} for c in cases]
+        write_project(pytester.path, rows=rows, model=openai_model(server.url, concurrency=2, max_retries=0))
         result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-x", "-p", "no:randomly")
         total = sum(server.requests.values())
     assert result.ret == 1
@@ -132,10 +122,7 @@ def test_exitfirst_cancels_pending_calls(pytester: pytest.Pytester) -> None:
 
 
 def test_progress_line_on_long_runs(pytester: pytest.Pytester) -> None:
-    write_project(pytester.path, cases=3, correct=3)
-    (pytester.path / "pyproject.toml").write_text(
-        (pytester.path / "pyproject.toml").read_text().replace("[tool.pytest.ini_options]", "[tool.pytest.ini_options]\neval_progress_seconds = 0")
-    )
+    write_project(pytester.path, cases=3, correct=3, ini={"eval_progress_seconds": "0"})
     result = pytester.runpytest("--eval-tier=full")
     result.stdout.fnmatch_lines(["evalgate: 3/3 cases, 0 in flight, 0 cached, 0 errors, * cases/s"])
 
@@ -181,11 +168,8 @@ def test_ctrl_c_cancels_pending_calls_and_ends(pytester: pytest.Pytester) -> Non
     import subprocess
     import time
 
-    with FaultServer(latency=0.5) as server:
-        fault_project(pytester.path, server.url, max_errors=0, concurrency=4)
-        (pytester.path / "data" / "qa.jsonl").write_text(
-            "".join(f'{{"id": "case-{i:02d}", "input": "q{i}", "expected": "a{i}"}}\n' for i in range(40))
-        )
+    with FakeOpenAI(latency=0.5) as server:
+        write_project(pytester.path, cases=40, model=openai_model(server.url, concurrency=4))
         run = subprocess.Popen(
             [sys.executable, "-m", "pytest", "--eval-tier=full", "--eval-no-cache", "-p", "no:xdist"],
             cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -207,9 +191,8 @@ def test_engine_runs_a_job_of_a_cancelled_suite_itself(tmp_path: Path) -> None:
     from evalgate.run.runner import CaseRunner
     from evalgate.run.session import EvalSession
 
-    root = write_project(tmp_path / "p", cases=4, correct=4)
+    root = write_project(tmp_path / "p", cases=4, correct=4, model_options={"concurrency": 2})
     config = root / "pyproject.toml"
-    config.write_text(config.read_text().replace('function = "toy_model:answer"', 'function = "toy_model:answer"\nconcurrency = 2'))
     session = EvalSession.for_tier(load_project(config), "full")
     planned = next(iter(session.planned.values()))
     jobs = [Job(f"n{index}", planned, case, 0) for index, case in enumerate(planned.cases)]
@@ -219,3 +202,14 @@ def test_engine_runs_a_job_of_a_cancelled_suite_itself(tmp_path: Path) -> None:
     later = engine.result(jobs[3])  # nothing dispatched for it any more: it runs here
     assert later.passed and later.case_id == planned.cases[3].id
     engine.shutdown()
+
+
+def test_look_ahead_keeps_calls_in_flight_under_xdist(pytester: pytest.Pytester) -> None:
+    """Each xdist worker dispatches the items queued for it ahead of pytest's loop (read
+    from xdist's worker queue): without that, two workers keep at most 2 calls in flight."""
+    with FakeOpenAI(latency=0.2) as server:
+        write_project(pytester.path, cases=40, max_errors=10, model=openai_model(server.url, concurrency=8))
+        result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "-n", "2")
+        peak = server.max_in_flight
+    result.assert_outcomes(passed=40)
+    assert peak > 2, f"peak in flight {peak}: the look-ahead did not reach xdist's worker queue"

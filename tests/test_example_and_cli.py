@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_project
+from conftest import REPO, add_suite, write_project
 
 import evalgate
 from evalgate.cli import build_parser, main
@@ -68,7 +68,7 @@ def test_check_lists_suites_and_tiers(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_check_reports_config_errors_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = write_project(tmp_path)
-    (project / "evals" / "qa.toml").write_text((project / "evals" / "qa.toml").read_text().replace('model = "toy"', 'model = "toyy"'))
+    add_suite(project, "qa", model="toyy")
     assert main(["check", str(project)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1

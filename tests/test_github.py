@@ -22,6 +22,8 @@ from evalgate.verdict.gate import decide
 
 WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), REPO / "examples" / "github" / "evalgate.yml"]
 
+SAFETY_RULE = {"rules": [{"paths": ["prompts/safety/**"], "change": "targeted", "concern": "safety"}]}
+
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_third_party_actions_are_pinned_and_run_scripts_take_no_expressions(path: Path) -> None:
@@ -52,7 +54,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     root = tmp_path / "project"
     write_project(
         root, cases=40, correct=40, min_pass_rate=0.5, early_stop=True,
-        extra_config='rules = [{ paths = ["prompts/safety/**"], change = "targeted", concern = "safety" }]',
+        project_options=SAFETY_RULE,
     )
     add_suite(root, "safety", cases=30, concerns=("safety",), min_pass_rate=0.5)
     repo = GitRepo(root)
@@ -94,8 +96,7 @@ def test_push_with_an_all_zero_before_falls_back_and_warns(repo: GitRepo, tmp_pa
 
 def test_merge_group_with_a_failing_gate_reports_and_fails(repo: GitRepo, tmp_path: Path) -> None:
     base = repo.git("rev-parse", "HEAD")
-    config = repo.path / "pyproject.toml"
-    config.write_text(config.read_text().replace("correct = 40", "correct = 5"))
+    write_project(repo.path, cases=40, correct=5, min_pass_rate=0.5, early_stop=True, project_options=SAFETY_RULE)
     head = repo.commit("a worse model")
     env = event(tmp_path, "merge_group", {"merge_group": {"base_sha": base, "head_sha": head}})
     runs, outputs, summary = run_action(repo.path, {"cache": "false", "tier": ""}, env)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_case
+from fake_openai import FakeOpenAI, answer, send
 
 from evalgate.cases import Case
 from evalgate.config import CustomModelConfig, OpenAIModelConfig, PythonModelConfig, RecordedModelConfig
@@ -23,7 +24,7 @@ SECRET = "sk-test-secret-never-shown"
 
 
 def case(prompt: str = "Capital of France?", case_id: str = "c1") -> Case:
-    return Case(id=case_id, prompt=prompt, messages=None, expected="Paris", tags=(), source="d.jsonl:1")
+    return make_case(case_id, prompt, expected="Paris")
 
 
 # --- python -------------------------------------------------------------------------
@@ -130,52 +131,19 @@ def test_recorded_adapter_rejects_malformed_rows_with_line(tmp_path: Path) -> No
 # --- openai over real HTTP ---------------------------------------------------------
 
 
-class Endpoint:
-    """A loopback OpenAI-compatible server whose next answers a test scripts."""
-
-    def __init__(self) -> None:
-        self.respond: Callable[[BaseHTTPRequestHandler, dict[str, Any]], None] = self.ok
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                endpoint.requests.append((dict(self.headers), body))
-                endpoint.respond(self, body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @staticmethod
-    def send(handler: BaseHTTPRequestHandler, status: int, body: str) -> None:
-        data = body.encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    def ok(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        answer = {"choices": [{"message": {"role": "assistant", "content": "Paris"}}], "usage": {"prompt_tokens": 7, "completion_tokens": 1}}
-        self.send(handler, 200, json.dumps(answer))
+def paris(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+    """The scripted answer of these tests: "Paris", with usage."""
+    send(handler, 200, json.dumps(answer(handler.path, "Paris", {"prompt_tokens": 7, "completion_tokens": 1})))
 
 
 @pytest.fixture
-def endpoint() -> Iterator[Endpoint]:
-    server = Endpoint()
-    server.thread.start()
-    yield server
-    server.server.shutdown()
-    server.server.server_close()
+def endpoint() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        server.respond = paris
+        yield server
 
 
-def openai(endpoint: Endpoint, tmp_path: Path, **overrides: Any) -> ModelAdapter:
+def openai(endpoint: FakeOpenAI, tmp_path: Path, **overrides: Any) -> ModelAdapter:
     settings = {
         "kind": "openai", "model": "tiny", "base_url": endpoint.url, "api_key_env": "EVALGATE_TEST_KEY",
         "backoff": 0.01, "max_backoff": 0.05, **overrides,
@@ -183,12 +151,12 @@ def openai(endpoint: Endpoint, tmp_path: Path, **overrides: Any) -> ModelAdapter
     return build_adapter(OpenAIModelConfig.model_validate(settings), tmp_path)
 
 
-def test_openai_request_response_and_key(endpoint: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_request_response_and_key(endpoint: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVALGATE_TEST_KEY", SECRET)
     adapter = openai(endpoint, tmp_path, system_prompt="Answer in one word.", max_tokens=5, seed=1)
     output = adapter.generate(case())
     assert output.text == "Paris" and output.usage == {"prompt_tokens": 7, "completion_tokens": 1}
-    headers, body = endpoint.requests[0]
+    headers, body = endpoint.log[0]
     assert headers["Authorization"] == f"Bearer {SECRET}"
     assert body == {
         "model": "tiny",
@@ -201,10 +169,10 @@ def test_openai_request_response_and_key(endpoint: Endpoint, tmp_path: Path, mon
     assert SECRET not in json.dumps(adapter.fingerprint())
 
 
-def test_openai_sends_chat_messages_as_given(endpoint: Endpoint, tmp_path: Path) -> None:
+def test_openai_sends_chat_messages_as_given(endpoint: FakeOpenAI, tmp_path: Path) -> None:
     chat = Case(id="c", prompt=None, messages=(("system", "s"), ("user", "u")), expected=None, tags=(), source="")
     openai(endpoint, tmp_path, system_prompt="ignored for chats").generate(chat)
-    headers, body = endpoint.requests[0]
+    headers, body = endpoint.log[0]
     assert body["messages"] == [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]
     assert "Authorization" not in headers
 
@@ -220,12 +188,12 @@ def test_openai_sends_chat_messages_as_given(endpoint: Endpoint, tmp_path: Path)
     ],
 )
 def test_openai_bad_answers_are_model_errors(
-    endpoint: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, body: str, kind: str, message: str
+    endpoint: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: int, body: str, kind: str, message: str
 ) -> None:
     import fnmatch
 
     monkeypatch.setenv("EVALGATE_TEST_KEY", SECRET)
-    endpoint.respond = lambda handler, _: Endpoint.send(handler, status, body)
+    endpoint.respond = lambda handler, _: send(handler, status, body)
     with pytest.raises(ModelError) as info:
         openai(endpoint, tmp_path).generate(case())
     assert info.value.kind == kind and info.value.status == status
@@ -233,11 +201,11 @@ def test_openai_bad_answers_are_model_errors(
     assert SECRET not in str(info.value)
 
 
-def test_openai_timeout(endpoint: Endpoint, tmp_path: Path) -> None:
+def test_openai_timeout(endpoint: FakeOpenAI, tmp_path: Path) -> None:
     def slow(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         time.sleep(1.0)
         try:
-            endpoint.ok(handler, body)
+            paris(handler, body)
         except BrokenPipeError:
             pass  # the client gave up, as it should
 
@@ -259,10 +227,10 @@ def test_openai_connection_refused(tmp_path: Path) -> None:
 
 def test_two_projects_with_a_same_named_module_each_get_their_own(tmp_path: Path) -> None:
     outputs = []
-    for answer in ("first", "second"):
-        project = tmp_path / answer
+    for reply_text in ("first", "second"):
+        project = tmp_path / reply_text
         project.mkdir()
-        (project / "same_name_model.py").write_text(f"def reply(prompt):\n    return {answer!r}\n")
+        (project / "same_name_model.py").write_text(f"def reply(prompt):\n    return {reply_text!r}\n")
         adapter = build_adapter(PythonModelConfig(kind="python", function="same_name_model:reply"), project)
         outputs.append(adapter.generate(case()).text)
     assert outputs == ["first", "second"]

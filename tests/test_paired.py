@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import write_project
@@ -40,23 +40,18 @@ def test_a_large_clear_regression_is_found_early() -> None:
     assert result.decision == "FAIL" and result.decided_at is not None and result.decided_at < 100
 
 
-def baseline_run(pytester: pytest.Pytester, correct: int) -> Path:
-    """Run the project once with ``correct`` right answers; its results.json."""
-    config = pytester.path / "pyproject.toml"
-    text = config.read_text()
-    config.write_text(re.sub(r"correct = \d+", f"correct = {correct}", text))
+def baseline_run(pytester: pytest.Pytester, **project: Any) -> Path:
+    """Run the project written with ``project`` options once; its results.json, saved."""
+    write_project(pytester.path, **project)
     pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report", "base")
-    config.write_text(text)
     saved = pytester.path / "baseline.json"
     shutil.copy(pytester.path / "base" / "results.json", saved)
     return saved
 
 
 def test_a_regression_against_a_baseline_fails_the_gate(pytester: pytest.Pytester) -> None:
-    write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5)
-    baseline_run(pytester, correct=10)
-    config = pytester.path / "pyproject.toml"
-    config.write_text(config.read_text().replace("correct = 10", "correct = 7"))
+    baseline_run(pytester, cases=10, correct=10, min_pass_rate=0.5)
+    write_project(pytester.path, cases=10, correct=7, min_pass_rate=0.5)
     result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-baseline=baseline.json", "--eval-report=out")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline larger than 0.0%: Δ = -30.0% over 10 paired cases"])
@@ -66,10 +61,8 @@ def test_a_regression_against_a_baseline_fails_the_gate(pytester: pytest.Pyteste
 
 
 def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
-    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5)
-    baseline_run(pytester, correct=8)
-    suite = pytester.path / "evals" / "qa.toml"
-    suite.write_text(suite.read_text().replace("max_errors = 0", 'max_errors = 0\nbaseline = "baseline.json"\nmax_regression = 0.02'))
+    baseline_run(pytester, cases=10, correct=8, min_pass_rate=0.5)
+    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5, gate={"baseline": "baseline.json", "max_regression": 0.02})
     result = pytester.runpytest("--eval-tier=full", "--eval-no-cache")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["qa: PASS — pass rate 90.0% ≥ 50.0% (all 10 cases); no regression vs baseline larger than 2.0% (Δ = +10.0% over 10 paired cases)"])
@@ -78,8 +71,7 @@ def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
 def test_baseline_from_the_result_store(pytester: pytest.Pytester) -> None:
     write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5)
     pytester.runpytest("--eval-tier=full")
-    config = pytester.path / "pyproject.toml"
-    config.write_text(config.read_text().replace("correct = 10", "correct = 8"))
+    write_project(pytester.path, cases=10, correct=8, min_pass_rate=0.5)
     result = pytester.runpytest("--eval-tier=full", "--eval-baseline=store")
     result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline*Δ = -20.0% over 10 paired cases"])
 
@@ -97,12 +89,8 @@ def test_missing_or_broken_baseline_is_one_line(pytester: pytest.Pytester) -> No
 def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester) -> None:
     from evalgate.report.merge import merge_reports
 
-    write_project(pytester.path, cases=12, correct=12, min_pass_rate=0.5)
-    baseline = baseline_run(pytester, correct=12)
-    suite = pytester.path / "evals" / "qa.toml"
-    suite.write_text(suite.read_text().replace("max_errors = 0", 'max_errors = 0\nbaseline = "baseline.json"'))
-    config = pytester.path / "pyproject.toml"
-    config.write_text(re.sub(r"correct = \d+", "correct = 6", config.read_text()))
+    baseline = baseline_run(pytester, cases=12, correct=12, min_pass_rate=0.5)
+    write_project(pytester.path, cases=12, correct=6, min_pass_rate=0.5, gate={"baseline": "baseline.json"})
     for shard in (1, 2):
         pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
     shards = [pytester.path / "s1", pytester.path / "s2"]

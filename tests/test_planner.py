@@ -104,7 +104,7 @@ def gitproject(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Gi
         pytester.path,
         cases=30,
         correct=30,
-        extra_config='rules = [{ paths = ["prompts/safety/**"], change = "targeted", concern = "safety" }]',
+        project_options={"rules": [{"paths": ["prompts/safety/**"], "change": "targeted", "concern": "safety"}]},
     )
     add_suite(pytester.path, "safety", cases=30, concerns=("safety",))
     repo = GitRepo(pytester.path)

@@ -70,8 +70,7 @@ def test_suites_are_collected_when_testpaths_point_elsewhere(pytester: pytest.Py
     write_project(pytester.path, cases=4, correct=4, min_pass_rate=0.5)
     pytester.mkdir("tests")
     pytester.path.joinpath("tests", "test_unit.py").write_text("def test_ok():\n    pass\n")
-    ini = pytester.path / "pyproject.toml"
-    ini.write_text(ini.read_text().replace("[tool.pytest.ini_options]", '[tool.pytest.ini_options]\ntestpaths = ["tests"]'))
+    write_project(pytester.path, cases=4, correct=4, min_pass_rate=0.5, ini={"testpaths": ["tests"]})
     result = pytester.runpytest("--eval-tier=full")
     result.assert_outcomes(passed=5)
     assert result.ret == 0
@@ -202,9 +201,7 @@ def test_missing_config_says_how_to_add_one(pytester: pytest.Pytester) -> None:
 
 
 def test_ini_option_sets_the_tier(pytester: pytest.Pytester) -> None:
-    write_project(pytester.path, cases=3, correct=3)
-    ini = pytester.path / "pyproject.toml"
-    ini.write_text(ini.read_text().replace("[tool.pytest.ini_options]", '[tool.pytest.ini_options]\neval_tier = "full"'))
+    write_project(pytester.path, cases=3, correct=3, ini={"eval_tier": "full"})
     result = pytester.runpytest()
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(["*evalgate verdicts (tier: full)*"])

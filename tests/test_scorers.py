@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import make_case
 
 from evalgate.cases import Case
 from evalgate.config import (
@@ -22,7 +23,7 @@ from evalgate.scorers.registry import build_scorer
 
 
 def case(expected: Any) -> Case:
-    return Case(id="c1", prompt="p", messages=None, expected=expected, tags=(), source="d.jsonl:1")
+    return make_case(expected=expected)
 
 
 def test_exact_normalises_case_and_whitespace(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from conftest import make_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,8 +125,8 @@ def test_rechecking_a_wilson_interval_after_every_case_does_not() -> None:
 
 
 def tagged(n_a: int, n_b: int) -> list[Case]:
-    return [Case(f"a{i}", "p", None, None, ("a",), "") for i in range(n_a)] + [
-        Case(f"b{i}", "p", None, None, ("b",), "") for i in range(n_b)
+    return [make_case(f"a{i}", tags=("a",)) for i in range(n_a)] + [
+        make_case(f"b{i}", tags=("b",)) for i in range(n_b)
     ]
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_case, make_result
 
 from evalgate.cases import Case
 from evalgate.config import GateConfig, TierConfig
-from evalgate.results import CaseError, CaseResult
+from evalgate.results import CaseResult
 from evalgate.run.sampling import cases_for_tier, sampling_order
 from evalgate.verdict.gate import Verdict, decide, exit_status
 from evalgate.verdict.stats import wilson_interval
@@ -33,7 +34,7 @@ def test_wilson_edges() -> None:
 
 
 def cases(n: int) -> list[Case]:
-    return [Case(id=f"c{i}", prompt="p", messages=None, expected=None, tags=(), source="") for i in range(n)]
+    return [make_case(f"c{i}") for i in range(n)]
 
 
 def test_sampling_is_seeded_stable_and_capped() -> None:
@@ -51,9 +52,7 @@ def test_sampling_is_seeded_stable_and_capped() -> None:
 
 
 def result(case_id: str, passed: bool | None, repeat: int = 0, error: bool = False) -> CaseResult:
-    if error:
-        return CaseResult(suite="s", case_id=case_id, repeat=repeat, error=CaseError(kind="timeout", message="slow"))
-    return CaseResult(suite="s", case_id=case_id, repeat=repeat, passed=passed, score=float(bool(passed)), latency=0.5)
+    return make_result(case_id, passed, repeat=repeat, error="timeout" if error else None, latency=0.5)
 
 
 GATE = GateConfig(min_pass_rate=0.8, max_errors=1)
