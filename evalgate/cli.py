@@ -254,9 +254,10 @@ def init(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """``evalgate report merge|github``."""
+    from evalgate.document import read_document
     from evalgate.report import write_reports
     from evalgate.report.github import append_to, outcome, workflow_commands, write_outputs
-    from evalgate.report.merge import merge_reports, read_results
+    from evalgate.report.merge import merge_reports
     from evalgate.report.terminal import table_lines
 
     if args.report_command == "merge":
@@ -266,13 +267,13 @@ def report(args: argparse.Namespace) -> int:
         for line in table_lines(verdicts):
             print(line)
         return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
-    document = read_results(args.source)
-    for line in workflow_commands(document["suites"]):
+    document = read_document(args.source)
+    for line in workflow_commands(document.suites):
         print(line)
     summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
     if summary.exists():
         append_to(os.environ, "GITHUB_STEP_SUMMARY", summary.read_text(encoding="utf-8"))
-    values = outcome(document["suites"])
+    values = outcome(document.suites)
     write_outputs(os.environ, values)
     print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
     return 0

@@ -17,6 +17,7 @@ from evalgate.config import GateConfig
 from evalgate.report import write_reports
 from evalgate.report.github import LIMIT, escape_data, outcome, workflow_commands
 from evalgate.report.merge import merge_reports
+from evalgate.report.results_json import suite_report
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import decide
 
@@ -116,8 +117,9 @@ def test_tier_input_overrides_the_plan(repo: GitRepo, tmp_path: Path) -> None:
 
 
 def test_annotations_stay_within_github_limits() -> None:
-    suites = [{"suite": f"s{i}", "verdict": "FAIL", "reason": "bad\nworse", "blocks_merge": True} for i in range(25)]
-    suites += [{"suite": "u", "verdict": "UNDECIDED", "reason": "maybe", "blocks_merge": False}]
+    fail = decide("s", GateConfig(min_pass_rate=0.9), [], [], total=1)
+    suites = [suite_report(fail).model_copy(update={"suite": f"s{i}", "verdict": "FAIL", "reason": "bad\nworse", "blocks_merge": True}) for i in range(25)]
+    suites += [suite_report(fail).model_copy(update={"suite": "u", "verdict": "UNDECIDED", "reason": "maybe", "blocks_merge": False})]
     lines = workflow_commands(suites, ["fallback: no base"])
     errors = [line for line in lines if line.startswith("::error")]
     warnings = [line for line in lines if line.startswith("::warning")]
@@ -177,3 +179,26 @@ def test_action_declares_its_interface() -> None:
     action = load_action()
     assert {"python-version", "tier", "config", "pytest-args", "cache", "report-dir", "undecided"} <= set(action["inputs"])
     assert set(action["outputs"]) == {"tier", "change", "verdict", "calls-saved"}
+
+
+def test_results_json_is_validated_on_read(tmp_path: Path) -> None:
+    from evalgate.document import read_document
+    from evalgate.errors import ConfigError
+
+    bad = tmp_path / "results.json"
+    bad.write_text('{"schema_version": 2, "suites": [{"suite": "x"}], "cases": []}')
+    with pytest.raises(ConfigError, match=r"results.json: not an evalgate results.json: 'evalgate_version': Field required \(and \d+ more problem"):
+        read_document(tmp_path)
+    bad.write_text('{"schema_version": 1, "evalgate_version": "0.0.1"}')
+    with pytest.raises(ConfigError, match="schema 1 \\(written by evalgate 0.0.1\\); this evalgate reads schema 2"):
+        read_document(bad)
+    bad.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="not an evalgate results.json \\(no schema_version\\)"):
+        read_document(bad)
+
+
+def test_published_schema_matches_the_models() -> None:
+    from evalgate.document import json_schema
+
+    published = json.loads((REPO / "docs" / "results.schema.json").read_text())
+    assert published == json_schema(), "regenerate it: python -m evalgate.document > docs/results.schema.json"

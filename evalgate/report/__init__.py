@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from evalgate.document import MergeInfo
 from evalgate.report.junit import junit_xml
 from evalgate.report.markdown import summary_markdown
 from evalgate.report.results_json import results_json
@@ -19,7 +20,7 @@ def write_reports(
     verdicts: Sequence[SuiteVerdict],
     results: Sequence[CaseResult],
     tier: str,
-    metadata: Mapping[str, Mapping[str, object]] | None = None,
+    metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
 ) -> list[Path]:
     """Write the three report files into ``directory`` (created if needed); their paths.

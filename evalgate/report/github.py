@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
+from evalgate.document import SuiteReport
 from evalgate.errors import EvalgateError
 
 LIMIT = 10
@@ -27,18 +27,16 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_commands(suites: Sequence[Mapping[str, Any]], fallbacks: Sequence[str] = ()) -> list[str]:
+def workflow_commands(suites: Sequence[SuiteReport], fallbacks: Sequence[str] = ()) -> list[str]:
     """``::error`` for gates that block, ``::warning`` for undecided gates and plan
     fallbacks — at most ``LIMIT`` of each kind, the rest counted in the last one."""
     errors = [
-        (f"evalgate gate {suite['suite']}", f"{suite['verdict']}: {suite['reason']}")
-        for suite in suites
-        if suite.get("blocks_merge")
+        (f"evalgate gate {suite.suite}", f"{suite.verdict}: {suite.reason}") for suite in suites if suite.blocks_merge
     ]
     warnings = [
-        (f"evalgate gate {suite['suite']}", f"{suite['verdict']}: {suite['reason']}")
+        (f"evalgate gate {suite.suite}", f"{suite.verdict}: {suite.reason}")
         for suite in suites
-        if suite["verdict"] == "UNDECIDED" and not suite.get("blocks_merge")
+        if suite.verdict == "UNDECIDED" and not suite.blocks_merge
     ]
     warnings += [("evalgate plan", reason) for reason in fallbacks]
     return _capped("error", errors) + _capped("warning", warnings)
@@ -52,11 +50,11 @@ def _capped(kind: str, items: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def outcome(suites: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def outcome(suites: Sequence[SuiteReport]) -> dict[str, str]:
     """The action's outputs: ``verdict`` (pass, fail, skipped) and ``calls-saved``."""
-    ran = [suite for suite in suites if suite["verdict"] != "SKIPPED"]
-    verdict = "skipped" if not ran else ("fail" if any(suite.get("blocks_merge") for suite in suites) else "pass")
-    saved = sum(sum(suite.get("calls_saved", {}).values()) for suite in suites)
+    ran = [suite for suite in suites if suite.verdict != "SKIPPED"]
+    verdict = "skipped" if not ran else ("fail" if any(suite.blocks_merge for suite in suites) else "pass")
+    saved = sum(suite.calls_saved.cache + suite.calls_saved.sampling + suite.calls_saved.early_stop for suite in suites)
     return {"verdict": verdict, "calls-saved": str(saved)}
 
 

@@ -6,11 +6,11 @@ outcomes: it is handed ``case id → passed`` and never opens a file or a databa
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
+from evalgate.document import read_document
 from evalgate.errors import ConfigError
 from evalgate.project import Project, cache_path
 from evalgate.results import CaseResult, case_outcome
@@ -32,13 +32,9 @@ def load_baseline(source: str, project_root: Path, store_path: Path | None, curr
             store.close()
         return _outcomes(results)
     path = (project_root / source).resolve()
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        results = [CaseResult.model_validate(case) for case in document["cases"]]
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: baseline results not found; point 'baseline' at a results.json from an earlier run") from None
-    except (ValueError, KeyError, TypeError) as err:
-        raise ConfigError(f"{path}: not an evalgate results.json ({err}); use the file --eval-report writes") from None
+    if not path.exists():
+        raise ConfigError(f"{path}: baseline results not found; point 'baseline' at a results.json from an earlier run", path=path)
+    results = read_document(path).cases
     return _outcomes(results)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from evalgate.changes.plan import Plan
 from evalgate.config import GateConfig
+from evalgate.document import MergeInfo
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult, case_outcome
 from evalgate.run.planned import PlannedSuite
@@ -150,19 +151,19 @@ class EvalSession:
             return suite.config.gate
         return suite.config.gate.model_copy(update={"undecided": self.undecided})
 
-    def metadata(self) -> dict[str, dict[str, object]]:
+    def metadata(self) -> dict[str, MergeInfo]:
         """What ``evalgate report merge`` needs to decide each suite again from merged
         shards: its gate, full planned order, size, repeats and skip reason."""
-        meta: dict[str, dict[str, object]] = {}
+        meta: dict[str, MergeInfo] = {}
         for suite in self.project.suites:
             planned = self.planned.get(suite.path)
-            meta[suite.name] = {
-                "gate": self.gate(suite).model_dump(mode="json"),
-                "order": list(planned.full_order) if planned else [],
-                "total": len(suite.cases),
-                "repeats": planned.repeats if planned else 1,
-                "skip_reason": None if planned else self.skip_reason,
-            }
+            meta[suite.name] = MergeInfo(
+                gate=self.gate(suite),
+                order=list(planned.full_order) if planned else [],
+                total=len(suite.cases),
+                repeats=planned.repeats if planned else 1,
+                skip_reason=None if planned else self.skip_reason,
+            )
         return meta
 
 

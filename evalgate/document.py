@@ -1,0 +1,173 @@
+"""results.json: the typed document one run writes and another reads.
+
+Written by ``--eval-report`` (and ``evalgate report merge``); read back by ``report
+merge`` (shards), ``report github`` (annotations, outputs) and baseline gates. Every
+reader goes through :func:`read_document`, which validates against these models, so a
+wrong or foreign file is one clear error naming the file and the field — never a
+KeyError deep inside. The JSON Schema in ``docs/results.schema.json`` is generated from
+these models (``python -m evalgate.document``; a test keeps it current).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalgate.config import GateConfig
+from evalgate.errors import ConfigError
+from evalgate.results import CaseResult
+
+SCHEMA_VERSION = 2
+"""Bumped when a field is renamed or removed, or its meaning changes; readers refuse other
+versions with a message saying which evalgate wrote the file."""
+
+VerdictName = Literal["PASS", "FAIL", "UNDECIDED", "ERROR", "INCOMPLETE", "SKIPPED"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class CallsSaved(_Model):
+    """Model calls this run did not make, by reason."""
+
+    cache: int
+    """Answered by the result cache."""
+    sampling: int
+    """Left out by the tier's cap (a sample of the suite)."""
+    early_stop: int
+    """Skipped because the verdict was already settled."""
+
+
+class ComparisonReport(_Model):
+    """A baseline gate's comparison on the paired cases."""
+
+    pairs: int
+    """Cases both runs have, that the comparison read."""
+    candidate_rate: float
+    baseline_rate: float
+    difference: float
+    """candidate − baseline pass rate over the paired cases."""
+    interval: tuple[float, float]
+    """Anytime-valid interval for the difference."""
+    max_regression: float
+    decision: Literal["PASS", "FAIL"] | None
+    """``PASS`` (no regression beyond the margin), ``FAIL`` (a regression beyond it), or
+    None (not settled)."""
+    decided_at: int | None
+    worse: int
+    """Cases the baseline passed and the candidate failed."""
+    better: int
+    """Cases the candidate passed and the baseline failed."""
+    mcnemar_p: float
+    """Exact McNemar p-value for "no difference at all"."""
+    method: str
+
+
+class MergeInfo(_Model):
+    """What ``evalgate report merge`` needs to decide the suite again from shards."""
+
+    gate: GateConfig
+    order: list[str]
+    """Every planned case id in sampling order, all shards together."""
+    total: int
+    """Cases in the suite."""
+    repeats: int
+    skip_reason: str | None
+
+
+class SuiteReport(_Model):
+    """One suite's verdict with the numbers behind it."""
+
+    suite: str
+    verdict: VerdictName
+    reason: str
+    """One sentence: why this verdict, with its numbers."""
+    pass_rate: float | None
+    """Share of the cases run that passed; None when none ran."""
+    interval: tuple[float, float]
+    method: str
+    """How the interval was computed (exact, or the anytime-valid confidence sequence)."""
+    confidence: float
+    threshold: float
+    passed: int
+    scored: int
+    errors: int
+    max_errors: int
+    cases_run: int
+    cases_planned: int
+    cases_total: int
+    model_seconds: float
+    """Seconds spent in model calls, summed over cases (they overlap when calls run concurrently)."""
+    alpha: float
+    decided_at: int | None
+    """Cases (in sampling order) the decision needed; None when not settled early."""
+    blocks_merge: bool
+    repeats: int
+    cache_hits: int
+    """Case runs answered by the cache."""
+    model_calls: int
+    """Case runs that called the model."""
+    calls_saved: CallsSaved
+    baseline: ComparisonReport | None = None
+    merge: MergeInfo | None = None
+
+
+class ResultsDocument(_Model):
+    """The whole results.json."""
+
+    schema_version: int
+    evalgate_version: str
+    tier: str
+    """The tier label of the run (a tier name, or ``auto (<change> change)``)."""
+    shard: str | None
+    """``K/N`` when this is one shard's partial report."""
+    suites: list[SuiteReport]
+    cases: list[CaseResult]
+
+
+def read_document(source: Path) -> ResultsDocument:
+    """The results.json in ``source`` (a report folder or the file), validated; a
+    ConfigError naming the file and the first problem otherwise."""
+    path = source / "results.json" if source.is_dir() else source
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no results.json here; pass a folder written by --eval-report", path=path) from None
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"{path}: not a readable JSON file ({err})", path=path) from None
+    if not isinstance(data, dict) or "schema_version" not in data:
+        raise ConfigError(f"{path}: not an evalgate results.json (no schema_version); use the file --eval-report writes", path=path)
+    if data["schema_version"] != SCHEMA_VERSION:
+        writer = data.get("evalgate_version", "an unknown version")
+        raise ConfigError(
+            f"{path}: results.json schema {data['schema_version']!r} (written by evalgate {writer}); this "
+            f"evalgate reads schema {SCHEMA_VERSION}: re-run that evaluation with this version",
+            path=path,
+        )
+    try:
+        return ResultsDocument.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(
+            f"{path}: not an evalgate results.json: '{where}': {first['msg']}"
+            + (f" (and {err.error_count() - 1} more problem(s))" if err.error_count() > 1 else ""),
+            path=path,
+        ) from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The published JSON Schema of results.json."""
+    schema = ResultsDocument.model_json_schema()
+    schema["$id"] = "https://github.com/evalgate/evalgate/docs/results.schema.json"
+    schema["title"] = f"evalgate results.json (schema_version {SCHEMA_VERSION})"
+    return schema
+
+
+if __name__ == "__main__":  # python -m evalgate.document > docs/results.schema.json
+    sys.stdout.write(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
