@@ -35,7 +35,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from evalgate.verdict.sequential import SequentialTest
+from evalgate.verdict.exact import required_paired_sum, required_passes
+from evalgate.verdict.monitor import pass_rate_test
+from evalgate.verdict.sequential import BettingTest
 from evalgate.verdict.stats import wilson_interval
 
 HERE = Path(__file__).resolve().parent
@@ -69,9 +71,9 @@ def load_models(limit: int | None) -> dict[str, dict[str, list[bool]]]:
 
 
 def evalgate_verdict(order: list[bool], tau: float, strategy: str = "hedged") -> tuple[str, int]:
-    test = SequentialTest(len(order), tau, ALPHA, strategy)
+    test = pass_rate_test(len(order), tau, ALPHA, strategy=strategy)
     for outcome in order:
-        if test.update(outcome) is not None:
+        if test.update(int(outcome)) is not None:
             break
     assert test.decision is not None and test.decided_at is not None
     return test.decision, test.decided_at
@@ -115,7 +117,7 @@ def run_thresholds(datasets: dict[str, dict[str, list[bool]]], orders: int, seed
                 for tau in (rate - distance, rate + distance):
                     if not 0.02 < tau < 0.98:
                         continue
-                    truth = "PASS" if rate >= tau else "FAIL"
+                    truth = "PASS" if sum(outcomes) >= required_passes(tau, len(outcomes)) else "FAIL"
                     verdict, used = first_n(outcomes, tau)
                     rows["first-n"][distance].append((verdict == truth, used / len(outcomes)))
                     for _ in range(orders):
@@ -160,11 +162,13 @@ def run_pairs(datasets: dict[str, dict[str, list[bool]]], orders: int, seed: int
                 if abs(diff + DELTA) < 0.005:
                     continue  # too close to the margin for any verdict to be meaningful
                 truth = "PASS" if diff >= -DELTA else "FAIL"
+                required = required_paired_sum(DELTA, len(pairs))
                 for _ in range(orders):
                     rng.shuffle(pairs)
-                    test = SequentialTest(len(pairs), (1 - DELTA) / 2, ALPHA)
+                    n = len(pairs)
+                    test = BettingTest(n, n + required - 1, n + required, ALPHA, ALPHA, scale=2)
                     for c, b in pairs:
-                        if test.update((int(c) - int(b) + 1) / 2) is not None:
+                        if test.update(int(c) - int(b) + 1) is not None:
                             break
                     assert test.decided_at is not None
                     correct.append(test.decision == truth)

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from evalgate.config import DatasetConfig
-from evalgate.errors import DatasetError
+from evalgate.errors import ConfigError, DatasetError
+from evalgate.sources import project_file, text_lines
+from evalgate.untrusted import one_line
 
 Messages = tuple[tuple[str, str], ...]
 """Chat messages as ``((role, content), ...)``: hashable, so cases can be compared."""
@@ -30,7 +32,7 @@ _MISSING = object()
 _ID_FORBIDDEN = re.compile(r"\s|::|\[|\]")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Case:
     """One eval case: what the model gets, what a correct answer looks like, where it came from."""
 
@@ -57,14 +59,17 @@ class Case:
         return _hash({"input": self.input, "expected": self.expected})
 
 
-def load_cases(dataset: DatasetConfig, base: Path) -> list[Case]:
-    """Read every case of a dataset, in file order; raise DatasetError on the first bad row."""
-    path = (base / dataset.path).resolve()
+def load_cases(dataset: DatasetConfig, base: Path, allow_outside: bool = False, suite: Path | None = None) -> list[Case]:
+    """Read every case of a dataset, in file order; raise DatasetError on the first bad row.
+    ``suite`` is the suite file that names the dataset, for messages."""
+    path = project_file(base, dataset.path, "dataset", allow_outside)
     fmt = dataset.format or _format_from_suffix(path)
     if not path.is_file():
-        raise DatasetError(
-            f"dataset file not found; check 'dataset' in the suite file (looked relative to {base})",
-            path=path,
+        named_in = f"{suite}: " if suite is not None else ""
+        raise ConfigError(
+            f"{named_in}dataset {dataset.path!r} not found (looked for {path}); fix 'dataset' in "
+            f"{suite.name if suite is not None else 'the suite file'} (paths are relative to {base})",
+            path=suite or path,
         )
     rows = _jsonl_rows(path) if fmt == "jsonl" else _csv_rows(path)
     cases: list[Case] = []
@@ -116,40 +121,60 @@ def _format_from_suffix(path: Path) -> str:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for line, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as err:
-                raise DatasetError(
-                    f"invalid JSON ({err.msg} at column {err.colno}); each line must be one JSON object",
-                    path=path,
-                    line=line,
-                ) from None
-            if not isinstance(row, dict):
-                raise DatasetError(
-                    f"expected a JSON object, got {type(row).__name__}; each line must be one "
-                    f"JSON object",
-                    path=path,
-                    line=line,
-                )
-            yield line, row
+    for line, text in text_lines(path):
+        if not text.strip():
+            continue
+        try:
+            row = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DatasetError(f"invalid JSON ({_json_problem(text, err)}); each line must be one JSON object", path=path, line=line) from None
+        if not isinstance(row, dict):
+            raise DatasetError(
+                f"expected a JSON object, got {type(row).__name__}; each line must be one JSON object",
+                path=path,
+                line=line,
+            )
+        yield line, row
+
+
+def _json_problem(text: str, err: json.JSONDecodeError) -> str:
+    """What is wrong with a JSON line, and where. A string left open runs into the line's
+    end, where JSON sees an "invalid control character": name the string's start instead."""
+    message = err.msg.removesuffix(" at")
+    if err.msg.startswith("Invalid control character") and text[err.pos : err.pos + 1] in ("\n", "\r"):
+        start = _open_quote(text[: err.pos])
+        if start is not None:
+            return f"unterminated string starting at column {start + 1}"
+    return f"{message} at column {err.colno}"
+
+
+def _open_quote(text: str) -> int | None:
+    """Index of the quote that opens a string still open at the end of ``text``."""
+    opened: int | None = None
+    escaped = False
+    for index, char in enumerate(text):
+        if escaped:
+            escaped = False
+        elif char == "\\" and opened is not None:
+            escaped = True
+        elif char == '"':
+            opened = index if opened is None else None
+    return opened
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            # DictReader puts surplus cells under the key None.
-            if None in row:
-                raise DatasetError(
-                    "more cells than header columns; quote cells that contain commas",
-                    path=path,
-                    line=reader.line_num,
-                )
-            yield reader.line_num, {k: v for k, v in row.items() if v is not None}
+    # Decoded line by line (ends kept, so quoted cells may span lines): a bad byte is
+    # reported with its line.
+    reader = csv.DictReader(text for _, text in text_lines(path))
+    for row in reader:
+        # DictReader puts surplus cells under the key None.
+        if None in row:
+            raise DatasetError(
+                "more cells than header columns; quote cells that contain commas",
+                path=path,
+                line=reader.line_num,
+            )
+        yield reader.line_num, {k: v for k, v in row.items() if v is not None}
 
 
 def _case_from_row(row: dict[str, Any], dataset: DatasetConfig, path: Path, line: int) -> Case:
@@ -164,7 +189,7 @@ def _case_from_row(row: dict[str, Any], dataset: DatasetConfig, path: Path, line
             raise fail(
                 f"row has no '{dataset.input_field}' (prompt) and no '{dataset.messages_field}' "
                 f"(chat) field; add one, or set input_field / messages_field in [dataset] to the "
-                f"names your file uses (fields here: {', '.join(sorted(row)) or 'none'})"
+                f"names your file uses (fields here: {_field_names(row)})"
             )
         messages = _messages(raw_messages, dataset.messages_field, fail)
         prompt = None
@@ -196,6 +221,14 @@ def _case_from_row(row: dict[str, Any], dataset: DatasetConfig, path: Path, line
         tags=tags,
         source=f"{path}:{line}",
     )
+
+
+def _field_names(row: dict[str, Any]) -> str:
+    """A few of a row's field names, each cut short: enough to spot a misnamed field, never
+    a quote of the file (a wrong path could point at anything)."""
+    names = [one_line(str(name), 30) for name in sorted(row)[:8]]
+    more = f", … ({len(row) - 8} more)" if len(row) > 8 else ""
+    return (", ".join(names) or "none") + more
 
 
 def _messages(raw: Any, field: str, fail: Any) -> Messages:

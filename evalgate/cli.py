@@ -13,14 +13,16 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-from evalgate import __version__
+from evalgate.config import find_project_file
 from evalgate.errors import EvalgateError
 from evalgate.project import Project, cache_path, discover_project
 from evalgate.run.sampling import cases_for_tier
+from evalgate.untrusted import one_line
 
 EXIT_CONFIG_ERROR = 2
 
@@ -32,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Change-aware evaluation gates for LLM / ML systems, run as pytest tests.",
         epilog="Run 'evalgate COMMAND --help' for a command's options and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"evalgate {__version__}")
+    parser.add_argument("--version", action="version", version=f"evalgate {version('evalgate')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -183,7 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args)
     except EvalgateError as err:  # the library raises; this edge turns it into one line
-        print(f"evalgate: error: {err}", file=sys.stderr)
+        print(f"evalgate: error: {one_line(str(err))}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except BrokenPipeError:  # `evalgate plan --format json | head`: the reader stopped
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
+    except OSError as err:  # a report folder that cannot be written, a file that cannot be read
+        where = f" {err.filename}" if err.filename else ""
+        print(f"evalgate: error:{one_line(where)}: {err.strerror or err}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
 
@@ -199,8 +208,9 @@ def run(args: argparse.Namespace) -> int:
     # "--opt=value" form: pytest looks for its rootdir among arguments that are existing
     # paths before it knows plugin options, so "--eval-report DIR" could be taken for a path.
     pytest_args = [str(project_dir), f"--rootdir={project_dir}", f"--eval-tier={args.tier}"]
-    if args.config:
-        pytest_args.append(f"--eval-config={Path(args.config).resolve()}")
+    config_file = Path(args.config).resolve() if args.config else find_project_file(project_dir)
+    if config_file is not None:  # the project named on the command line, wherever evalgate runs
+        pytest_args.append(f"--eval-config={config_file}")
     if args.report:
         pytest_args.append(f"--eval-report={Path(args.report).resolve()}")
     pytest_args += ["-p", "no:cacheprovider", *args.pytest_args]
@@ -212,7 +222,10 @@ def check(args: argparse.Namespace) -> int:
     project = _project(args)
     for line in describe(project):
         print(line)
-    return 0
+    problems = project.readiness_problems()
+    for problem in problems:
+        print(f"evalgate: error: {one_line(problem)}", file=sys.stderr)
+    return EXIT_CONFIG_ERROR if problems else 0
 
 
 def plan(args: argparse.Namespace) -> int:
@@ -228,7 +241,7 @@ def plan(args: argparse.Namespace) -> int:
         path = github_output(result, os.environ)
         print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
         for reason in result.reasons:
-            print(f"  {reason}")
+            print(f"  {one_line(reason)}")
         fallbacks = [f"unsure, so the full tier: {reason}" for reason in result.fallback_reasons]
         for line in workflow_commands([], fallbacks):
             print(line)
@@ -322,7 +335,7 @@ def cache(args: argparse.Namespace) -> int:
             print(f"evalgate: error: suite '{suite.name}' has no case '{args.case}'", file=sys.stderr)
             return EXIT_CONFIG_ERROR
         keys = SuiteKeys(project, suite)
-        key, parts = keys.key(case, 0)
+        key, parts = keys.key(case, 0), keys.parts(case, 0)
         if store.has_key(key):
             print(f"{suite.name}::{case.id}: cached — the key is unchanged, the next run is a hit")
             return 0

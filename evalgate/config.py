@@ -8,8 +8,10 @@ the key and the fix — see :func:`format_validation_error`.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evalgate.config_errors import format_validation_error
 from evalgate.errors import ConfigError
+from evalgate.sources import utf8_problem
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -28,6 +31,11 @@ class StrictModel(BaseModel):
     """Base for every config model: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def as_written(value: float) -> Fraction:
+    """The decimal a config value was written as (``0.55`` → 11/20, exactly)."""
+    return Fraction(str(value))
 
 
 # --- models ------------------------------------------------------------------------
@@ -310,25 +318,39 @@ class GateConfig(StrictModel):
     """What a suite must achieve for the merge to go ahead."""
 
     min_pass_rate: float = Field(ge=0, le=1)
-    """Lowest acceptable share of scored cases that pass, e.g. ``0.8``."""
-    max_errors: int = Field(default=0, ge=0)
-    """Error budget: most cases whose model call or scorer may error before the gate
-    fails regardless of the pass rate. Default 0."""
+    """Lowest acceptable share of the cases that pass, e.g. ``0.8`` (an errored case is not a
+    pass). Compared exactly: on 100 cases, 0.55 needs 55 passes."""
+    max_errors: int | None = Field(default=None, ge=0)
+    """Error budget: most planned cases whose model call or scorer may error; more is an
+    ERROR verdict whatever the pass rate. An early PASS also needs the budget settled for the
+    cases not yet run, so a budget of 0 lets a suite PASS early only once nearly every case
+    ran without error; allow a few to let it stop sooner. Default 0 (or ``max_error_rate``)."""
+    max_error_rate: float | None = Field(default=None, ge=0, le=1)
+    """The error budget as a share of the planned cases (rounded down), instead of
+    ``max_errors``, e.g. ``0.01``. Default: not set."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
-    """Error level of decisions from a sample: a suite whose full pass rate is below the
-    threshold PASSes (or one above it FAILs) with probability at most ``alpha``, however
-    often evalgate looks. Default 0.05."""
+    """Error level of decisions from a sample: the suite PASSes while it truly fails, or is
+    blocked while it truly passes, with probability at most ``alpha`` each, however often
+    evalgate looks (the FAIL side's α is split over the suite's gates). Default 0.05."""
     baseline: str | None = None
     """Compare with a baseline on the same cases: a results.json from an earlier run
-    (relative to the project directory), or ``"store"`` for the newest finished run in the
-    result store. ``--eval-baseline`` sets it for every suite. Default: none."""
+    (relative to the project directory), or ``"store"`` for the newest complete run of the
+    suite in the result store. ``--eval-baseline`` sets it for every suite. Default: none."""
     max_regression: float = Field(default=0.0, ge=0, lt=1)
     """With a baseline: the largest drop in pass rate (candidate − baseline) that still
     passes, e.g. ``0.02``; a larger one, shown at ``alpha``, fails the gate. Default 0."""
-    undecided: Literal["estimate", "fail", "pass"] = "estimate"
+    undecided: Literal["warn", "estimate", "fail"] = "warn"
     """What an UNDECIDED verdict (a sample that cannot settle it at ``alpha``) does to the
-    build: ``estimate`` blocks when the point estimate is below the threshold, ``fail``
-    always blocks, ``pass`` never does. Default ``estimate``."""
+    build: ``warn`` does not block (a warning annotation), ``fail`` always blocks, ``estimate``
+    blocks when the point estimate is below the threshold — not settled evidence: it can
+    block a passing suite far more often than α. Default ``warn``: a block is always settled
+    evidence."""
+
+    @model_validator(mode="after")
+    def _one_budget(self) -> GateConfig:
+        if self.max_errors is not None and self.max_error_rate is not None:
+            raise ValueError("set either 'max_errors' or 'max_error_rate', not both")
+        return self
 
 
 class SuiteConfig(StrictModel):
@@ -381,6 +403,14 @@ class TierConfig(StrictModel):
     """Stop a suite as soon as its verdict is settled at the gate's ``alpha`` (an
     anytime-valid test); the remaining cases are skipped with the reason. Default true."""
 
+    def size(self, cases: int) -> int:
+        """How many of a suite's ``cases`` this tier runs (before repeats)."""
+        if self.sample is not None:
+            return min(cases, self.sample)
+        if self.fraction is not None:
+            return min(cases, math.ceil(as_written(self.fraction) * cases))
+        return cases
+
     @model_validator(mode="after")
     def _one_cap(self) -> TierConfig:
         if self.sample is not None and self.fraction is not None:
@@ -414,6 +444,11 @@ class ChangesConfig(StrictModel):
     """More changed lines than this make the change major. Default 2000."""
     max_files: int = Field(default=300, ge=1)
     """More changed files than this make the change major. Default 300."""
+    allow_downgrade: bool = False
+    """Let a pull-request label or a commit trailer (``Eval-Tier: smoke``) lower the tier below
+    what the change needs. Off by default: whoever writes a change should not be able to
+    shrink its own gate. ``--eval-tier`` and ``EVALGATE_TIER`` (set by the job) always may,
+    and the plan says so loudly. Default false."""
     default_rules: bool = True
     """Apply the built-in rules after yours (docs ignored; lockfiles, packaging, evalgate
     config, tiers, suites, datasets and declared components major). Default true."""
@@ -439,6 +474,10 @@ class ProjectConfig(StrictModel):
     components: list[str] = []
     """Globs of files every suite depends on (shared prompts, model settings): part of every
     cache key, and a change to one is a major change."""
+    allow_outside_project: bool = False
+    """Let datasets and recorded outputs live outside the project directory (``../shared``).
+    Off by default: a suite file must not make evalgate read files elsewhere on the machine.
+    Default false."""
     cache: str = ".evalgate/cache.sqlite"
     """The results store and cache (SQLite), relative to the project directory; the
     ``EVALGATE_CACHE`` environment variable overrides it. Default ``.evalgate/cache.sqlite``."""
@@ -450,14 +489,19 @@ class ProjectConfig(StrictModel):
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file, turning every failure into a one-line ConfigError."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found", path=path) from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: invalid TOML: {err}; fix the syntax there", path=path) from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot read: {err.strerror}", path=path) from None
+    problem = utf8_problem(data)
+    if problem is not None:
+        line, column, byte = problem
+        raise ConfigError(f"{path}:{line}: not UTF-8: byte 0x{byte:02x} at column {column}; save the file as UTF-8", path=path)
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}; fix the syntax there", path=path) from None
 
 
 def validate(model: type[M], data: dict[str, Any], path: Path, prefix: str = "") -> M:

@@ -1,108 +1,225 @@
-"""One-line messages for invalid config: the file (and line), the key, what is wrong, the fix.
+"""Messages for invalid config: the file (and line), the key, what is wrong, the fix.
 
-pydantic reports every problem with a location path; a person fixing a TOML file wants the
-first problem, in the words of the file: ``tiers/smoke.toml:1: unknown key 'sampel'; remove it
-or fix its name (did you mean 'sample'?)``. tomllib keeps no positions, so the line is found
-by looking for the key in the file, when it appears exactly once.
+pydantic reports every problem with a location path through the models; a person fixing a
+TOML file wants the problems in the words of the file. The location is walked through the
+model types — fields, tables of named entries, and the discriminated unions of model and
+scorer kinds (whose ``kind`` tags pydantic puts into the location) — to find the key the
+user wrote and the model it belongs to, so the message can list that model's keys and
+suggest the one meant: ``tiers/smoke.toml:1: unknown key 'sampel'; remove it or fix its
+name (did you mean 'sample'?)``. The most useful problem comes first and the others are
+summed up after it; no sentence is cut. tomllib keeps no positions, so the line is found by
+looking for the key in the file, when it appears exactly once.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import types
+import typing
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+_ORDER = {"extra_forbidden": 0, "union_tag_invalid": 1, "union_tag_not_found": 1, "missing": 3}
+"""Which problem to show first: a mistyped key explains the missing one it stands for."""
+_CASE_KEYS = {"ignore_case", "case_sensitive", "case_insensitive", "ignorecase", "casesensitive", "case"}
 
 
-def format_validation_error(
-    err: ValidationError, model: type[BaseModel], path: Path, prefix: str = ""
-) -> str:
-    """One line for the first problem: ``file[:line]: key 'a.b': what is wrong; how to fix``."""
-    errors = err.errors()
-    # For ``str | table`` fields pydantic reports both branches; the table branch is
-    # the one the user meant when they wrote a table.
-    meant = [e for e in errors if "str" not in e["loc"]] or errors
-    first = meant[0]
-    loc = [part for part in first["loc"] if not _is_union_tag(part)]
-    key = prefix + ".".join(str(part) for part in loc)
-    line = _line_of_key(path, str(loc[-1])) if loc else None
+@dataclass
+class _Located:
+    """Where a problem is, in the words of the file."""
+
+    parts: list[str]
+    owner: type[BaseModel] | None
+    """The model whose key the location ends at (for "allowed keys")."""
+    info: FieldInfo | None
+    """The field at the end, when it is one."""
+
+
+@dataclass
+class _Problem:
+    kind: str
+    where: _Located
+    message: str
+    value: Any
+    context: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.where.parts)
+
+
+def format_validation_error(err: ValidationError, model: type[BaseModel], path: Path, prefix: str = "") -> str:
+    """One line: the most useful problem in full, then the others in brief."""
+    problems = [_problem(error, model) for error in err.errors()]
+    # A table where a string was also allowed (``model = "name"`` or a [model] table): the
+    # string branch's complaint says nothing useful once the user wrote a table.
+    tables = [p for p in problems if not (p.kind == "string_type" and p.where.parts and isinstance(p.value, dict))]
+    problems = tables or problems
+    problems = _merge_typos(problems)
+    problems.sort(key=lambda p: _ORDER.get(p.kind, 2))
+    first, rest = problems[0], problems[1:]
+    line = _line_of_key(path, first.where.parts[-1]) if first.where.parts else None
     where = f"{path}:{line}" if line else str(path)
-    more = f" (and {len(meant) - 1} more problem(s))" if len(meant) > 1 else ""
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
-        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"did you mean '{guess[0]}'?" if guess else f"allowed keys: {', '.join(allowed)}"
-        return f"{where}: unknown key '{key}'; remove it or fix its name ({hint}){more}"
-    if kind == "missing":
-        return f"{where}: missing required key '{key}'; add it{_describe(model, loc)}{more}"
-    if kind in ("union_tag_invalid", "union_tag_not_found"):
-        kinds = ", ".join(repr(tag) for tag in _union_kinds().get(str(loc[-1]), ()))
-        return f"{where}: key '{key}.kind' must be one of {kinds}; set it to one of them{more}"
-    message = first["msg"].removeprefix("Value error, ")
-    if not loc:
-        return f"{where}: {message}; fix the file{more}"
-    value = first.get("input")
+    text = f"{where}: {_render(first, prefix)}"
+    if rest:
+        shown = "; ".join(_render(problem, prefix, brief=True) for problem in rest[:3])
+        more = f"; and {len(rest) - 3} more" if len(rest) > 3 else ""
+        text += f" (also: {shown}{more})"
+    return text
+
+
+def _render(problem: _Problem, prefix: str, brief: bool = False) -> str:
+    key = prefix + problem.key
+    described = "" if brief else _describe(problem.where.info)
+    if problem.kind == "extra_forbidden":
+        allowed = sorted(problem.where.owner.model_fields) if problem.where.owner else []
+        hint = _guess(problem.where.parts[-1], allowed)
+        if brief:
+            return f"unknown key '{key}'" + (f" ({hint})" if hint.startswith("did") else "")
+        return f"unknown key '{key}'; remove it or fix its name ({hint})"
+    if problem.kind == "missing":
+        return f"missing required key '{key}'" + ("" if brief else f"; add it{described}")
+    if problem.kind in ("union_tag_invalid", "union_tag_not_found"):
+        expected = str(problem.context.get("expected_tags", "")).replace("'", "")
+        choices = [choice.strip() for choice in expected.split(",") if choice.strip()]
+        given = problem.context.get("tag")
+        guess = difflib.get_close_matches(str(given), choices, n=1) if given else []
+        did = f" (did you mean '{guess[0]}'?)" if guess else ""
+        listed = ", ".join(f"'{choice}'" for choice in choices)
+        if given is None:
+            return f"key '{key}.kind' is missing; set it to one of {listed}"
+        return f"key '{key}.kind' is {given!r}, not one of {listed}{did}; set it to one of them"
+    message = problem.message.removeprefix("Value error, ")
+    if not problem.where.parts:
+        return f"{message}; fix the file"
+    value = problem.value
     shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
-    return f"{where}: key '{key}': {message}{shown}; fix the value{_describe(model, loc)}{more}"
+    hint = _share_hint(problem)
+    return f"key '{key}': {message}{shown}{hint}" + ("" if brief else f"; fix the value{described}")
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the discriminator value ("python", "exact", ...) or the union
-    # member name into error locations; users never wrote those keys.
-    kinds = _union_kinds()
-    return isinstance(part, str) and (
-        part == "str" or part in kinds["model"] or part in kinds["scorer"] or part.startswith(("function-", "tagged-union["))
-    )
+def _problem(error: Any, model: type[BaseModel]) -> _Problem:
+    return _Problem(error["type"], _locate(model, error["loc"]), error["msg"], error.get("input"), dict(error.get("ctx") or {}))
 
 
-def _union_kinds() -> dict[str, tuple[str, ...]]:
-    """The kinds of each discriminated union, from :mod:`evalgate.config` itself (imported
-    here, not at the top: config imports this module)."""
-    from evalgate.config import MODEL_KINDS, SCORER_KINDS
+def _merge_typos(problems: list[_Problem]) -> list[_Problem]:
+    """A missing required key next to an unknown key that looks like it is one problem: the
+    typo (``min_pas_rate`` for ``min_pass_rate``). Keep the typo, drop the missing key."""
+    typos = {".".join(p.where.parts[:-1]) + "." + p.where.parts[-1] for p in problems if p.kind == "extra_forbidden"}
+    kept = []
+    for problem in problems:
+        if problem.kind == "missing" and problem.where.parts:
+            table = ".".join(problem.where.parts[:-1])
+            names = [typo.rsplit(".", 1)[1] for typo in typos if typo.rsplit(".", 1)[0] == table]
+            if difflib.get_close_matches(problem.where.parts[-1], names, n=1, cutoff=0.75):
+                continue
+        kept.append(problem)
+    return kept
 
-    return {"model": MODEL_KINDS, "scorer": SCORER_KINDS}
+
+def _guess(unknown: str, allowed: list[str]) -> str:
+    """``did you mean 'x'?`` or the allowed keys; case-sensitivity keys get a sensible pair."""
+    squashed = unknown.lower().replace("_", "").replace("-", "")
+    if any(difflib.SequenceMatcher(None, squashed, key.replace("_", "")).ratio() > 0.8 for key in _CASE_KEYS):
+        if "ignore_case" in allowed:
+            return "did you mean 'ignore_case'?"
+        if "case_sensitive" in allowed:
+            return "did you mean 'case_sensitive'? letter case is ignored by default; case_sensitive = true matches it"
+    guess = difflib.get_close_matches(unknown, allowed, n=1)
+    if guess:
+        return f"did you mean '{guess[0]}'?"
+    return f"allowed keys: {', '.join(allowed)}" if allowed else "this table takes no keys"
 
 
-def _field_info(model: type[BaseModel], loc: list[Any]) -> Any:
-    """Walk ``loc`` through nested models; the FieldInfo at the end, or None."""
-    current: Any = model
-    info = None
+def _share_hint(problem: _Problem) -> str:
+    """``min_pass_rate = 90``: a share was written as a percentage."""
+    if problem.kind != "less_than_equal" or problem.context.get("le") != 1:
+        return ""
+    value = problem.value
+    if isinstance(value, int | float) and 2 <= value <= 100:
+        return f"; it is a share between 0 and 1 — did you mean {value / 100:g}?"
+    return ""
+
+
+def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Located:
+    """Walk pydantic's location through the model types: the user's key, and its model."""
+    parts: list[str] = []
+    owner: type[BaseModel] | None = None
+    info: FieldInfo | None = None
+    annotation: Any = model
     for part in loc:
-        fields = getattr(current, "model_fields", None)
-        if not isinstance(part, str) or fields is None or part not in fields:
-            return None
-        info = fields[part]
-        current = _nested_model(info.annotation)
-    return info
+        target = _unwrap(annotation)
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            owner = target
+            parts.append(str(part))
+            info = target.model_fields.get(str(part))
+            annotation = info.annotation if info is not None else None
+        elif get_origin(target) is dict:
+            parts.append(str(part))  # a name the user chose: [models.<name>]
+            annotation, info = get_args(target)[1], None
+        elif get_origin(target) is list:
+            parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
+            annotation, info = get_args(target)[0], None
+        elif _is_union(target):
+            member = _member(target, part)
+            if member is not None:
+                annotation = member  # a kind tag or a branch name: not a key the user wrote
+            else:
+                parts.append(str(part))
+                annotation = None
+        else:
+            parts.append(str(part))
+            annotation = None
+    return _Located(parts, owner, info)
 
 
-def _nested_model(annotation: Any) -> Any:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _nested_model(arg)
-        if found is not None:
-            return found
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated[...]`` and ``X | None`` down to the type that matters."""
+    while get_origin(annotation) is typing.Annotated:
+        annotation = get_args(annotation)[0]
+    if _is_union(annotation):
+        members = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(members) == 1:
+            return _unwrap(members[0])
+    return annotation
+
+
+def _is_union(annotation: Any) -> bool:
+    return get_origin(annotation) in (typing.Union, types.UnionType)
+
+
+def _member(union: Any, part: Any) -> Any:
+    """The union member a location part selects: a ``kind`` tag, a branch name such as
+    ``str`` or ``tagged-union[...]``; None when the part is not one."""
+    members = [_unwrap(arg) for arg in get_args(union)]
+    flat: list[Any] = []
+    for member in members:
+        flat += [_unwrap(arg) for arg in get_args(member)] if _is_union(member) else [member]
+    for member in flat:
+        fields = getattr(member, "model_fields", {})
+        if "kind" in fields and part in get_args(fields["kind"].annotation):
+            return member
+        if isinstance(member, type) and part in (member.__name__, getattr(member, "__qualname__", "")):
+            return member
+    if isinstance(part, str) and part.startswith(("tagged-union[", "function-", "union[")):
+        inner = next((member for member in members if _is_union(member)), None)
+        return inner if inner is not None else union
     return None
 
 
-def _allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
-    target: Any = model
-    if loc:
-        info = _field_info(model, loc)
-        target = _nested_model(info.annotation) if info is not None else None
-    return sorted(getattr(target, "model_fields", {}))
-
-
-def _describe(model: type[BaseModel], loc: list[Any]) -> str:
-    info = _field_info(model, loc)
+def _describe(info: FieldInfo | None) -> str:
     if info is None or not info.description:
         return ""
-    text = " ".join(info.description.replace("``", "'").split()).split(". ")[0].rstrip(".")
-    return f" ({text})"
+    text = " ".join(info.description.replace("``", "'").split())
+    # The first sentence: up to a full stop followed by a capital letter (so "e.g. '0.8'"
+    # and "0.5 s" stay inside it) — never cut mid-sentence.
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(".")
+    return f" ({first})"
 
 
 def _line_of_key(path: Path, key: str) -> int | None:
@@ -112,6 +229,7 @@ def _line_of_key(path: Path, key: str) -> int | None:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
-    pattern = re.compile(rf"^\s*(\[+\s*)?([\w.\"-]+\.)?\"?{re.escape(key)}\"?\s*(=|\])")
-    hits = [number for number, text in enumerate(lines, start=1) if pattern.match(text)]
+    bare = key.split("[", 1)[0]
+    pattern = re.compile(rf"^\s*(\[+\s*)?([\w.\"-]+\.)?\"?{re.escape(bare)}\"?\s*(=|\])|[{{,]\s*{re.escape(bare)}\s*=")
+    hits = [number for number, text in enumerate(lines, start=1) if pattern.search(text)]
     return hits[0] if len(hits) == 1 else None

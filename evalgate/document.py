@@ -65,6 +65,8 @@ class ComparisonReport(_Model):
     """Cases the candidate passed and the baseline failed."""
     mcnemar_p: float
     """Exact McNemar p-value for "no difference at all"."""
+    exact: bool
+    """Every case of the population paired: the difference is known, not estimated."""
     method: str
 
 
@@ -78,6 +80,9 @@ class MergeInfo(_Model):
     """Cases in the suite."""
     repeats: int
     skip_reason: str | None
+    scheduled: list[str] | None = None
+    """The case ids this run collected, when ``-k`` / ``--lf`` left some planned ones out
+    (the merged verdict is then about the selection)."""
 
 
 class SuiteReport(_Model):
@@ -87,8 +92,20 @@ class SuiteReport(_Model):
     verdict: VerdictName
     reason: str
     """One sentence: why this verdict, with its numbers."""
+    population: int
+    """How many cases the verdict is about: the suite, or the selected cases."""
+    selected: bool
+    """The population is a selection (``-k``, ``--lf``), not the whole suite."""
+    complete: bool
+    """Every case of the suite ran: this run can serve as a complete baseline."""
+    exact: bool
+    """Every case of the population ran: the verdict is exact, not estimated."""
+    counted: int
+    """Cases the verdict read, in sampling order (the counts below are over these)."""
+    required: int
+    """Passes the population needs: the smallest k with k / population ≥ threshold."""
     pass_rate: float | None
-    """Share of the cases run that passed; None when none ran."""
+    """Share of the counted cases that passed; None when none was counted."""
     interval: tuple[float, float]
     method: str
     """How the interval was computed (exact, or the anytime-valid confidence sequence)."""
@@ -103,7 +120,11 @@ class SuiteReport(_Model):
     cases_total: int
     model_seconds: float
     """Seconds spent in model calls, summed over cases (they overlap when calls run concurrently)."""
+    wall_seconds: float | None = None
+    """Wall time from the suite's first case starting to its last finishing."""
     alpha: float
+    alpha_fail: float
+    """The FAIL side's α: the gate's α split over the suite's gates that can FAIL."""
     decided_at: int | None
     """Cases (in sampling order) the decision needed; None when not settled early."""
     blocks_merge: bool
@@ -113,6 +134,8 @@ class SuiteReport(_Model):
     model_calls: int
     """Case runs that called the model."""
     calls_saved: CallsSaved
+    more_needed: int | None = None
+    """For UNDECIDED: the fewest further cases that could settle it."""
     baseline: ComparisonReport | None = None
     merge: MergeInfo | None = None
 

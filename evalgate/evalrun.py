@@ -19,11 +19,11 @@ import pytest
 
 from evalgate.changes.plan import Plan
 from evalgate.errors import EvalgateError
-from evalgate.items import EvalCase, SuiteFile
+from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.project import cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
-from evalgate.results import CaseResult
+from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
 from evalgate.run.engine import Engine, Job
@@ -33,7 +33,9 @@ from evalgate.run.runner import CaseRunner
 from evalgate.run.session import EvalSession
 from evalgate.run.sharding import parse_shard
 from evalgate.store.sqlite import ResultStore
+from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
+from evalgate.verdict.monitor import SuiteMonitor
 
 WORKER_RUN_ID = "evalgate_run_id"
 """Key of the run id the controller hands its workers: one run in the results store."""
@@ -51,7 +53,9 @@ def start_run(config: pytest.Config, tier: str) -> None:
     explicit = config.getoption("eval_config")
     plan: Plan | None = None
     try:
-        project = discover_project(config.rootpath, Path(explicit).resolve() if explicit else None)
+        project = discover_project(
+            config.invocation_params.dir, Path(explicit).resolve() if explicit else None, fallback=config.rootpath
+        )
         shard_text = config.getoption("eval_shard")
         shard = parse_shard(shard_text) if shard_text else None
         shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
@@ -68,8 +72,12 @@ def start_run(config: pytest.Config, tier: str) -> None:
         else:
             session = EvalSession.for_tier(project, tier, shard)
         session.undecided = config.getoption("eval_undecided")
+        if not hasattr(config, "workerinput"):
+            problems = project.readiness_problems([planned.suite for planned in session.planned.values()])
+            if problems:
+                raise EvalgateError("; ".join(problems))
     except EvalgateError as err:
-        raise pytest.UsageError(str(err)) from None
+        raise pytest.UsageError(one_line(str(err))) from None
     _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
     run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
     store = None
@@ -82,7 +90,7 @@ def start_run(config: pytest.Config, tier: str) -> None:
         try:
             session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id)
         except EvalgateError as err:
-            raise pytest.UsageError(str(err)) from None
+            raise pytest.UsageError(one_line(str(err))) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
 
 
@@ -94,8 +102,8 @@ class EvalRun:
         self.session = session
         self.plan = plan
         self.runner = runner
-        concurrency = [p.suite.adapter.concurrency for p in session.planned.values()] or [1]
-        self.engine = Engine(runner, window=2 * max(concurrency))
+        threads = [getattr(p.suite.adapter, "pool_size", p.suite.adapter.concurrency) for p in session.planned.values()]
+        self.engine = Engine(runner, window=2 * max(threads or [1]))
         self.lookahead = LookAhead(config)
         self.local_results: dict[str, CaseResult] = {}
         board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
@@ -114,7 +122,10 @@ class EvalRun:
         """Failed items that are not eval cases: they fail the build as usual."""
         self.verdicts: list[SuiteVerdict] | None = None
         self.reports: list[Path] = []
+        self.report_error: str | None = None
         self.xdist_scheduled = False
+        self.junit_properties = bool(getattr(config.option, "xmlpath", None))
+        """Per-case properties go on reports only when pytest writes its JUnit (--junitxml)."""
 
     def pytest_report_header(self) -> list[str]:
         if self.plan is None:
@@ -122,15 +133,19 @@ class EvalRun:
         plan = self.plan
         base, head = (sha[:12] if sha else "none" for sha in (plan.base, plan.head))
         lines = [f"evalgate plan: change={plan.change} tier={plan.tier or 'none'} base={base} head={head}"]
-        lines += [f"  {reason}" for reason in plan.reasons]
+        lines += [f"  {one_line(reason)}" for reason in plan.reasons]
         return lines
 
-    def _post_decision(self, suite: str, test: Any) -> None:
-        reason = (
-            f"verdict settled: {suite} {test.decision} after {test.decided_at} of {test.population} cases "
-            f"(anytime-valid test, α = {test.alpha:g})"
-        )
-        self.decisions.post(suite, reason)
+    def _post_decision(self, suite: str, monitor: SuiteMonitor) -> None:
+        spec = monitor.spec
+        if monitor.decision == "ERROR":
+            reason = f"verdict settled: {suite} ERROR: more errored cases than the error budget of {monitor.budget}"
+        else:
+            reason = (
+                f"verdict settled: {suite} {monitor.decision} after {monitor.decided_at} of {spec.population} cases "
+                f"(anytime-valid test, α = {spec.gate.alpha:g})"
+            )
+        self.decisions.post(suite, one_line(reason))
         self.engine.cancel_suite(suite)
 
     @pytest.hookimpl(optionalhook=True)
@@ -173,6 +188,7 @@ class EvalRun:
             if isinstance(item, EvalCase):
                 self.session.schedule(item.suite_name, item.case.id)
                 self.progress.total += 1
+        self.session.scheduling_done()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -181,36 +197,49 @@ class EvalRun:
         self.xdist_scheduled = True  # every worker collects the same ids
         for nodeid in ids:
             self.progress.total += self.session.schedule_nodeid(nodeid, self.config.rootpath)
+        self.session.scheduling_done()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        if isinstance(item, EvalCase) and call.when == "call" and item.result is not None:
-            setattr(report, REPORT_ATTR, item.result.model_dump(mode="json"))
-            self.local_results[item.nodeid] = item.result  # spares re-validating it in this process
+        if not isinstance(item, EvalCase):
+            return report
+        # A case item's keywords (its names, tags, concerns) serve -k at collection; its
+        # reports need none, and a 100k-case run keeps 300k reports.
+        report.keywords = _NO_KEYWORDS
+        if call.when == "call" and item.result is not None:
+            if self.is_worker:  # the result travels to the controller on the report
+                setattr(report, REPORT_ATTR, result_to_data(item.result))
+            else:
+                self.local_results[item.nodeid] = item.result
+        elif call.when == "teardown" and item.result is not None and self.junit_properties:
+            report.user_properties.extend(case_properties(item.result))  # junitxml reads teardown's
         return report
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, Any] | None:
-        result = getattr(report, REPORT_ATTR, None)
-        if result is None or report.when != "call":
+        if report.when != "call":
             return None
-        if result["error"] is not None:
-            return "failed", "F", ("CASE ERROR", {"red": True})
-        if not result["passed"]:
-            return "case failed", "f", ("CASE FAILED", {"yellow": True})
-        return None
+        result = self.local_results.get(report.nodeid)
+        if result is not None:
+            return _status(result.errored, result.passed)
+        data = getattr(report, REPORT_ATTR, None)
+        return None if data is None else _status(data["error"] is not None, data["passed"])
 
+    @pytest.hookimpl(trylast=True)  # after the terminal reporter and junitxml have read the report
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
         for name, value in report.user_properties:
             if name == "cache_warning" and value not in self.cache_problems:
                 self.cache_problems.append(str(value))
-        result = getattr(report, REPORT_ATTR, None)
-        if result is not None:
-            case_result = self.local_results.pop(report.nodeid, None) or CaseResult.model_validate(result)
+        case_result = self.local_results.pop(report.nodeid, None) if report.when == "call" else None
+        data = report.__dict__.pop(REPORT_ATTR, None)  # consumed: the report is kept until the end
+        if case_result is None and data is not None:
+            case_result = result_from_data(data)
+        if case_result is not None:
+            self.session.note_time(case_result.suite, report.start, report.stop)
             settled = self.session.record(case_result)
             if settled is not None:
                 self._post_decision(case_result.suite, settled)
@@ -236,24 +265,35 @@ class EvalRun:
                 store.close()
             return
         self.decisions.remove()
+        self.verdicts = self.session.verdicts()
         if store is not None:
+            suites = [
+                (v.suite, v.cases_run >= v.cases_total and not v.selected, v.selected, str(v.verdict))
+                for v in self.verdicts
+                if v.verdict != Verdict.SKIPPED
+            ]
+            store.record_suites(self.runner.run_id, suites)
             store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
             store.close()
-        self.verdicts = self.session.verdicts()
         report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
         if report_dir:
             directory = self.config.invocation_params.dir / report_dir
             shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
-            self.reports = write_reports(
-                directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard
-            )
+            try:
+                self.reports = write_reports(
+                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard
+                )
+            except OSError as err:  # the verdicts still print; the step must not pass without its reports
+                self.report_error = f"cannot write the reports to {directory}: {err.strerror or err}; fix --eval-report"
         status = int(session.exitstatus)
         if status == pytest.ExitCode.NO_TESTS_COLLECTED and self.plan and self.plan.change == "none":
             status = pytest.ExitCode.OK  # nothing to evaluate is a success, not an empty run
         # A shard's verdicts are partial: the merged report gates; a shard fails only on errors.
         gated = [] if self.session.shard else self.verdicts
         session.exitstatus = exit_status(status, gated, self.other_failures)
+        if self.report_error is not None:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdicts is None:
@@ -277,6 +317,8 @@ class EvalRun:
             terminalreporter.write_line(f"evalgate cache warning: {problem}", yellow=True)
         for path in self.reports:
             terminalreporter.write_line(f"evalgate report: {path}")
+        if self.report_error is not None:
+            terminalreporter.write_line(f"evalgate: error: {one_line(self.report_error)}", red=True, bold=True)
 
 
 _COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
@@ -290,6 +332,19 @@ def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:
     for path in suite_paths:
         if not any(path == arg or arg in path.parents for arg in given):
             config.args.append(str(path))
+
+
+_NO_KEYWORDS: dict[str, Any] = {}
+"""Shared by every case report (nothing writes to a report's keywords after it is made)."""
+
+
+def _status(errored: bool, passed: bool | None) -> tuple[str, str, Any] | None:
+    """pytest's status of a case item: an error fails it, a failed case has its own status."""
+    if errored:
+        return "failed", "F", ("CASE ERROR", {"red": True})
+    if not passed:
+        return "case failed", "f", ("CASE FAILED", {"yellow": True})
+    return None
 
 
 def _job(item: EvalCase) -> Job:

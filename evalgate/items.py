@@ -20,6 +20,7 @@ import pytest
 from evalgate.cases import Case
 from evalgate.results import CaseResult
 from evalgate.run.planned import PlannedSuite
+from evalgate.untrusted import log_line, one_line
 
 Execute = Callable[["EvalCase"], CaseResult]
 """Produces an item's result; the plugin's engine (cache, concurrency) stands behind it."""
@@ -31,12 +32,21 @@ class CaseErrored(Exception):
     def __init__(self, result: CaseResult) -> None:
         assert result.error is not None
         error = result.error
+        # One line, escaped: a model's error text must not start a line a CI log would parse.
         if error.kind == "scorer":
-            super().__init__(f"scorer error: {error.message}")
+            super().__init__(f"scorer error: {one_line(error.message)}")
         else:
             status = f", HTTP {error.status}" if error.status else ""
-            super().__init__(f"model error ({error.kind}{status}): {error.message}")
+            super().__init__(f"model error ({error.kind}{status}): {one_line(error.message)}")
         self.result = result
+
+
+def case_properties(result: CaseResult) -> list[tuple[str, object]]:
+    """The properties a case adds to pytest's own JUnit (``--junitxml``)."""
+    properties: list[tuple[str, object]] = [("suite", result.suite), ("cached", result.cached)]
+    if not result.errored:
+        properties += [("score", result.score), ("case_passed", result.passed), ("explanation", result.explanation)]
+    return properties
 
 
 class SuiteFile(pytest.File):
@@ -48,9 +58,16 @@ class SuiteFile(pytest.File):
         self.execute = execute
 
     def collect(self) -> Iterator[EvalCase]:
-        for name, case, repeat in self.planned.items:
+        # `-k safety` selects cases tagged or suites concerned with safety. Items with the
+        # same tags share one (frozen) set of extra keywords instead of one set each.
+        suite = self.planned.suite
+        shared: dict[tuple[str, ...], frozenset[str]] = {}
+        for name, case, repeat in self.planned.items():
+            keywords = shared.get(case.tags)
+            if keywords is None:
+                keywords = shared[case.tags] = frozenset((*case.tags, *suite.config.concerns, suite.name))
             yield EvalCase.from_parent(
-                self, name=name, planned=self.planned, case=case, repeat=repeat, execute=self.execute
+                self, name=name, planned=self.planned, case=case, repeat=repeat, execute=self.execute, keywords=keywords
             )
 
 
@@ -58,7 +75,14 @@ class EvalCase(pytest.Item):
     """One run of one case."""
 
     def __init__(
-        self, *, planned: PlannedSuite, case: Case, repeat: int, execute: Execute, **kwargs: Any
+        self,
+        *,
+        planned: PlannedSuite,
+        case: Case,
+        repeat: int,
+        execute: Execute,
+        keywords: frozenset[str] = frozenset(),
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.planned = planned
@@ -66,10 +90,7 @@ class EvalCase(pytest.Item):
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
-        # `-k safety` selects cases tagged or suites concerned with safety.
-        self.extra_keyword_matches.update(case.tags)
-        self.extra_keyword_matches.update(planned.suite.config.concerns)
-        self.extra_keyword_matches.add(planned.suite.name)
+        self.extra_keyword_matches = keywords  # type: ignore[assignment]  # read-only, shared
 
     @property
     def suite_name(self) -> str:
@@ -77,18 +98,28 @@ class EvalCase(pytest.Item):
 
     def runtest(self) -> None:
         self.result = self.execute(self)
-        self.user_properties.append(("suite", self.suite_name))
-        self.user_properties.append(("cached", self.result.cached))
         if self.result.errored:
             raise CaseErrored(self.result)
-        self.user_properties.append(("score", self.result.score))
-        self.user_properties.append(("case_passed", self.result.passed))
-        self.user_properties.append(("explanation", self.result.explanation))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseErrored):
-            return f"{self.case.source}: {excinfo.value}"
+            line = f"{one_line(self.case.source)}: {excinfo.value}"
+            error = excinfo.value.result.error
+            if error is not None and error.traceback and self._wants_traceback():
+                # The user's own frames (never evalgate's), each line escaped for CI logs.
+                trace = "\n".join(log_line(text) for text in error.traceback.splitlines())
+                return f"{line}\n\n{trace}"
+            return line
         return super().repr_failure(excinfo, style=style)
+
+    def _wants_traceback(self) -> bool:
+        """Where pytest users look for a traceback: ``-v``, ``--tb=long``, ``--junitxml``."""
+        option = self.config.option
+        return (
+            getattr(option, "tbstyle", "auto") == "long"
+            or self.config.get_verbosity() > 0
+            or bool(getattr(option, "xmlpath", None))
+        )
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, None, f"{self.suite_name}::{self.name}"

@@ -59,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--eval-undecided",
         dest="eval_undecided",
-        choices=("estimate", "fail", "pass"),
+        choices=("warn", "estimate", "fail"),
         help="override every gate's policy for UNDECIDED verdicts",
     )
     group.addoption(

@@ -16,6 +16,7 @@ from evalgate.cases import Case, load_cases
 from evalgate.config import (
     ModelConfig,
     ProjectConfig,
+    RecordedModelConfig,
     SuiteConfig,
     TierConfig,
     find_project_file,
@@ -26,8 +27,10 @@ from evalgate.config import (
 from evalgate.errors import ConfigError
 from evalgate.models.base import ModelAdapter
 from evalgate.models.registry import build_adapter
+from evalgate.redact import SECRETS
 from evalgate.scorers.base import Scorer
 from evalgate.scorers.registry import build_scorer
+from evalgate.sources import project_file
 
 ENV_CACHE = "EVALGATE_CACHE"
 """Environment variable that overrides where the result store lives."""
@@ -72,6 +75,17 @@ class Project:
         selected = {suite.name for suite in self.suites_for(self.tier(tier_name))}
         return {suite.name: tier_name if suite.name in selected else None for suite in self.suites}
 
+    def readiness_problems(self, suites: list[Suite] | None = None) -> list[str]:
+        """What would make the first model call fail for the given suites (default: all),
+        one line each: a missing API key variable, say."""
+        problems: list[str] = []
+        for suite in self.suites if suites is None else suites:
+            check = getattr(suite.adapter, "readiness", None)
+            problem = check() if callable(check) else None
+            if problem and f"{suite.path.name}: {problem}" not in problems:
+                problems.append(f"{suite.path.name}: {problem}")
+        return problems
+
     def suites_for(self, tier: TierConfig) -> list[Suite]:
         """The suites a tier runs: all, or those sharing one of its concerns."""
         if tier.concerns is None:
@@ -86,19 +100,23 @@ def cache_path(project: Project) -> Path:
     return Path(from_env).resolve() if from_env else project.root / project.config.cache
 
 
-def discover_project(directory: Path, explicit: Path | None = None) -> Project:
-    """Load the project whose config is ``explicit`` or found in ``directory``."""
+def discover_project(directory: Path, explicit: Path | None = None, fallback: Path | None = None) -> Project:
+    """Load the project whose config is ``explicit``, or the first found in ``directory``
+    and its parents, or in ``fallback`` (pytest's rootdir). Searching from where the command
+    was run — not from pytest's rootdir, which a path given as an option's value can move —
+    finds the project the user is in."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found; check --eval-config", path=explicit)
         return load_project(explicit)
-    found = find_project_file(directory)
-    if found is None:
-        raise ConfigError(
-            f"no evalgate config in {directory}: add a [tool.evalgate] table to pyproject.toml "
-            f"or create evalgate.toml, or pass --eval-config PATH"
-        )
-    return load_project(found)
+    for candidate in (directory, *directory.parents, *([fallback] if fallback else [])):
+        found = find_project_file(candidate)
+        if found is not None:
+            return load_project(found)
+    raise ConfigError(
+        f"no evalgate config in {directory} or above it: add a [tool.evalgate] table to pyproject.toml "
+        f"or create evalgate.toml, or pass --eval-config PATH"
+    )
 
 
 def load_project(config_path: Path) -> Project:
@@ -106,6 +124,8 @@ def load_project(config_path: Path) -> Project:
     config_path = config_path.resolve()
     root = config_path.parent
     config = load_project_config(config_path)
+    # Every configured secret is known before anything could print or store it.
+    SECRETS.add_environment(getattr(model, "api_key_env", None) for model in config.models.values())
     project = Project(root, config_path, config, load_tiers(root / config.tiers_dir))
     suite_files = _suite_files(root, config)
     if not suite_files:
@@ -132,7 +152,11 @@ def load_suite(path: Path, project: Project) -> Suite:
     """Load one suite file and everything it refers to."""
     config = validate(SuiteConfig, read_toml(path), path)
     model = _resolve_model(config.model, project, path)
-    cases = load_cases(config.dataset, project.root)
+    SECRETS.add_environment([getattr(model, "api_key_env", None)])
+    allow_outside = project.config.allow_outside_project
+    cases = load_cases(config.dataset, project.root, allow_outside, suite=path)
+    if isinstance(model, RecordedModelConfig):
+        project_file(project.root, model.path, "recorded outputs", allow_outside)
     adapter = build_adapter(model, project.root)
     scorer = build_scorer(config.scorer, project.root)
     if scorer.needs_expected:
@@ -165,9 +189,10 @@ def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> Mo
         return model
     if model not in project.config.models:
         known = ", ".join(sorted(project.config.models)) or "none defined"
+        table = "tool.evalgate.models" if project.config_path.name == "pyproject.toml" else "models"
         raise ConfigError(
-            f"{path}: model '{model}' is not defined; add [tool.evalgate.models.{model}] to "
-            f"{project.config_path.name} (known: {known}) or write the model inline as a [model] table",
+            f"{path}: model '{model}' is not defined; add [{table}.{model}] to {project.config_path.name} "
+            f"(known: {known}) or write the model inline as a [model] table",
             path=path,
         )
     return project.config.models[model]

@@ -1,22 +1,48 @@
 """The result of running one case: what a case item produces and every report reads.
 
-A pydantic model because it crosses process boundaries (xdist workers → controller) and
-ends up in results.json; ``model_dump(mode="json")`` is its wire format.
+Small frozen, slotted dataclasses: a run of 100,000 cases keeps 100,000 of them. They are
+validated where they cross a boundary — xdist workers → controller, the result store,
+results.json — through :data:`RESULT_ADAPTER` (pydantic), whose JSON form is the wire
+format; code inside one process builds them directly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict, TypeAdapter
 
 from evalgate.errors import ErrorKind, ModelError, ScorerError
+from evalgate.redact import SECRETS
+
+_STRICT = ConfigDict(extra="forbid")
+MESSAGE_LIMIT = 2000
+"""Longest error message kept: a server's error body is quoted, never stored whole."""
+_PACKAGE = str(Path(__file__).resolve().parent)
 
 
-class CaseError(BaseModel):
+def user_traceback(err: BaseException) -> str | None:
+    """The traceback of the user's exception behind ``err`` (its ``__cause__``), with
+    evalgate's own frames left out; None when there is none."""
+    cause = err.__cause__
+    if cause is None or cause.__traceback__ is None:
+        return None
+    frames = [frame for frame in traceback.extract_tb(cause.__traceback__) if not frame.filename.startswith(_PACKAGE)]
+    if not frames:
+        return None
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames), *traceback.format_exception_only(cause)]
+    return "".join(lines).rstrip()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseError:
     """Why a case has no score."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = _STRICT
 
     kind: ErrorKind
     """``timeout``, ``http``, ``connection``, ``bad-response``, ``missing``, ``exception``,
@@ -25,19 +51,26 @@ class CaseError(BaseModel):
     status: int | None = None
     """HTTP status, when the error came from an HTTP response."""
     attempts: int = 1
+    traceback: str | None = None
+    """The user's own frames, when the error came from their code (a python model, a custom
+    scorer or adapter): shown with ``-v`` / ``--tb=long`` and in pytest's JUnit."""
 
     @classmethod
     def from_exception(cls, err: ModelError | ScorerError) -> CaseError:
-        """The reportable form of an adapter's or scorer's error."""
+        """The reportable form of an adapter's or scorer's error, secrets redacted."""
+        trace = user_traceback(err)
+        trace = SECRETS(trace) if trace else None
+        message = SECRETS(str(err))[:MESSAGE_LIMIT]
         if isinstance(err, ModelError):
-            return cls(kind=err.kind, message=str(err), status=err.status, attempts=err.attempts)
-        return cls(kind="scorer", message=str(err))
+            return cls(kind=err.kind, message=message, status=err.status, attempts=err.attempts, traceback=trace)
+        return cls(kind="scorer", message=message, traceback=trace)
 
 
-class CaseResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class CaseResult:
     """One run of one case: scored (``passed`` is a bool) or errored (``error`` is set)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    __pydantic_config__ = _STRICT
 
     suite: str
     case_id: str
@@ -50,8 +83,8 @@ class CaseResult(BaseModel):
     error: CaseError | None = None
     latency: float = 0.0
     """Seconds spent in the model call."""
-    usage: dict[str, int] = {}
-    """Token counts, when the model reports them."""
+    usage: dict[str, int] | None = None
+    """Token counts as the backend reported them; None when it reports none."""
     cached: bool = False
     """True when this result came from the cache instead of a model call."""
 
@@ -60,11 +93,31 @@ class CaseResult(BaseModel):
         """True when the case has no score because something failed."""
         return self.error is not None
 
+    def replace(self, **changes: Any) -> CaseResult:
+        """A copy with ``changes`` applied (e.g. a cache hit re-labelled for this case)."""
+        return dataclasses.replace(self, **changes)
 
-def case_outcome(runs: Sequence[CaseResult]) -> bool | None:
-    """A case's outcome over its runs: a strict majority of scored runs passed; None when
-    every run errored."""
-    outcomes = [run.passed for run in runs if not run.errored]
-    if not outcomes:
-        return None
-    return 2 * sum(bool(outcome) for outcome in outcomes) > len(outcomes)
+
+RESULT_ADAPTER: TypeAdapter[CaseResult] = TypeAdapter(CaseResult)
+"""Validation and JSON for CaseResult wherever it crosses a boundary."""
+
+
+def result_to_data(result: CaseResult) -> dict[str, Any]:
+    """JSON-able data of a result (what travels on xdist reports)."""
+    data: dict[str, Any] = RESULT_ADAPTER.dump_python(result, mode="json")
+    return data
+
+
+def result_from_data(data: Any) -> CaseResult:
+    """A result from JSON-able data, validated (pydantic's ValidationError when invalid)."""
+    return RESULT_ADAPTER.validate_python(data)
+
+
+def result_to_json(result: CaseResult) -> str:
+    """A result as compact JSON (how the store keeps it)."""
+    return RESULT_ADAPTER.dump_json(result).decode()
+
+
+def result_from_json(text: str | bytes) -> CaseResult:
+    """A result from its JSON, validated."""
+    return RESULT_ADAPTER.validate_json(text)

@@ -11,11 +11,52 @@ import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from evalgate.errors import ConfigError
+from evalgate.errors import ConfigError, DatasetError
+
+
+def project_file(root: Path, relative: str, what: str, allow_outside: bool = False) -> Path:
+    """``relative`` resolved against the project directory ``root`` — refused when it lands
+    outside the project (``..``, an absolute path, a symlink pointing out) unless the
+    project allows it: a suite file must not make evalgate read, and quote, any file on the
+    machine it runs on."""
+    path = (root / relative).resolve()
+    if not allow_outside and not path.is_relative_to(root.resolve()):
+        raise ConfigError(
+            f"{what} {relative!r} resolves to {path}, outside the project {root} (symlinks followed); "
+            f"move it into the project, or set allow_outside_project = true in the evalgate config"
+        )
+    return path
+
+
+def text_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 text file, line endings kept; a byte that is not
+    UTF-8 is a DatasetError naming the line, the column and the byte."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DatasetError(
+                    f"not UTF-8: byte 0x{raw[err.start]:02x} at column {err.start + 1}; save the file as UTF-8",
+                    path=path,
+                    line=number,
+                ) from None
+
+
+def utf8_problem(data: bytes) -> tuple[int, int, int] | None:
+    """``(line, column, byte)`` of the first byte that is not UTF-8, or None."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        before = data[: err.start]
+        line = before.count(b"\n") + 1
+        column = err.start - (before.rfind(b"\n") + 1) + 1
+        return line, column, data[err.start]
+    return None
 
 
 def file_digest(path: Path) -> str:
@@ -53,7 +94,9 @@ def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., An
     for part in attr.split("."):
         target = getattr(target, part, None)
         if target is None:
-            raise ConfigError(f"{what} '{spec}': module '{module_name}' has no attribute '{attr}'")
+            where = getattr(module, "__file__", None)
+            shown = f" ({where})" if where else ""
+            raise ConfigError(f"{what} '{spec}': module '{module_name}'{shown} has no attribute '{attr}'; check the name there")
     if not callable(target):
         raise ConfigError(f"{what} '{spec}': '{attr}' is not callable")
     return target  # type: ignore[no-any-return]

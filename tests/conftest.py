@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from evalgate.cases import Case
+from evalgate.config import GateConfig
 from evalgate.results import CaseError, CaseResult
+from evalgate.verdict.monitor import Baseline, SuiteSpec
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,7 +60,7 @@ def write_project(
     correct: int = 10,
     errors: tuple[int, ...] = (),
     min_pass_rate: float = 0.8,
-    max_errors: int = 0,
+    max_errors: int | None = None,
     suite: str = "qa",
     concerns: tuple[str, ...] = (),
     early_stop: bool = False,
@@ -121,7 +123,7 @@ def add_suite(
     *,
     cases: int = 10,
     min_pass_rate: float = 0.8,
-    max_errors: int = 0,
+    max_errors: int | None = None,
     concerns: tuple[str, ...] = (),
     model: str = "toy",
     gate: Mapping[str, Any] | None = None,
@@ -139,7 +141,7 @@ def add_suite(
     suite_file.write_text(
         toml_table(None, settings)
         + toml_table("scorer", dict(scorer or {"kind": "exact"}))
-        + toml_table("gate", {"min_pass_rate": min_pass_rate, "max_errors": max_errors, **(gate or {})})
+        + toml_table("gate", {"min_pass_rate": min_pass_rate, **({"max_errors": max_errors} if max_errors is not None else {}), **(gate or {})})
     )
     return suite_file
 
@@ -172,6 +174,25 @@ def make_result(
     return CaseResult(
         suite=suite, case_id=case_id, repeat=repeat, output=output, passed=passed, score=float(bool(passed)), latency=latency
     )
+
+
+def make_spec(
+    order: Sequence[str],
+    *,
+    population: int | None = None,
+    selected: bool = False,
+    repeats: int = 1,
+    skip_reason: str | None = None,
+    baseline: Baseline | None = None,
+    name: str = "s",
+    min_pass_rate: float = 0.8,
+    **gate: Any,
+) -> SuiteSpec:
+    """What a suite's verdict is about: ``order`` planned, a population of ``population``
+    cases (default: exactly the planned ones), a gate with ``min_pass_rate`` and ``gate``."""
+    size = len(order) if population is None else population
+    config = GateConfig(min_pass_rate=min_pass_rate, **gate)
+    return SuiteSpec(name, config, tuple(order), size, size, selected, repeats, skip_reason, baseline)
 
 
 @pytest.fixture

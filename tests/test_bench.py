@@ -64,3 +64,16 @@ def test_startup_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["plugin_import_ms"] > 0 and metrics["collect_ratio"] > 0
+
+
+def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
+    """A tiny run: every family of cells, the replayed verdicts cross-checked against decide()."""
+    out = tmp_path / "conformance.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "conformance.py"), "--orders", "2", "--models", "2", "--workers", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    document = json.loads(out.read_text())
+    assert {"full", "capped", "stratified", "selected", "paired", "paired_capped", "paired_incomplete", "errors"} <= set(document["families"])
+    assert set(document["metrics"]) >= {"worst_wrong_rate", "worst_cell", "wrong_block_rate_capped", "paired_false_alarm_capped"}

@@ -223,7 +223,7 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
     store.finish_run("r1", hits=0, misses=2)
     assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
     versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
     store.close()
     assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"].output == "out"
@@ -245,7 +245,7 @@ def test_a_full_disk_disables_the_cache_without_losing_the_result(tmp_path: Path
 def test_prune_by_age_and_size(tmp_path: Path) -> None:
     store = ResultStore.open(tmp_path / "c.sqlite")
     for index in range(200):
-        store.store("r", f"k{index}", {}, result(f"c{index}").model_copy(update={"output": "z" * 5000}))
+        store.store("r", f"k{index}", {}, result(f"c{index}").replace(output="z" * 5000))
     assert store.connection is not None
     store.connection.execute("UPDATE cache SET used_at = used_at - 40 * 86400 WHERE key IN ('k0', 'k1')")
     assert store.prune(older_than_seconds=30 * 86400) == 2

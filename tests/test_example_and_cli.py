@@ -63,7 +63,7 @@ def test_check_lists_suites_and_tiers(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["check", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "gsm8k-175b-verification: 300 cases, model recorded, scorer numeric, gate ≥ 45.0%" in out
-    assert "smoke: 2 suite(s), 40 case(s) × 1" in out
+    assert "smoke: 2 suite(s), 120 case(s) × 1" in out
 
 
 def test_check_reports_config_errors_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 from action_runner import ACTION, load_action, run_action
-from conftest import REPO, add_suite, write_project
+from conftest import REPO, add_suite, make_spec, write_project
 from gitrepo import GitRepo
 
-from evalgate.config import GateConfig
 from evalgate.report import write_reports
 from evalgate.report.github import LIMIT, escape_data, outcome, workflow_commands
 from evalgate.report.merge import merge_reports
@@ -81,7 +80,7 @@ def test_pull_request_targeted_change(repo: GitRepo, tmp_path: Path) -> None:
     assert [run.returncode for run in runs] == [0] * len(runs), "\n".join(run.stdout for run in runs)
     assert outputs["tier"] == "deep-dive" and outputs["change"] == "targeted" and outputs["verdict"] == "pass"
     assert int(outputs["calls-saved"]) > 0
-    assert "## evalgate: all 2 gate(s) passed" in summary and "| safety | ✅ PASS |" in summary
+    assert "## evalgate: all 2 gate(s) passed" in summary and "| `safety` | ✅ PASS |" in summary
     assert (repo.path / "evalgate-reports" / "junit.xml").exists()
 
 
@@ -117,7 +116,7 @@ def test_tier_input_overrides_the_plan(repo: GitRepo, tmp_path: Path) -> None:
 
 
 def test_annotations_stay_within_github_limits() -> None:
-    fail = decide("s", GateConfig(min_pass_rate=0.9), [], [], total=1)
+    fail = decide(make_spec(["c0"], min_pass_rate=0.9), [])
     suites = [suite_report(fail).model_copy(update={"suite": f"s{i}", "verdict": "FAIL", "reason": "bad\nworse", "blocks_merge": True}) for i in range(25)]
     suites += [suite_report(fail).model_copy(update={"suite": "u", "verdict": "UNDECIDED", "reason": "maybe", "blocks_merge": False})]
     lines = workflow_commands(suites, ["fallback: no base"])
@@ -133,7 +132,7 @@ def test_annotations_stay_within_github_limits() -> None:
 def test_summary_stays_under_a_mebibyte_for_ten_thousand_cases(tmp_path: Path) -> None:
     results = [CaseResult(suite="big", case_id=f"c{i:05d}", output="x" * 200, score=0.0, passed=False,
                           explanation="expected 'a', got 'b' " * 5) for i in range(10_000)]
-    verdict = decide("big", GateConfig(min_pass_rate=0.5), results, [r.case_id for r in results], total=10_000)
+    verdict = decide(make_spec([r.case_id for r in results], name="big", min_pass_rate=0.5), results)
     write_reports(tmp_path, [verdict], results, "full")
     size = (tmp_path / "summary.md").stat().st_size
     assert size < 1024 * 1024 and "… and 9980 more" in (tmp_path / "summary.md").read_text()
@@ -153,9 +152,9 @@ def test_four_merged_shards_equal_one_unsharded_run(pytester: pytest.Pytester) -
     assert whole.ret in (0, 1)
     for verdict in merged:
         expected = single[verdict.suite]
-        # Same verdict, settled at the same case of the sampling order. (The shards ran every
-        # case, so their merged interval can only be narrower than the early-stopped run's.)
-        assert (str(verdict.verdict), verdict.decided_at) == (expected["verdict"], expected["decided_at"])
+        # The same verdict. The shards ran every case, so the merged one is exact, and its
+        # rate lies inside the interval of the (possibly early-stopped) single run.
+        assert str(verdict.verdict) == expected["verdict"] and verdict.exact
         low, high = expected["interval"]
         assert low - 1e-9 <= verdict.interval[0] <= verdict.interval[1] <= high + 1e-9
 

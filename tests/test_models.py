@@ -51,7 +51,7 @@ def test_python_adapter_import_problems_say_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot import module 'not_there_mod'.*put not_there_mod.py in"):
         build_adapter(PythonModelConfig(kind="python", function="not_there_mod:f"), tmp_path)
     (tmp_path / "empty_mod.py").write_text("x = 1\n")
-    with pytest.raises(ConfigError, match="module 'empty_mod' has no attribute 'f'"):
+    with pytest.raises(ConfigError, match=r"module 'empty_mod' \(.*empty_mod.py\) has no attribute 'f'; check the name there"):
         build_adapter(PythonModelConfig(kind="python", function="empty_mod:f"), tmp_path)
 
 

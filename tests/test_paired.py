@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_project
+from conftest import make_spec, write_project
 
-from evalgate.verdict.paired import compare
+from evalgate.verdict.monitor import Baseline, SuiteMonitor
+from evalgate.verdict.paired import comparison
 from evalgate.verdict.stats import binomial_tail, mcnemar_exact
 
 
@@ -20,24 +21,42 @@ def test_exact_binomial_and_mcnemar_values() -> None:
     assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)
     assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
     assert mcnemar_exact(1, 9) == pytest.approx(2 * (10 + 1) / 1024)
+    assert mcnemar_exact(600, 600) == 1.0 and 0 < mcnemar_exact(520, 680) < 1e-5  # thousands of pairs, no overflow
 
 
-def test_compare_counts_discordant_pairs_and_settles() -> None:
-    order = [f"c{i}" for i in range(6)]
-    baseline = {case: True for case in order}
-    candidate = {"c0": True, "c1": False, "c2": True, "c3": None, "c4": True, "c5": True}
-    result = compare(order, candidate, baseline, max_regression=0.0, alpha=0.05)
-    assert (result.pairs, result.worse, result.better) == (6, 2, 0)
-    assert result.difference == pytest.approx(-2 / 6) and result.decision == "FAIL"
+def paired_monitor(candidate: list[str], baseline: list[str], **gate: object) -> SuiteMonitor:
+    order = [f"c{i}" for i in range(len(candidate))]
+    base = Baseline(dict(zip(order, baseline, strict=True)), complete=True, random=True, source="base")  # type: ignore[arg-type]
+    monitor = SuiteMonitor(make_spec(order, min_pass_rate=0.0, baseline=base, **gate))
+    for case_id, outcome in zip(order, candidate, strict=True):
+        monitor.add(case_id, outcome)  # type: ignore[arg-type]
+    return monitor
+
+
+def test_the_comparison_counts_discordant_pairs_and_settles() -> None:
+    monitor = paired_monitor(["pass", "fail", "pass", "error", "pass", "fail"], ["pass"] * 6, max_regression=0.0, max_errors=1)
+    result = comparison(monitor)
+    assert (result.pairs, result.worse, result.better) == (6, 2, 0)  # an errored candidate case is not "worse"
+    assert result.difference == pytest.approx(-3 / 6) and monitor.decision == "FAIL"
     assert result.interval[0] <= result.difference <= result.interval[1]
 
 
 def test_a_large_clear_regression_is_found_early() -> None:
-    order = [f"c{i}" for i in range(1000)]
-    baseline = {case: True for case in order}
-    candidate = {case: index % 3 != 0 for index, case in enumerate(order)}  # a third regress
-    result = compare(order, candidate, baseline, max_regression=0.05, alpha=0.05)
-    assert result.decision == "FAIL" and result.decided_at is not None and result.decided_at < 100
+    candidate = ["fail" if index % 3 == 0 else "pass" for index in range(1000)]  # a third regress
+    monitor = paired_monitor(candidate, ["pass"] * 1000, max_regression=0.05)
+    assert monitor.paired is not None and monitor.paired.decision == "FAIL"
+    assert monitor.decided_at is not None and monitor.decided_at < 100
+
+
+def test_errors_on_either_side_are_never_evidence() -> None:
+    monitor = paired_monitor(["error"] * 300, ["pass"] * 300, max_regression=0.0, max_errors=300)
+    assert monitor.paired is not None and monitor.paired.decision is None
+    monitor = paired_monitor(["fail"] * 300, ["error"] * 300, max_regression=0.0)
+    assert monitor.paired is not None and monitor.paired.decision is None
+    # Errors count against the side they could help; a candidate passing every case has
+    # not regressed whatever the baseline's errors hid: that is settled.
+    monitor = paired_monitor(["pass"] * 300, ["error"] * 300, max_regression=0.0)
+    assert monitor.paired is not None and monitor.paired.decision == "PASS"
 
 
 def baseline_run(pytester: pytest.Pytester, **project: Any) -> Path:
@@ -65,7 +84,7 @@ def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
     write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5, gate={"baseline": "baseline.json", "max_regression": 0.02})
     result = pytester.runpytest("--eval-tier=full", "--eval-no-cache")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["qa: PASS — pass rate 90.0% ≥ 50.0% (all 10 cases); no regression vs baseline larger than 2.0% (Δ = +10.0% over 10 paired cases)"])
+    result.stdout.fnmatch_lines(["qa: PASS — pass rate 90.0% ≥ 50.0% (all 10 cases; 9 pass, 5 needed); no regression vs baseline larger than 2.0% (Δ = +10.0% over 10 paired cases)"])
 
 
 def test_baseline_from_the_result_store(pytester: pytest.Pytester) -> None:

@@ -9,7 +9,7 @@ from conftest import add_suite, write_project
 from gitrepo import GitRepo
 
 from evalgate.changes.git import ChangeSet, EventInfo, FileChange
-from evalgate.changes.plan import SuiteInfo, find_override, plan_change
+from evalgate.changes.plan import Override, SuiteInfo, find_override, plan_change
 from evalgate.changes.rules import build_rules, classify
 from evalgate.cli import main
 from evalgate.config import ChangesConfig, RuleConfig
@@ -81,10 +81,10 @@ def test_size_and_doubt_escalate_to_major() -> None:
 def test_overrides_in_priority_order() -> None:
     event = EventInfo("pull_request", labels=("bug", "eval-tier:deep-dive"))
     trailer = "Fix prompt\n\nEval-Tier: full\n"
-    assert find_override("smoke", {"EVALGATE_TIER": "full"}, event, trailer) == ("smoke", "--eval-tier smoke")
-    assert find_override("auto", {"EVALGATE_TIER": "full"}, event, trailer) == ("full", "EVALGATE_TIER=full")
-    assert find_override("auto", {}, event, trailer) == ("deep-dive", "pull request label 'eval-tier:deep-dive'")
-    assert find_override(None, {}, None, trailer) == ("full", "commit trailer 'Eval-Tier: full'")
+    assert find_override("smoke", {"EVALGATE_TIER": "full"}, event, trailer) == Override("smoke", "--eval-tier smoke", "cli")
+    assert find_override("auto", {"EVALGATE_TIER": "full"}, event, trailer) == Override("full", "EVALGATE_TIER=full", "env")
+    assert find_override("auto", {}, event, trailer) == Override("deep-dive", "pull request label 'eval-tier:deep-dive'", "label")
+    assert find_override(None, {}, None, trailer) == Override("full", "commit trailer 'Eval-Tier: full'", "trailer")
     assert find_override("auto", {"EVALGATE_TIER": "auto"}, None, "no trailer") is None
 
 

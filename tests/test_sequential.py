@@ -11,55 +11,80 @@ from hypothesis import strategies as st
 
 from evalgate.cases import Case
 from evalgate.config import TierConfig
-from evalgate.run.sampling import allocate, cases_for_tier, sampling_order
-from evalgate.verdict.sequential import SequentialTest, confidence_interval
+from evalgate.run.sampling import cases_for_tier, sampling_order
+from evalgate.verdict.exact import required_passes
+from evalgate.verdict.monitor import pass_rate_test
+from evalgate.verdict.sequential import BettingTest, confidence_bounds
 from evalgate.verdict.stats import wilson_interval
 
 
 def test_first_bet_by_hand() -> None:
-    # N = 10, τ = 0.5: the first case passes with probability μ1 = 5/10 under the null.
-    # Mixture: each fraction f bets λ = f/μ, so up grows by 1 + f·2·(1 − 0.5) = 1 + f;
-    # the mean over (0.05, 0.1, 0.2, 0.35, 0.5) is 1.24. The plug-in Kelly bet is 0 (the
-    # smoothed estimate 0.5/1 equals μ), so hedged = (1 + 1.24) / 2.
-    for strategy, up, down in (("mixture", 1.24, 0.76), ("kelly", 1.0, 1.0), ("hedged", 1.12, 0.88)):
-        test = SequentialTest(10, 0.5, 0.05, strategy)
-        test.update(True)
+    # N = 10, τ = 0.5: k* = 5. The PASS side tests "at most 4 pass": the first case passes
+    # with probability μ1 = 4/10 under it; the FAIL side tests "at least 5": μ1 = 5/10.
+    # Mixture, up: each fraction f bets λ = f/μ, so a pass multiplies by 1 + f·(1/0.4)·0.6
+    # = 1 + 1.5f; the fractions (0.05 … 0.5) average 0.24, so 1.36. Kelly, up: the smoothed
+    # estimate 0.5 gives λ = (0.5 − 0.4)/(0.4·0.6) = 0.4167 (under the cap 0.75/0.4):
+    # 1 + 0.4167·0.6 = 1.25. Down: a pass loses, 1 − f for the mixture (0.76); Kelly bets
+    # nothing (the estimate equals μ).
+    for strategy, up, down in (("mixture", 1.36, 0.76), ("kelly", 1.25, 1.0), ("hedged", 1.305, 0.88)):
+        test = pass_rate_test(10, 0.5, strategy=strategy)
+        test.update(1)
         assert test.capital("up") == pytest.approx(up) and test.capital("down") == pytest.approx(down)
 
 
 def test_counting_settles_what_no_sample_could_change() -> None:
-    passing = SequentialTest(10, 0.5)
+    strict = 1e-9  # no bet can reach 1/α in ten cases: only counting decides
+    counted = pass_rate_test(10, 0.5, alpha=strict, alpha_fail=strict)
     for _ in range(5):
-        passing.update(True)
-    assert (passing.decision, passing.decided_at) == ("PASS", 5)
-    failing = SequentialTest(10, 0.5)
+        counted.update(1)
+    assert (counted.decision, counted.decided_at) == ("PASS", 5)  # k* = 5 passes are in
+    failing = pass_rate_test(10, 0.5, alpha=strict, alpha_fail=strict)
     for _ in range(6):
-        failing.update(False)
+        failing.update(0)
     assert (failing.decision, failing.decided_at) == ("FAIL", 6)  # 0 passes + 4 left < 5
+    assert pass_rate_test(10, 0.0).decision == "PASS"  # k* = 0: nothing to show
+    # At α = 0.05 the bets settle one case sooner, and rightly: if at most 4 of the 10
+    # passed, four passes first would have had probability 1 / C(10, 4) = 1/210 < α.
+    hedged = pass_rate_test(10, 0.5)
+    for _ in range(4):
+        hedged.update(1)
+    assert (hedged.decision, hedged.decided_at) == ("PASS", 4)
 
 
 def test_every_case_seen_is_exact() -> None:
-    test = SequentialTest(4, 0.75)
-    for outcome in (True, False, True, True):
+    test = pass_rate_test(4, 0.75)
+    for outcome in (1, 0, 1, 1):
         test.update(outcome)
     assert (test.decision, test.decided_at) == ("PASS", 4)
-    assert confidence_interval([True, False, True, True], 4) == (0.75, 0.75)
+    assert confidence_bounds([(1, 1), (0, 0), (1, 1), (1, 1)], 4, 0.05) == (0.75, 0.75)
+
+
+def test_errors_settle_neither_side() -> None:
+    """An errored case is low for the PASS side and high for the FAIL side: a run of
+    errors is evidence of nothing, however long."""
+    test = pass_rate_test(200, 0.5)
+    for _ in range(150):
+        test.update(0, 1)
+    assert test.decision is None
+    assert test.capital("up") <= 1.0 and test.capital("down") <= 1.0
 
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError):
-        SequentialTest(0, 0.5)
+        BettingTest(0, 1, 2)
     with pytest.raises(ValueError):
-        SequentialTest(10, 0.5, alpha=1.5)
+        BettingTest(10, 4, 5, alpha_pass=1.5)
     with pytest.raises(ValueError):
-        SequentialTest(10, 0.5).update(1.5)
+        pass_rate_test(10, 0.5).update(2)
+    with pytest.raises(ValueError):
+        pass_rate_test(10, 0.5).update(1, 0)
 
 
 def test_clear_evidence_stops_early() -> None:
-    test = SequentialTest(2000, 0.5)
+    test = pass_rate_test(2000, 0.5)
     rng = random.Random(7)
     while test.decision is None:
-        test.update(rng.random() < 0.8)
+        test.update(int(rng.random() < 0.8))
     assert test.decision == "PASS" and test.decided_at is not None and test.decided_at < 100
 
 
@@ -67,10 +92,10 @@ def test_clear_evidence_stops_early() -> None:
 @given(st.lists(st.booleans(), min_size=1, max_size=60), st.floats(0.05, 0.95), st.floats(0.0, 0.3))
 def test_a_lower_bar_never_fails_what_a_higher_bar_passed(outcomes: list[bool], tau: float, gap: float) -> None:
     population = 80
-    high, low = SequentialTest(population, tau), SequentialTest(population, max(0.01, tau - gap))
+    high, low = pass_rate_test(population, tau), pass_rate_test(population, max(0.01, tau - gap))
     for outcome in outcomes:
-        high.update(outcome)
-        low.update(outcome)
+        high.update(int(outcome))
+        low.update(int(outcome))
     if high.decision == "PASS":
         assert low.decision != "FAIL"
     if low.decision == "FAIL":
@@ -81,20 +106,20 @@ def test_a_lower_bar_never_fails_what_a_higher_bar_passed(outcomes: list[bool], 
 @given(st.lists(st.booleans(), min_size=1, max_size=50))
 def test_interval_respects_what_counting_proves(outcomes: list[bool]) -> None:
     population = 60
-    low, high = confidence_interval(outcomes, population, 0.05, grid=50)
+    low, high = confidence_bounds([(int(o), int(o)) for o in outcomes], population, 0.05)
     passed, remaining = sum(outcomes), population - len(outcomes)
     assert 0.0 <= low <= high <= 1.0
-    assert low <= (passed + remaining) / population + 1 / 50 and high >= passed / population - 1 / 50
+    assert low <= (passed + remaining) / population and high >= passed / population
 
 
 def simulate(population: int, passes: int, tau: float, runs: int, seed: int) -> float:
     """Share of random orders of a fixed suite on which the test says PASS."""
     rng = random.Random(seed)
-    suite = [True] * passes + [False] * (population - passes)
+    suite = [1] * passes + [0] * (population - passes)
     passed = 0
     for _ in range(runs):
         rng.shuffle(suite)
-        test = SequentialTest(population, tau, 0.05)
+        test = pass_rate_test(population, tau)
         for outcome in suite:
             if test.update(outcome) is not None:
                 break
@@ -104,7 +129,7 @@ def simulate(population: int, passes: int, tau: float, runs: int, seed: int) -> 
 
 @pytest.mark.parametrize(("population", "tau"), [(200, 0.5), (300, 0.8), (150, 0.3)])
 def test_false_pass_rate_just_below_the_threshold_stays_under_alpha(population: int, tau: float) -> None:
-    passes = round(population * tau) - 1  # the suite truly fails, by one case
+    passes = required_passes(tau, population) - 1  # the suite truly fails, by one case
     assert simulate(population, passes, tau, runs=400, seed=population) <= 0.05
 
 
@@ -138,9 +163,8 @@ def test_stratified_order_interleaves_in_proportion() -> None:
     assert sorted(c.id for c in ordered) == sorted(c.id for c in tagged(90, 10))
 
 
-def test_stratified_sample_represents_every_stratum() -> None:
-    sample = cases_for_tier(tagged(98, 2), TierConfig(sample=5), seed=0, stratify=True)
-    assert len(sample) == 5 and sum(case.tags == ("b",) for case in sample) == 1
-    assert allocate(5, {"a": 98, "b": 2}) == {"a": 4, "b": 1}
-    assert allocate(10, {"a": 50, "b": 30, "c": 20}) == {"a": 5, "b": 3, "c": 2}
-    assert allocate(2, {"a": 5, "b": 5, "c": 5}) == {"a": 1, "b": 1, "c": 0}
+def test_stratified_samples_are_proportional_on_average_without_a_floor() -> None:
+    sizes = [sum(case.tags == ("b",) for case in cases_for_tier(tagged(98, 2), TierConfig(sample=10), seed=s, stratify=True)) for s in range(400)]
+    assert abs(sum(sizes) / len(sizes) - 10 * 2 / 100) < 0.05  # 0.2 per sample on average: no floor of one
+    sample = cases_for_tier(tagged(50, 50), TierConfig(sample=10), seed=0, stratify=True)
+    assert sum(case.tags == ("b",) for case in sample) == 5

@@ -9,7 +9,7 @@ import pytest
 
 from evalgate.cases import load_cases
 from evalgate.config import DatasetConfig
-from evalgate.errors import DatasetError
+from evalgate.errors import ConfigError, DatasetError
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:
@@ -79,8 +79,8 @@ def test_csv_row_with_surplus_cells(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="dataset file not found"):
-        load_cases(DatasetConfig(path="nope.jsonl"), tmp_path)
+    with pytest.raises(ConfigError, match=r"suite.toml: dataset 'nope.jsonl' not found \(looked for .*nope.jsonl\); fix 'dataset' in suite.toml"):
+        load_cases(DatasetConfig(path="nope.jsonl"), tmp_path, suite=tmp_path / "suite.toml")
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(DatasetError, match="name the file .jsonl or .csv, or set format"):
         load_cases(DatasetConfig(path="d.txt"), tmp_path)

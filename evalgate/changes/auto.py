@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from evalgate.changes.git import ChangeSet, collect_changes, open_repo
 from evalgate.changes.plan import Plan, SuiteInfo, find_override, override_plan, plan_change
 from evalgate.changes.rules import build_rules
 from evalgate.config import RecordedModelConfig
-from evalgate.project import Project
+from evalgate.project import Project, Suite
 
 
 def plan_for_project(
@@ -31,8 +32,33 @@ def plan_for_project(
     found = find_override(cli_tier, env, changes.event, changes.head_message)
     if found is None:
         return plan
-    tier_name, origin = found
-    return override_plan(plan, tier_name, origin, project.assign_tier(tier_name))
+    wanted = project.assign_tier(found.tier)
+    lowered = _lowered(project, plan.suites, wanted)
+    if lowered and found.from_the_change and not project.config.changes.allow_downgrade:
+        refused = (
+            f"override ignored: {found.origin} would run less than the change needs ({lowered}); "
+            f"a label or commit trailer may only raise the tier (allow_downgrade = true in [tool.evalgate.changes] allows it)"
+        )
+        return replace(plan, override_note=refused)
+    lowering = f"OVERRIDE LOWERS THE TIER: {found.origin} runs less than the change needs ({lowered})" if lowered else None
+    return override_plan(plan, found.tier, found.origin, wanted, lowering)
+
+
+def _lowered(project: Project, analysed: Mapping[str, str | None], wanted: Mapping[str, str | None]) -> str | None:
+    """Which suites an override would run with fewer case runs than the analysis chose, or None."""
+    fewer = []
+    for suite in project.suites:
+        before, after = analysed.get(suite.name), wanted.get(suite.name)
+        if before is None:
+            continue
+        if after is None or _case_runs(project, suite, after) < _case_runs(project, suite, before):
+            fewer.append(f"{suite.name}: {after or 'skipped'} instead of {before}")
+    return "; ".join(fewer) or None
+
+
+def _case_runs(project: Project, suite: Suite, tier_name: str) -> int:
+    tier = project.tier(tier_name)
+    return tier.size(len(suite.cases)) * tier.repeats
 
 
 def evalgate_inputs(project: Project) -> list[str]:

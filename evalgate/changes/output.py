@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from evalgate.changes.plan import Plan
-from evalgate.report.github import write_outputs
+from evalgate.ci import write_outputs
+from evalgate.untrusted import log_line
 
 
 def plan_text(plan: Plan) -> str:
@@ -27,7 +28,8 @@ def plan_text(plan: Plan) -> str:
         lines.extend(f"  {line}" for line in plan.files[:50])
         if len(plan.files) > 50:
             lines.append(f"  … and {len(plan.files) - 50} more")
-    return "\n".join(lines)
+    # Reasons quote file names, git's messages, labels and trailers: each line stays one line.
+    return "\n".join(log_line(line) for line in lines)
 
 
 def github_output(plan: Plan, env: Mapping[str, str]) -> Path:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from evalgate.changes.git import ChangeSet, EventInfo, FileChange
 from evalgate.changes.rules import ChangeClass, Rule, RuleClass, classify
 from evalgate.config import ChangesConfig
+from evalgate.untrusted import one_line
 
 TIER_FOR = {ChangeClass.MINOR: "smoke", ChangeClass.TARGETED: "deep-dive", ChangeClass.MAJOR: "full"}
 LISTED_FILES = 20
@@ -73,6 +75,8 @@ class Plan:
     """Suites the analysis gave the deep dive (those with a touched concern)."""
     override: str | None = None
     """Where an override came from (``--eval-tier smoke``), when one applies."""
+    override_note: str | None = None
+    """Said loudly with the plan: an override that lowers the tier, or one that was refused."""
 
     @property
     def fallback(self) -> bool:
@@ -88,6 +92,8 @@ class Plan:
     def reasons(self) -> tuple[str, ...]:
         """Why, in reading order: override, doubt, notes, the deciding files, the summary."""
         reasons: list[str] = []
+        if self.override_note:
+            reasons.append(self.override_note)
         if self.override:
             reasons.append(f"override: {self.override} wins over the analysis")
         reasons.extend(f"unsure, so the full tier: {reason}" for reason in self.fallback_reasons)
@@ -108,6 +114,7 @@ class Plan:
             "head": self.head,
             "fallback": self.fallback,
             "override": self.override,
+            "override_note": self.override_note,
         }
 
     def _deciding_files(self) -> list[str]:
@@ -174,28 +181,41 @@ def plan_change(
     )
 
 
-def find_override(
-    cli_tier: str | None, env: Mapping[str, str], event: EventInfo | None, head_message: str
-) -> tuple[str, str] | None:
-    """``(tier, where it came from)`` when an override applies; the first of:
-    ``--eval-tier NAME``, ``EVALGATE_TIER``, a PR label ``eval-tier:NAME``, a trailer
-    ``Eval-Tier: NAME`` in the head commit message. ``auto`` is not an override."""
+@dataclass(frozen=True)
+class Override:
+    """A tier asked for by a person, not by the analysis."""
+
+    tier: str
+    origin: str
+    """For reasons: ``--eval-tier smoke``, ``pull request label 'eval-tier:full'``, …"""
+    source: Literal["cli", "env", "label", "trailer"]
+
+    @property
+    def from_the_change(self) -> bool:
+        """A label or a commit trailer: set by whoever wrote the change, not the job."""
+        return self.source in ("label", "trailer")
+
+
+def find_override(cli_tier: str | None, env: Mapping[str, str], event: EventInfo | None, head_message: str) -> Override | None:
+    """The override that applies, the first of: ``--eval-tier NAME``, ``EVALGATE_TIER``, a PR
+    label ``eval-tier:NAME``, a trailer ``Eval-Tier: NAME`` in the head commit message.
+    ``auto`` is not an override."""
     if cli_tier and cli_tier != "auto":
-        return cli_tier, f"--eval-tier {cli_tier}"
+        return Override(cli_tier, f"--eval-tier {cli_tier}", "cli")
     from_env = env.get("EVALGATE_TIER", "").strip()
     if from_env and from_env != "auto":
-        return from_env, f"EVALGATE_TIER={from_env}"
+        return Override(from_env, f"EVALGATE_TIER={from_env}", "env")
     for label in event.labels if event else ():
         if label.lower().startswith(LABEL_PREFIX):
             tier = label[len(LABEL_PREFIX) :].strip()
-            return tier, f"pull request label '{label}'"
+            return Override(tier, f"pull request label '{label}'", "label")
     trailer = OVERRIDE_TRAILER.findall(head_message)
     if trailer:
-        return trailer[-1], f"commit trailer 'Eval-Tier: {trailer[-1]}'"
+        return Override(trailer[-1], f"commit trailer 'Eval-Tier: {trailer[-1]}'", "trailer")
     return None
 
 
-def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str | None]) -> Plan:
+def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str | None], note: str | None = None) -> Plan:
     """The plan an override imposes, keeping what the analysis found as evidence."""
     return Plan(
         change=plan.change,
@@ -209,6 +229,7 @@ def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str |
         concerns=plan.concerns,
         deep_dive=plan.deep_dive,
         override=origin,
+        override_note=note,
     )
 
 
@@ -229,7 +250,8 @@ def _tiers(change: ChangeClass, concerns: set[str], suites: Sequence[SuiteInfo])
 
 
 def _describe(file: FileChange) -> str:
-    path = f"{file.old_path} → {file.path}" if file.old_path else file.path
+    # File names come from the repository: a name may hold a line break or a workflow command.
+    path = f"{one_line(file.old_path)} → {one_line(file.path)}" if file.old_path else one_line(file.path)
     extra = []
     if file.binary:
         extra.append("binary")

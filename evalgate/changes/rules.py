@@ -113,4 +113,4 @@ def _glob_regex(glob: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(glob[index]))
             index += 1
-    return re.compile("".join(out))
+    return re.compile("".join(out), re.DOTALL)  # a file name may hold a line break: ** still spans it

@@ -9,7 +9,7 @@ never be part of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from evalgate.cases import Case
@@ -20,7 +20,8 @@ class ModelOutput:
     """One model answer: the text, plus token usage when the backend reports it."""
 
     text: str
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, int] | None = None
+    """Token counts as the backend reported them; None when it reports none."""
 
 
 @runtime_checkable

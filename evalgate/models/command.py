@@ -8,8 +8,11 @@ of stderr.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import shlex
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -53,22 +56,50 @@ class CommandModel:
     def generate(self, case: Case) -> ModelOutput:
         payload = json.dumps({"id": case.id, "input": case.input, "tags": list(case.tags)}, ensure_ascii=False)
         try:
-            done = subprocess.run(
+            # Its own process group: on a timeout (or when evalgate exits) the whole group is
+            # killed — a shell script's children included, not just the shell.
+            process = subprocess.Popen(
                 self.argv,
-                input=payload,
-                capture_output=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
                 cwd=self.project_dir,
-                timeout=self.config.timeout,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            raise ModelError(
-                f"{self.argv[0]} did not finish within {self.config.timeout:g} s (killed); raise 'timeout'",
-                kind="timeout",
-            ) from None
         except OSError as err:
             raise ModelError(f"cannot run {self.argv[0]}: {err.strerror}", kind="exception") from None
-        if done.returncode != 0:
-            tail = done.stderr.strip()[-_EXCERPT:]
-            raise ModelError(f"{self.argv[0]} exited with {done.returncode}: {json.dumps(tail)}", kind="exit")
-        return ModelOutput(text=done.stdout.rstrip("\n"))
+        _RUNNING.add(process.pid)
+        try:
+            stdout, stderr = process.communicate(payload, timeout=self.config.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            process.communicate()
+            raise ModelError(
+                f"{self.argv[0]} did not finish within {self.config.timeout:g} s (killed with its children); raise 'timeout'",
+                kind="timeout",
+            ) from None
+        finally:
+            _RUNNING.discard(process.pid)
+        _kill_group(process.pid)  # anything it left running in the background
+        if process.returncode != 0:
+            tail = stderr.strip()[-_EXCERPT:]
+            raise ModelError(f"{self.argv[0]} exited with {process.returncode}: {json.dumps(tail)}", kind="exit")
+        return ModelOutput(text=stdout.rstrip("\n"))
+
+
+_RUNNING: set[int] = set()
+"""Process groups of commands still running, killed if evalgate exits first (Ctrl-C, -x)."""
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # already gone
+
+
+@atexit.register
+def _kill_running() -> None:
+    for pid in list(_RUNNING):
+        _kill_group(pid)

@@ -30,6 +30,7 @@ from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelOutput
+from evalgate.redact import SECRETS
 
 _EXCERPT = 200
 RETRY_STATUSES = frozenset({408, 409, 429})
@@ -48,6 +49,36 @@ class OpenAIModel:
         self.local = threading.local()
         self.sleep = time.sleep
         """Waits between attempts; tests may replace it to count the waits."""
+        self.stopped = threading.Event()
+        """Set when the run ends (Ctrl-C, -x): calls still waiting for a slot send nothing."""
+        self.slots = threading.BoundedSemaphore(config.concurrency)
+        """Requests on the wire at once: held only while a request is out, never while a
+        call waits to retry, so calls backing off leave their slot to others."""
+
+    def stop(self) -> None:
+        """The run is over: calls not yet on the wire are not sent."""
+        self.stopped.set()
+
+    def readiness(self) -> str | None:
+        """Why a run would fail before its first call (an API key variable that is not set),
+        or None. Checked by ``evalgate check`` and at the start of a run, so a missing secret
+        is one clear line, not a gate that reads as a model failure."""
+        name = self.config.api_key_env
+        if not name or os.environ.get(name):
+            return None
+        explicit = "api_key_env" in self.config.model_fields_set
+        if explicit or self.url.startswith("https://api.openai.com/"):
+            return (
+                f"model '{self.config.model}': the API key variable ${name} is not set; export it "
+                f"(the key stays out of files), or set api_key_env = \"\" for a server that needs no key"
+            )
+        return None
+
+    @property
+    def pool_size(self) -> int:
+        """Threads the engine may give this adapter: more than ``concurrency``, so calls
+        waiting out a backoff do not keep the others from the endpoint."""
+        return min(256, 2 * self.config.concurrency)
 
     @property
     def concurrency(self) -> int:
@@ -93,15 +124,23 @@ class OpenAIModel:
         # Prepared once per attempt and sent as is: Session.post would re-merge session and
         # environment settings on every call, a measurable share of a call's CPU.
         prepared = requests.Request("POST", self.url, json=body, headers=self._headers()).prepare()
+        if self.stopped.is_set():
+            return ModelError("the run ended before this call was sent", kind="connection"), None
         try:
-            response = session.send(
-                prepared, timeout=timeout, verify=session.verify, proxies=session.proxies, allow_redirects=False
-            )
+            with self.slots:
+                if self.stopped.is_set():
+                    return ModelError("the run ended before this call was sent", kind="connection"), None
+                response = session.send(
+                    prepared, timeout=timeout, verify=session.verify, proxies=session.proxies, allow_redirects=False
+                )
         except requests.Timeout:
             message = f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
             return ModelError(message, kind="timeout"), self._backoff(attempt)
         except requests.ConnectionError as err:
             message = f"cannot connect to {self.url} ({type(err).__name__}); is the server running?"
+            return ModelError(message, kind="connection"), self._backoff(attempt)
+        except requests.RequestException as err:  # a truncated or undecodable body: like a reset
+            message = f"the response from {self.url} broke off ({type(err).__name__}); retrying"
             return ModelError(message, kind="connection"), self._backoff(attempt)
         status = response.status_code
         if status >= 400:
@@ -192,10 +231,12 @@ class OpenAIModel:
                 status=response.status_code,
             )
         usage = payload.get("usage") if isinstance(payload, dict) else None
-        tokens = {k: v for k, v in (usage or {}).items() if isinstance(v, int)}
-        return ModelOutput(text=content, usage=tokens)
+        tokens = {k: v for k, v in usage.items() if isinstance(v, int)} if isinstance(usage, dict) else {}
+        return ModelOutput(text=content, usage=tokens or None)
 
 
 def _excerpt(text: str) -> str:
-    flat = " ".join(text.split())
+    """A short, quoted excerpt of a server's body, secrets removed (some gateways echo the
+    Authorization header in their error pages)."""
+    flat = SECRETS(" ".join(text.split()))
     return json.dumps(flat[:_EXCERPT] + ("…" if len(flat) > _EXCERPT else ""), ensure_ascii=False)

@@ -14,7 +14,7 @@ from evalgate.cases import Case, get_field, is_missing
 from evalgate.config import RecordedModelConfig
 from evalgate.errors import DatasetError, ModelError
 from evalgate.models.base import ModelOutput
-from evalgate.sources import file_digest
+from evalgate.sources import file_digest, text_lines
 
 
 class RecordedModel:
@@ -59,28 +59,27 @@ class RecordedModel:
 
     def _read(self) -> dict[str, str]:
         outputs: dict[str, str] = {}
-        with self.path.open(encoding="utf-8") as handle:
-            for line, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise DatasetError(f"invalid JSON ({err.msg})", path=self.path, line=line) from None
-                key = get_field(row, self.config.id_field) if isinstance(row, dict) else None
-                output = get_field(row, self.config.output_field) if isinstance(row, dict) else None
-                if is_missing(key) or key is None:
-                    raise DatasetError(
-                        f"no '{self.config.id_field}' field; set id_field in the model config",
-                        path=self.path,
-                        line=line,
-                    )
-                if is_missing(output) or not isinstance(output, str):
-                    raise DatasetError(
-                        f"no text at '{self.config.output_field}'; set output_field in the model "
-                        f"config (dots reach into objects)",
-                        path=self.path,
-                        line=line,
-                    )
-                outputs[str(key)] = output
+        for line, text in text_lines(self.path):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as err:
+                raise DatasetError(f"invalid JSON ({err.msg})", path=self.path, line=line) from None
+            key = get_field(row, self.config.id_field) if isinstance(row, dict) else None
+            output = get_field(row, self.config.output_field) if isinstance(row, dict) else None
+            if is_missing(key) or key is None:
+                raise DatasetError(
+                    f"no '{self.config.id_field}' field; set id_field in the model config",
+                    path=self.path,
+                    line=line,
+                )
+            if is_missing(output) or not isinstance(output, str):
+                raise DatasetError(
+                    f"no text at '{self.config.output_field}'; set output_field in the model "
+                    f"config (dots reach into objects)",
+                    path=self.path,
+                    line=line,
+                )
+            outputs[str(key)] = output
         return outputs

@@ -8,23 +8,12 @@ the rest. Outputs and the summary are appended to the files GitHub names in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
+from evalgate.ci import append_to, escape_data, escape_property, write_outputs
 from evalgate.document import SuiteReport
-from evalgate.errors import EvalgateError
 
 LIMIT = 10
-
-
-def escape_data(text: str) -> str:
-    """Escape a workflow command's message (GitHub's rules for ``%``, CR and LF)."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    """Escape a workflow command property value (also ``:`` and ``,``)."""
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def workflow_commands(suites: Sequence[SuiteReport], fallbacks: Sequence[str] = ()) -> list[str]:
@@ -58,17 +47,4 @@ def outcome(suites: Sequence[SuiteReport]) -> dict[str, str]:
     return {"verdict": verdict, "calls-saved": str(saved)}
 
 
-def append_to(env: Mapping[str, str], variable: str, text: str) -> Path:
-    """Append ``text`` to the file named by the environment variable ``variable``."""
-    target = env.get(variable)
-    if not target:
-        raise EvalgateError(f"{variable} is not set: this runs inside a GitHub Actions step")
-    path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(text if text.endswith("\n") else text + "\n")
-    return path
-
-
-def write_outputs(env: Mapping[str, str], values: Mapping[str, str]) -> Path:
-    """Append ``name=value`` lines to ``$GITHUB_OUTPUT``."""
-    return append_to(env, "GITHUB_OUTPUT", "".join(f"{name}={value}\n" for name, value in values.items()))
+__all__ = ["append_to", "escape_data", "escape_property", "outcome", "workflow_commands", "write_outputs"]

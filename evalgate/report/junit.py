@@ -26,16 +26,16 @@ def _case(verdict: SuiteVerdict) -> TestCase:
     details = (
         f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
         f"interval=[{percent(low)}, {percent(high)}] method={verdict.method} "
-        f"threshold={percent(verdict.threshold)} cases={verdict.cases_run}/{verdict.cases_total} "
+        f"threshold={percent(verdict.threshold)} counted={verdict.counted}/{verdict.population} ran={verdict.cases_run} "
         f"errors={verdict.errors}/{verdict.max_errors} alpha={verdict.alpha:g} "
-        f"decided_at={verdict.decided_at} model_calls={verdict.model_calls} "
+        f"decided_at={verdict.decided_at} model_calls={verdict.model_calls} model_seconds={verdict.seconds:.3f} "
         f"saved_cache={verdict.cache_hits} saved_sampling={verdict.saved_by_sampling} "
         f"saved_early_stop={verdict.saved_by_early_stop}"
     )
     case = TestCase(
         name=verdict.suite,
         classname="evalgate.verdict.gate",
-        elapsed_sec=verdict.seconds,
+        elapsed_sec=verdict.wall_seconds or 0.0,
         stdout=f"{verdict.reason}\n{details}",
     )
     message = f"{verdict.verdict}: {verdict.reason}"

@@ -9,14 +9,16 @@ gates need the baseline again (``--baseline``): the shards carry only their own 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
 from evalgate.document import MergeInfo, read_document
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
-from evalgate.run.baselines import load_baseline
+from evalgate.run.baselines import load_baselines
 from evalgate.verdict.gate import SuiteVerdict, decide
+from evalgate.verdict.monitor import SuiteSpec
 
 
 def merge_reports(
@@ -29,28 +31,31 @@ def merge_reports(
     documents = [read_document(source) for source in sources]
     results: dict[tuple[str, str, int], CaseResult] = {}
     meta: dict[str, MergeInfo] = {}
+    scheduled: dict[str, set[str]] = defaultdict(set)
+    deselected: set[str] = set()
     for source, document in zip(sources, documents, strict=True):
         for suite in document.suites:
             if suite.merge is None:
                 raise ConfigError(f"{source}: suite {suite.suite} has no merge data; re-run it with --eval-report and this evalgate")
             meta.setdefault(suite.suite, suite.merge)
+            if suite.merge.scheduled is not None:
+                deselected.add(suite.suite)
+                scheduled[suite.suite].update(suite.merge.scheduled)
         for result in document.cases:
             results[(result.suite, result.case_id, result.repeat)] = result
-    baselines = load_baseline(str(baseline.resolve()), Path.cwd(), None, None) if baseline else {}
+            scheduled[result.suite].add(result.case_id)
+    names = [name for name, info in meta.items() if info.gate.baseline is not None]
+    baselines = load_baselines(str(baseline.resolve()), Path.cwd(), None, None, names) if baseline else {}
     verdicts = []
     for name, info in meta.items():
-        gate = info.gate
         suite_results = [r for (suite, _, _), r in sorted(results.items()) if suite == name]
-        verdicts.append(
-            decide(
-                name,
-                gate,
-                suite_results,
-                order=info.order,
-                total=info.total,
-                repeats=info.repeats,
-                skip_reason=info.skip_reason,
-                baseline=baselines.get(name) if baseline and gate.baseline is not None else None,
-            )
+        order = tuple(info.order)
+        if name in deselected:  # some shard ran a selection: the verdict is about the selected cases
+            order = tuple(case for case in info.order if case in scheduled[name])
+        spec = SuiteSpec(
+            name, info.gate, order, len(order) if name in deselected else info.total, info.total,
+            selected=name in deselected, repeats=info.repeats, skip_reason=info.skip_reason,
+            baseline=baselines.get(name) if baseline else None,
         )
+        verdicts.append(decide(spec, suite_results))
     return verdicts, list(results.values()), documents[0].tier

@@ -17,13 +17,19 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> Suite
         c = verdict.comparison
         comparison = ComparisonReport(
             pairs=c.pairs, candidate_rate=c.candidate_rate, baseline_rate=c.baseline_rate, difference=c.difference,
-            interval=c.interval, max_regression=c.max_regression, decision=c.decision, decided_at=c.decided_at,  # type: ignore[arg-type]
-            worse=c.worse, better=c.better, mcnemar_p=c.mcnemar_p, method=c.method,
+            interval=c.interval, max_regression=c.max_regression, decision=c.decision, decided_at=c.decided_at,
+            worse=c.worse, better=c.better, mcnemar_p=c.mcnemar_p, exact=c.exact, method=c.method,
         )
     return SuiteReport(
         suite=verdict.suite,
         verdict=verdict.verdict.value,
         reason=verdict.reason,
+        population=verdict.population,
+        selected=verdict.selected,
+        complete=verdict.cases_run >= verdict.cases_total and not verdict.selected and verdict.verdict != "SKIPPED",
+        exact=verdict.exact,
+        counted=verdict.counted,
+        required=verdict.required,
         pass_rate=verdict.pass_rate,
         interval=verdict.interval,
         method=verdict.method,
@@ -37,7 +43,9 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> Suite
         cases_planned=verdict.cases_planned,
         cases_total=verdict.cases_total,
         model_seconds=verdict.seconds,
+        wall_seconds=verdict.wall_seconds,
         alpha=verdict.alpha,
+        alpha_fail=verdict.alpha_fail,
         decided_at=verdict.decided_at,
         blocks_merge=verdict.blocks_merge,
         repeats=verdict.repeats,
@@ -46,6 +54,7 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> Suite
         calls_saved=CallsSaved(
             cache=verdict.cache_hits, sampling=verdict.saved_by_sampling, early_stop=verdict.saved_by_early_stop
         ),
+        more_needed=verdict.more_needed,
         baseline=comparison,
         merge=merge,
     )

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from evalgate.verdict.gate import SuiteVerdict
 
 HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "saved", "time")
+"""``cases`` is counted/population: the cases the verdict read, of those it is about (and how
+many ran, when more ran than it needed); ``time`` is the suite's wall time."""
 
 
 def percent(value: float | None) -> str:
@@ -25,11 +27,22 @@ def row(verdict: SuiteVerdict) -> tuple[str, ...]:
         percent(verdict.pass_rate),
         interval,
         f"≥ {percent(verdict.threshold)} α={verdict.alpha:g}",
-        f"{verdict.cases_run}/{verdict.cases_total}",
+        cases(verdict),
         f"{verdict.errors}/{verdict.max_errors}",
         saved(verdict),
-        f"{verdict.seconds:.1f}s",
+        "-" if verdict.wall_seconds is None else f"{verdict.wall_seconds:.1f}s",
     )
+
+
+def cases(verdict: SuiteVerdict) -> str:
+    """``26/30``: the verdict read 26 of the 30 cases it is about; ``(29 ran)`` when calls
+    already under way when it settled finished too; ``selected`` for a -k selection."""
+    if verdict.verdict == "SKIPPED":
+        return f"0/{verdict.population}"
+    text = f"{verdict.counted}/{verdict.population}"
+    if verdict.cases_run > verdict.counted:
+        text += f" ({verdict.cases_run} ran)"
+    return text + (" selected" if verdict.selected else "")
 
 
 def saved(verdict: SuiteVerdict) -> str:

@@ -102,6 +102,7 @@ class Engine:
         self.runner = runner
         self.window = window
         self.pools: dict[int, DaemonPool] = {}
+        self.adapters: dict[int, Any] = {}
         self.pending: dict[str, _Pending] = {}
         self.inflight: dict[str, Future[CaseResult]] = {}
         self.cancelled: set[str] = set()
@@ -144,9 +145,14 @@ class Engine:
         self.inflight = {key: future for key, future in self.inflight.items() if not future.cancelled()}
 
     def shutdown(self) -> None:
-        """Cancel queued calls and let the pools' threads go (they are daemons)."""
+        """Cancel queued calls, tell adapters to send nothing more, and let the pools'
+        threads go (they are daemons)."""
         for pool in self.pools.values():
             pool.shutdown()
+        for adapter in self.adapters.values():
+            stop = getattr(adapter, "stop", None)
+            if callable(stop):
+                stop()
         for pending in self.pending.values():
             pending.future.cancel()
         self.pending.clear()
@@ -154,7 +160,7 @@ class Engine:
     def _submit(self, job: Job) -> None:
         if job.nodeid in self.pending or job.planned.suite.name in self.cancelled:
             return
-        key, parts, hit = self.runner.lookup(job.planned, job.case, job.repeat)
+        key, hit = self.runner.lookup(job.planned, job.case, job.repeat)
         if hit is not None:
             done: Future[CaseResult] = Future()
             done.set_result(hit)
@@ -166,10 +172,11 @@ class Engine:
         suite = job.planned.suite
         pool = self.pools.get(id(suite.adapter))
         if pool is None:
-            pool = DaemonPool(suite.adapter.concurrency, suite.adapter.kind)
+            pool = DaemonPool(getattr(suite.adapter, "pool_size", suite.adapter.concurrency), suite.adapter.kind)
             self.pools[id(suite.adapter)] = pool
+            self.adapters[id(suite.adapter)] = suite.adapter
         future: Future[CaseResult] = pool.submit(
-            lambda: self.runner.compute(job.planned, job.case, job.repeat, key, parts)
+            lambda: self.runner.compute(job.planned, job.case, job.repeat, key)
         )
         if key is not None and suite.adapter.deterministic:
             self.inflight[key] = future

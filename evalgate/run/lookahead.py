@@ -20,20 +20,22 @@ class LookAhead:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.items: list[pytest.Item] = []
-        self.positions: dict[str, int] = {}
+        self.cursor = 0
+        """Where the last item asked about sat: pytest runs the list in order, so the next
+        one is usually right after it (no index of 100,000 node ids needed)."""
         self._interactor: Any = None
         self._searched = False
 
     def index(self, items: Sequence[pytest.Item]) -> None:
         """Remember the collected items (the same list on every xdist worker)."""
         self.items = list(items)
-        self.positions = {item.nodeid: index for index, item in enumerate(self.items)}
+        self.cursor = 0
 
     def after(self, item: pytest.Item, window: int) -> list[pytest.Item]:
         """Up to ``window`` items this process will run after ``item``."""
         interactor = self._worker_queue()
         if interactor is None:
-            start = self.positions.get(item.nodeid, -1) + 1
+            start = self._position(item) + 1
             return self.items[start : start + window]
         try:
             with interactor.torun.lock() as queued:
@@ -44,6 +46,18 @@ class LookAhead:
         if isinstance(upcoming, int):
             indices.insert(0, upcoming)
         return [self.items[i] for i in indices[:window] if i < len(self.items)]
+
+    def _position(self, item: pytest.Item) -> int:
+        """The index of ``item`` in the session's items, -1 when it is not there."""
+        for index in (self.cursor, self.cursor + 1):
+            if index < len(self.items) and self.items[index] is item:
+                self.cursor = index
+                return index
+        for index, candidate in enumerate(self.items):  # reordered or skipped ahead: search
+            if candidate is item:
+                self.cursor = index
+                return index
+        return -1
 
     def _worker_queue(self) -> Any:
         if not hasattr(self.config, "workerinput"):

@@ -7,6 +7,7 @@ parsing it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -27,20 +28,19 @@ class PlannedSuite:
     full_order: tuple[str, ...] = ()
     """Every planned case id of the suite in sampling order, all shards together."""
 
-    @cached_property
-    def items(self) -> list[tuple[str, Case, int]]:
+    def items(self) -> Iterator[tuple[str, Case, int]]:
         """``(item name, case, repeat index)`` for every item this suite contributes: the
-        case id, with ``[r2]``-style suffixes when the tier repeats cases."""
-        if self.repeats == 1:
-            return [(case.id, case, 0) for case in self.cases]
-        return [
-            (f"{case.id}[r{repeat + 1}]", case, repeat)
-            for case in self.cases
-            for repeat in range(self.repeats)
-        ]
+        case id, with ``[r2]``-style suffixes when the tier repeats cases. Generated, not
+        kept: a 100,000-case suite should not hold a second list of its items."""
+        for case in self.cases:
+            if self.repeats == 1:
+                yield case.id, case, 0
+            else:
+                for repeat in range(self.repeats):
+                    yield f"{case.id}[r{repeat + 1}]", case, repeat
 
     @cached_property
     def by_item_name(self) -> dict[str, tuple[Case, int]]:
         """Item name → ``(case, repeat index)``: how a node id reported by an xdist worker
         is traced back to its case, without parsing the name."""
-        return {name: (case, repeat) for name, case, repeat in self.items}
+        return {name: (case, repeat) for name, case, repeat in self.items()}

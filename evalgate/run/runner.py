@@ -14,6 +14,7 @@ from evalgate.cases import Case
 from evalgate.errors import ModelError, ScorerError
 from evalgate.models.base import ModelAdapter
 from evalgate.project import Project
+from evalgate.redact import SECRETS
 from evalgate.results import CaseError, CaseResult
 from evalgate.run.planned import PlannedSuite
 from evalgate.scorers.base import Scorer
@@ -29,12 +30,14 @@ def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repe
         output = adapter.generate(case)
     except ModelError as err:
         return CaseResult(**identity, error=CaseError.from_exception(err), latency=time.perf_counter() - started)
-    done = {**identity, "output": output.text, "latency": time.perf_counter() - started, "usage": output.usage}
+    # The output is scored as the model gave it, but kept with secrets redacted: a server
+    # that echoes the Authorization header must not put the key into a report or the cache.
+    done = {**identity, "output": SECRETS(output.text), "latency": time.perf_counter() - started, "usage": output.usage}
     try:
         score = scorer.score(output.text, case)
     except ScorerError as err:
         return CaseResult(**done, error=CaseError.from_exception(err))
-    return CaseResult(**done, score=score.value, passed=score.passed, explanation=score.explanation)
+    return CaseResult(**done, score=score.value, passed=score.passed, explanation=SECRETS(score.explanation))
 
 
 class CaseRunner:
@@ -66,32 +69,32 @@ class CaseRunner:
 
     def run(self, planned: PlannedSuite, case: Case, repeat: int) -> CaseResult:
         """The result of one case run, from the cache or from the model, synchronously."""
-        key, parts, hit = self.lookup(planned, case, repeat)
+        key, hit = self.lookup(planned, case, repeat)
         if hit is not None:
             return self.note_hit(key, hit, planned.suite.name, case.id, repeat)
-        return self.compute(planned, case, repeat, key, parts)
+        return self.compute(planned, case, repeat, key)
 
-    def lookup(
-        self, planned: PlannedSuite, case: Case, repeat: int
-    ) -> tuple[str | None, dict[str, Any] | None, CaseResult | None]:
-        """``(key, parts, cached result or None)``; key and parts are None without a cache."""
+    def lookup(self, planned: PlannedSuite, case: Case, repeat: int) -> tuple[str | None, CaseResult | None]:
+        """``(key, cached result or None)``; the key is None without a cache."""
         if not self.caching:
-            return None, None, None
+            return None, None
         keys = self._keys(planned)
-        key, parts = keys.key(case, repeat)
+        # A key serves one item unless deterministic repeats share it: then it is let go as
+        # soon as it is used, so a 100,000-case run does not hold every key and hit to the end.
+        shared = planned.repeats > 1 and keys.deterministic
+        key = keys.key(case, repeat) if shared else keys.take(case, repeat)
         with self.lock:
-            hit = None if self.refresh else self.prefetched[planned.suite.name].get(key)
-        return key, parts, hit
+            found = self.prefetched[planned.suite.name]
+            hit = None if self.refresh else (found.get(key) if shared else found.pop(key, None))
+        return key, hit
 
-    def compute(
-        self, planned: PlannedSuite, case: Case, repeat: int, key: str | None, parts: dict[str, Any] | None
-    ) -> CaseResult:
+    def compute(self, planned: PlannedSuite, case: Case, repeat: int, key: str | None) -> CaseResult:
         """Call the model, score, and store the result at once (thread-safe)."""
         suite = planned.suite
         result = run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
-        if key is not None and parts is not None and self.store is not None:
-            self.store.store(self.run_id, key, parts, result)
-            if not result.errored:
+        if key is not None and self.store is not None:
+            self.store.store(self.run_id, key, self.keys[suite.name].parts(case, repeat), result)
+            if not result.errored and planned.repeats > 1 and suite.adapter.deterministic:
                 with self.lock:  # later repeats of a deterministic case reuse it within the run
                     self.prefetched.setdefault(suite.name, {})[key] = result
         return result
@@ -99,10 +102,10 @@ class CaseRunner:
     def note_hit(self, key: str | None, hit: CaseResult, suite: str, case_id: str, repeat: int) -> CaseResult:
         """The result a reused outcome gives this case run (pytest's thread only)."""
         if hit.errored:  # a deterministic repeat that shared a failed call: the same error
-            return hit.model_copy(update={"suite": suite, "case_id": case_id, "repeat": repeat})
+            return hit.replace(suite=suite, case_id=case_id, repeat=repeat)
         # The key says nothing of suite names: another suite's identical case is a valid hit.
         update = {"cached": True, "suite": suite, "case_id": case_id, "repeat": repeat, "latency": 0.0}
-        result = hit.model_copy(update=update)
+        result = hit.replace(**update)
         if key is not None:
             self.hit_keys.append(key)
         self.pending_hits.append(result)
@@ -125,7 +128,7 @@ class CaseRunner:
         name = planned.suite.name
         if name not in self.keys:
             keys = SuiteKeys(self.project, planned.suite)
-            wanted = [keys.key(case, repeat)[0] for _, case, repeat in planned.items]
+            wanted = [keys.key(case, repeat) for _, case, repeat in planned.items()]
             assert self.store is not None
             found = {} if self.refresh else self.store.lookup_many(wanted)
             with self.lock:

@@ -7,15 +7,16 @@ displaces the cases ranked after it, instead of reshuffling the whole suite.
 
 With ``stratify``, cases are grouped by their first tag and the groups interleaved in
 proportion to their sizes (case j of a group of n sits at (j + u)/n on a common scale,
-u a seeded offset per group), so every prefix is close to proportional. A capped sample
-allocates its size to the groups proportionally (largest remainders), giving every
-group at least one case when the cap allows.
+u a seeded offset per group), so every prefix holds each group in proportion: a prefix
+covering a share t of the scale holds t·n cases of a group of n on average over the
+offset, small groups included. A capped sample is such a prefix. There is deliberately
+no floor of one case per group: it would over-sample small groups, and a sample tested
+as if it were a fair draw of the suite would then be biased toward them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -38,45 +39,8 @@ def sampling_order(cases: Sequence[Case], seed: int, stratify: bool = False) -> 
 
 
 def cases_for_tier(cases: Sequence[Case], tier: TierConfig, seed: int, stratify: bool = False) -> list[Case]:
-    """The cases the tier's cap allows, in sampling order."""
-    ordered = sampling_order(cases, seed, stratify)
-    size = len(ordered)
-    if tier.sample is not None:
-        size = min(size, tier.sample)
-    elif tier.fraction is not None:
-        size = math.ceil(tier.fraction * len(ordered))
-    if size >= len(ordered):
-        return ordered
-    if not stratify:
-        return ordered[:size]
-    groups = _strata(ordered)
-    quota = allocate(size, {name: len(members) for name, members in groups.items()})
-    chosen = {case.id for name, members in groups.items() for case in members[: quota[name]]}
-    return [case for case in ordered if case.id in chosen]
-
-
-def allocate(size: int, counts: dict[str, int]) -> dict[str, int]:
-    """Split ``size`` over groups in proportion to ``counts`` (largest remainders), with at
-    least one per group when ``size`` allows and never more than a group holds."""
-    total = sum(counts.values())
-    floor_one = size >= len(counts)
-    exact = {name: size * count / total for name, count in counts.items()}
-    quota = {name: min(counts[name], max(int(value), 1 if floor_one else 0)) for name, value in exact.items()}
-    by_remainder = sorted(counts, key=lambda name: (exact[name] - int(exact[name]), counts[name]), reverse=True)
-    while sum(quota.values()) < size:
-        grew = False
-        for name in by_remainder:
-            if sum(quota.values()) >= size:
-                break
-            if quota[name] < counts[name]:
-                quota[name] += 1
-                grew = True
-        if not grew:
-            break
-    while sum(quota.values()) > size:  # the floor of one overshot: trim the largest groups
-        largest = max(quota, key=lambda name: (quota[name], counts[name]))
-        quota[largest] -= 1
-    return quota
+    """The cases the tier's cap allows: a prefix of the sampling order."""
+    return sampling_order(cases, seed, stratify)[: tier.size(len(cases))]
 
 
 def _strata(ordered: Sequence[Case]) -> dict[str, list[Case]]:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from evalgate.changes.plan import Plan
 from evalgate.config import GateConfig
 from evalgate.document import MergeInfo
 from evalgate.project import Project, Suite
-from evalgate.results import CaseResult, case_outcome
+from evalgate.results import CaseResult
 from evalgate.run.planned import PlannedSuite
 from evalgate.run.sampling import cases_for_tier
 from evalgate.run.sharding import in_shard
 from evalgate.verdict.gate import SuiteVerdict, decide
-from evalgate.verdict.sequential import SequentialTest
+from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
+from evalgate.verdict.outcomes import PrefixReader
 
 
 class EvalSession:
@@ -55,12 +57,17 @@ class EvalSession:
         self.by_name = {planned.suite.name: planned for planned in self.planned.values()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
+        self.fully_scheduled: set[str] = set()
+        """Suites whose every planned case was collected (their id sets are dropped)."""
         self.results: list[CaseResult] = []
-        self.monitors: dict[str, EarlyStop] = {}
+        self.spans: dict[str, tuple[float, float]] = {}
+        """Suite → (first start, last stop) of its case runs: its wall time."""
+        self.live: dict[str, tuple[PrefixReader, SuiteMonitor]] = {}
+        """Suites being watched for an early decision: their prefix and monitor."""
         self.undecided: str | None = None
         """``--eval-undecided``: overrides every gate's ``undecided`` policy."""
-        self.baselines: dict[str, dict[str, bool]] = {}
-        """Suite → case id → the baseline's outcome, for suites gated against a baseline."""
+        self.baselines: dict[str, Baseline] = {}
+        """Suite → its baseline, for suites gated against one."""
 
     @classmethod
     def for_tier(cls, project: Project, tier_name: str, shard: tuple[int, int] | None = None) -> EvalSession:
@@ -100,28 +107,59 @@ class EvalSession:
         self.schedule(planned.suite.name, found[0].id)
         return True
 
-    def record(self, result: CaseResult) -> SequentialTest | None:
-        """Keep one case result; the suite's test when this result just settled it."""
+    def note_time(self, suite: str, started: float, stopped: float) -> None:
+        """Widen the suite's wall-clock span with one case run's start and stop."""
+        first, last = self.spans.get(suite, (started, stopped))
+        self.spans[suite] = (min(first, started), max(last, stopped))
+
+    def record(self, result: CaseResult) -> SuiteMonitor | None:
+        """Keep one case result; the suite's monitor when this result just settled it."""
         self.results.append(result)
         planned = self.by_name.get(result.suite)
         if planned is None or not planned.early_stop:
             return None
-        monitor = self.monitors.get(result.suite)
-        if monitor is None:
-            monitor = EarlyStop(
-                self.order(planned),
-                len(planned.suite.cases),
-                self.gate(planned.suite),
-                planned.repeats,
-                self.baselines.get(result.suite),
-            )
-            self.monitors[result.suite] = monitor
-        return monitor.add(result)
+        live = self.live.get(result.suite)
+        if live is None:
+            spec = self.spec(planned.suite)
+            live = self.live[result.suite] = (PrefixReader(spec.order, spec.repeats), SuiteMonitor(spec))
+        reader, monitor = live
+        if monitor.settled:
+            return None
+        for case_id, outcome in reader.add(result):
+            if monitor.add(case_id, outcome) is not None:
+                return monitor
+        return None
+
+    def scheduling_done(self) -> None:
+        """Collection is over: forget the id sets of suites whose every planned case was
+        collected (the common case), so a 100,000-case run does not keep them."""
+        for planned in self.planned.values():
+            name = planned.suite.name
+            if name in self.scheduled and len(self.scheduled[name]) == len(planned.cases):
+                del self.scheduled[name]
+                self.fully_scheduled.add(name)
 
     def order(self, planned: PlannedSuite) -> list[str]:
         """The suite's scheduled case ids in sampling order."""
+        if planned.suite.name in self.fully_scheduled:
+            return [case.id for case in planned.cases]
         scheduled = self.scheduled[planned.suite.name]
         return [case.id for case in planned.cases if case.id in scheduled]
+
+    def spec(self, suite: Suite) -> SuiteSpec:
+        """What the suite's verdict is about in this run: its planned and selected cases
+        in sampling order, and the population — the suite, or the selection when ``-k`` or
+        ``--lf`` left some planned cases out."""
+        planned = self.planned.get(suite.path)
+        gate, total = self.gate(suite), len(suite.cases)
+        if planned is None:
+            return SuiteSpec(suite.name, gate, (), total, total, skip_reason=self.skip_reason)
+        order = tuple(self.order(planned))
+        selected = len(order) < len(planned.cases)
+        return SuiteSpec(
+            suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
+            baseline=self.baselines.get(suite.name),
+        )
 
     def verdicts(self) -> list[SuiteVerdict]:
         """One verdict per project suite (suites outside the tier are SKIPPED)."""
@@ -130,19 +168,9 @@ class EvalSession:
             by_suite[result.suite].append(result)
         verdicts = []
         for suite in self.project.suites:
-            planned = self.planned.get(suite.path)
-            verdicts.append(
-                decide(
-                    suite.name,
-                    self.gate(suite),
-                    by_suite[suite.name],
-                    order=self.order(planned) if planned else [],
-                    total=len(suite.cases),
-                    repeats=planned.repeats if planned else 1,
-                    skip_reason=None if planned else self.skip_reason,
-                    baseline=self.baselines.get(suite.name),
-                )
-            )
+            verdict = decide(self.spec(suite), by_suite[suite.name])
+            span = self.spans.get(suite.name)
+            verdicts.append(replace(verdict, wall_seconds=span[1] - span[0]) if span else verdict)
         return verdicts
 
     def gate(self, suite: Suite) -> GateConfig:
@@ -157,51 +185,13 @@ class EvalSession:
         meta: dict[str, MergeInfo] = {}
         for suite in self.project.suites:
             planned = self.planned.get(suite.path)
+            order = self.order(planned) if planned else []
             meta[suite.name] = MergeInfo(
                 gate=self.gate(suite),
                 order=list(planned.full_order) if planned else [],
                 total=len(suite.cases),
                 repeats=planned.repeats if planned else 1,
                 skip_reason=None if planned else self.skip_reason,
+                scheduled=order if planned and len(order) < len(planned.cases) else None,
             )
         return meta
-
-
-class EarlyStop:
-    """Feeds a suite's results to its sequential tests in sampling order, as they arrive
-    (possibly out of order, from xdist workers): only the completed prefix counts. With a
-    baseline, the suite is settled only when the baseline comparison is settled too."""
-
-    def __init__(
-        self, order: list[str], total: int, gate: GateConfig, repeats: int, baseline: dict[str, bool] | None = None
-    ) -> None:
-        self.order = order
-        self.repeats = repeats
-        self.runs: dict[str, list[CaseResult]] = defaultdict(list)
-        self.position = 0
-        self.test = SequentialTest(total, gate.min_pass_rate, gate.alpha)
-        self.baseline = baseline
-        paired = sum(case_id in baseline for case_id in order) if baseline is not None else 0
-        self.paired = SequentialTest(max(paired, 1), (1 - gate.max_regression) / 2, gate.alpha)
-        self.settled = False
-
-    def add(self, result: CaseResult) -> SequentialTest | None:
-        """Take a result; the threshold test when the suite has just been settled, else None."""
-        if self.settled:
-            return None
-        self.runs[result.case_id].append(result)
-        while self.position < len(self.order):
-            case_id = self.order[self.position]
-            case_runs = self.runs.get(case_id, [])
-            if len(case_runs) < self.repeats:
-                break
-            self.position += 1
-            outcome = bool(case_outcome(case_runs))
-            self.test.update(outcome)
-            if self.baseline is not None and case_id in self.baseline and self.paired.decision is None:
-                self.paired.update((int(outcome) - int(self.baseline[case_id]) + 1) / 2)
-            baseline_done = self.baseline is None or self.paired.decision is not None
-            if self.test.decision is not None and baseline_done:
-                self.settled = True
-                return self.test
-        return None

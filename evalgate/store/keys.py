@@ -42,8 +42,9 @@ class SuiteKeys:
             "scorer": suite.scorer.fingerprint(),
         }
         self.deterministic = suite.adapter.deterministic
-        self.known: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
-        """Keys already computed: the prefetch and each item ask for the same ones."""
+        self.known: dict[tuple[str, int], str] = {}
+        """Keys already computed: the prefetch and each item ask for the same ones. Only
+        the key is kept; the parts are rebuilt for the few cases that miss."""
 
     def parts(self, case: Case, repeat: int) -> dict[str, Any]:
         """Everything that determines this case's result."""
@@ -53,13 +54,18 @@ class SuiteKeys:
             "repeat": None if self.deterministic else repeat,
         }
 
-    def key(self, case: Case, repeat: int) -> tuple[str, dict[str, Any]]:
-        """``(key, parts)`` of one case run."""
+    def take(self, case: Case, repeat: int) -> str:
+        """The key of one case run, forgotten here once taken (the item has it now)."""
         slot = (case.id, repeat if not self.deterministic else 0)
-        if slot not in self.known:
-            parts = self.parts(case, repeat)
-            self.known[slot] = (cache_key(parts), parts)
-        return self.known[slot]
+        return self.known.pop(slot, None) or cache_key(self.parts(case, repeat))
+
+    def key(self, case: Case, repeat: int) -> str:
+        """The key of one case run."""
+        slot = (case.id, repeat if not self.deterministic else 0)
+        key = self.known.get(slot)
+        if key is None:
+            key = self.known[slot] = cache_key(self.parts(case, repeat))
+        return key
 
 
 def explain_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from evalgate.results import CaseResult
+from evalgate.results import CaseResult, result_from_json, result_to_json
 
 SCHEMA_VERSION = 1
 """Part of every key: bump when the meaning of a cached result changes."""
@@ -68,6 +68,20 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             result TEXT NOT NULL,
             created_at REAL NOT NULL,
             PRIMARY KEY (run_id, suite, case_id, repeat)
+        );
+        """,
+    ),
+    (
+        2,
+        "per-suite facts of finished runs (complete, selected), for baselines",
+        """
+        CREATE TABLE run_suites (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            complete INTEGER NOT NULL,
+            selected INTEGER NOT NULL,
+            verdict TEXT NOT NULL,
+            PRIMARY KEY (run_id, suite)
         );
         """,
     ),
@@ -126,7 +140,12 @@ class ResultStore:
 
     @classmethod
     def open(cls, path: Path) -> ResultStore:
-        """Open (creating and migrating) the store; never raises for a bad file."""
+        """Open (creating and migrating) the store; never raises for a bad file, and never
+        touches a file evalgate did not create (``EVALGATE_CACHE`` pointing at a dataset,
+        a device, another program's database): those are refused with one line."""
+        refusal = _refusal(path)
+        if refusal is not None:
+            return cls(path, None, [f"{refusal}; running without the cache (point EVALGATE_CACHE or 'cache' at a new file)"])
         problems: list[str] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +154,8 @@ class ResultStore:
         for attempt in range(2):
             try:
                 return cls(path, _connect(path), problems)
+            except NotOurs as err:
+                return cls(path, None, [f"{err}; left as it is, running without the cache (point EVALGATE_CACHE at a new file)"])
             except sqlite3.DatabaseError as err:
                 if _is_read_only(err):
                     problems.append(f"{path} is not writable ({err}); running without the cache")
@@ -142,15 +163,10 @@ class ResultStore:
                 if _is_locked(err) or attempt == 1 or not path.exists():
                     problems.append(f"cannot use the cache at {path} ({err}); running without it")
                     return cls(path, None, problems)
-                aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-                try:
-                    os.replace(path, aside)
-                    for suffix in ("-wal", "-shm"):
-                        Path(f"{path}{suffix}").unlink(missing_ok=True)
-                except OSError as move_error:
-                    problems.append(f"{path} is corrupt and cannot be moved aside ({move_error}); running without the cache")
+                moved = _move_aside(path, err)
+                problems.append(moved)
+                if "moved it" not in moved:
                     return cls(path, None, problems)
-                problems.append(f"{path} is not a usable cache ({err}); moved it to {aside.name} and started a new one")
             except OSError as err:
                 problems.append(f"cannot open {path} ({err}); running without the cache")
                 return cls(path, None, problems)
@@ -170,9 +186,9 @@ class ResultStore:
                 marks = ",".join("?" * len(chunk))
                 rows = self.connection.execute(f"SELECT key, result FROM cache WHERE key IN ({marks})", chunk)
                 for key, result in rows:
-                    found[key] = CaseResult.model_validate_json(result)
+                    found[key] = result_from_json(result)
         except (sqlite3.Error, ValueError) as err:
-            self._disable(f"reading the cache failed ({err})")
+            self._read_failed(err)
             return {}
         return found
 
@@ -189,7 +205,7 @@ class ResultStore:
                 "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, result.suite, result.case_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
-                 result.model_dump_json(), now, now),
+                 result_to_json(result), now, now),
             ))
         try:
             with self._transaction() as connection:
@@ -241,21 +257,37 @@ class ResultStore:
         )
 
     @_locked
-    def run_results(self, run_id: str) -> list[CaseResult]:
-        """Every result recorded for a run."""
+    def run_results(self, run_id: str, suite: str | None = None) -> list[CaseResult]:
+        """Every result recorded for a run (of one suite, when given)."""
         if self.connection is None:
             return []
-        rows = self.connection.execute("SELECT result FROM results WHERE run_id = ? ORDER BY created_at", (run_id,))
-        return [CaseResult.model_validate_json(row[0]) for row in rows]
+        if suite is None:
+            rows = self.connection.execute("SELECT result FROM results WHERE run_id = ? ORDER BY created_at", (run_id,))
+        else:
+            rows = self.connection.execute(
+                "SELECT result FROM results WHERE run_id = ? AND suite = ? ORDER BY created_at", (run_id, suite)
+            )
+        return [result_from_json(row[0]) for row in rows]
+
+    def record_suites(self, run_id: str, suites: list[tuple[str, bool, bool, str]]) -> None:
+        """Record, per suite, whether this run ran every case (``complete``), whether its
+        cases were a selection (``selected``) and its verdict."""
+        self._write_many(
+            "INSERT OR REPLACE INTO run_suites (run_id, suite, complete, selected, verdict) VALUES (?, ?, ?, ?, ?)",
+            [(run_id, suite, int(complete), int(selected), verdict) for suite, complete, selected, verdict in suites],
+        )
 
     @_locked
-    def newest_finished_run(self, exclude: str | None = None) -> str | None:
-        """The id of the newest finished run other than ``exclude``, or None."""
+    def newest_complete_run(self, suite: str, exclude: str | None = None) -> str | None:
+        """The id of the newest finished run other than ``exclude`` in which every case of
+        ``suite`` ran, or None."""
         if self.connection is None:
             return None
         row = self.connection.execute(
-            "SELECT run_id FROM runs WHERE finished_at IS NOT NULL AND run_id != ? ORDER BY finished_at DESC LIMIT 1",
-            (exclude or "",),
+            "SELECT runs.run_id FROM runs JOIN run_suites ON run_suites.run_id = runs.run_id "
+            "WHERE run_suites.suite = ? AND run_suites.complete = 1 AND runs.finished_at IS NOT NULL AND runs.run_id != ? "
+            "ORDER BY runs.finished_at DESC LIMIT 1",
+            (suite, exclude or ""),
         ).fetchone()
         return str(row[0]) if row else None
 
@@ -359,6 +391,15 @@ class ResultStore:
         self.problems.append(f"{self.path}: {why}; the run continues without the cache")
         self.close()
 
+    def _read_failed(self, err: Exception) -> None:
+        """A read failed: when the file is damaged (some pages corrupt, the header fine), move
+        it aside so the next run starts a new one, instead of failing every run."""
+        self.close()
+        if isinstance(err, sqlite3.DatabaseError) and not _is_locked(err) and _damaged(self.path):
+            self.problems.append(f"{_move_aside(self.path, err)}; this run continues without the cache")
+        else:
+            self.problems.append(f"{self.path}: reading the cache failed ({err}); the run continues without the cache")
+
 
 _INSERT_RESULT = (
     "INSERT OR REPLACE INTO results (run_id, suite, case_id, repeat, cached, result, created_at) "
@@ -367,7 +408,7 @@ _INSERT_RESULT = (
 
 
 def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:
-    return (run_id, result.suite, result.case_id, result.repeat, int(result.cached), result.model_dump_json(), now)
+    return (run_id, result.suite, result.case_id, result.repeat, int(result.cached), result_to_json(result), now)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -381,6 +422,12 @@ def _connect(path: Path) -> sqlite3.Connection:
         if str(mode).lower() != "wal":
             raise sqlite3.DatabaseError(f"cannot switch to WAL mode (got {mode})")
         connection.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: durable at each commit's checkpoint
+        application = connection.execute("PRAGMA application_id").fetchone()[0]
+        if application != APPLICATION_ID:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables - _OWN_TABLES:
+                raise NotOurs(f"{path} is another program's SQLite database (tables: {', '.join(sorted(tables))[:80]})")
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         _migrate(connection)
         connection.execute("SELECT COUNT(*) FROM cache").fetchone()
     except BaseException:
@@ -406,6 +453,73 @@ def _migrate(connection: sqlite3.Connection) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+APPLICATION_ID = 0x45764C47
+"""``PRAGMA application_id`` of every store evalgate creates ("EvLG"): how it knows a file is
+its own before it ever moves one aside."""
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_OWN_TABLES = {"migrations", "cache", "runs", "results", "run_suites"}
+
+
+class NotOurs(sqlite3.DatabaseError):
+    """The file is an SQLite database of some other program."""
+
+
+def _refusal(path: Path) -> str | None:
+    """Why ``path`` must not be opened as a store (not a regular file, not SQLite), or None."""
+    if not path.exists():
+        return None
+    if not path.is_file():
+        return f"{path} is not a regular file, so it cannot be the result store"
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as err:
+        return f"cannot read {path} ({err.strerror})"
+    if header and not header.startswith(_SQLITE_MAGIC) and path.parent.name != ".evalgate":
+        return f"{path} is not an evalgate result store (not an SQLite file): left as it is"
+    return None
+
+
+def _ours(path: Path) -> bool:
+    """True when the file says it is an evalgate store (its header's application id), or is
+    the default store inside a ``.evalgate`` folder (stores made before the id existed)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    if header.startswith(_SQLITE_MAGIC) and len(header) >= 72 and int.from_bytes(header[68:72], "big") == APPLICATION_ID:
+        return True
+    return path.parent.name == ".evalgate"
+
+
+def _damaged(path: Path) -> bool:
+    """True when SQLite's own check finds the file damaged."""
+    try:
+        connection = sqlite3.connect(path, timeout=1)
+        try:
+            rows = connection.execute("PRAGMA quick_check").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError:
+        return True
+    return rows != [("ok",)]
+
+
+def _move_aside(path: Path, err: Exception) -> str:
+    """Move a damaged store aside (only one evalgate made); the message saying what happened."""
+    if not _ours(path):
+        return f"{path} is damaged ({err}) but evalgate did not create it: left as it is"
+    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    try:
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    except OSError as move_error:
+        return f"{path} is damaged and cannot be moved aside ({move_error})"
+    return f"{path} is not a usable cache ({err}); moved it to {aside.name} and started a new one"
 
 
 def _is_locked(err: sqlite3.Error) -> bool:

@@ -1,45 +1,46 @@
 """Gates: a suite's case results → one verdict, and the verdicts → the exit status.
 
-A case failing its scorer is a measurement, not a build failure. What blocks a merge is
-a suite's *gate*: its pass rate below the threshold, its errors over the error budget,
-or a run cut short before every planned case ran.
+A case failing its scorer is a measurement, not a build failure. What blocks a merge is a
+suite's *gate*: its pass rate below the threshold, a regression against its baseline, its
+errors over the error budget, or a run cut short before the verdict was settled.
 
-Decisions from a sample read the cases in *sampling order* and stop at the first case
-after which an anytime-valid test (:mod:`evalgate.verdict.sequential`) settles "the suite's pass
-rate is at least the threshold" at the gate's α. The same function decides during the
-run (to skip what is no longer needed) and afterwards (for the reports), so a verdict
-depends only on the results and their order, never on when they arrived.
+:func:`decide` is the only place a verdict is made. It feeds the completed prefix of the
+sampling order to a :class:`~evalgate.verdict.monitor.SuiteMonitor` — the same monitor the
+live early stop uses — and turns its state into a :class:`SuiteVerdict` that says what it
+is about (which cases, which population) and what it guarantees (exact, or settled at α by
+an anytime-valid test, or not settled).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from evalgate.config import GateConfig
-from evalgate.results import CaseResult, case_outcome
-from evalgate.verdict.paired import Comparison, compare
-from evalgate.verdict.sequential import SequentialTest, confidence_interval
+from evalgate.results import CaseResult
+from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor, SuiteSpec
+from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
+from evalgate.verdict.paired import Comparison, comparison, exact_comparison
+from evalgate.verdict.sequential import confidence_bounds
 
 EXACT = "exact: every case ran"
-ANYTIME = "anytime-valid {confidence} CS"
-"""A betting confidence sequence for sampling without replacement (see evalgate.verdict.sequential)."""
+_CODE_VALUES = {code: (int(outcome == "pass"), int(outcome != "fail")) for outcome, code in OUTCOME_CODES.items()}
 
 
 class Verdict(StrEnum):
     """A suite gate's outcome."""
 
     PASS = "PASS"
-    """Pass rate at or above the threshold (settled), errors within budget."""
+    """Every gate passes: exactly (every case ran) or settled at α."""
     FAIL = "FAIL"
-    """Pass rate below the threshold (settled)."""
+    """A gate fails: exactly or settled at α (pass rate below the threshold, or a
+    regression against the baseline)."""
     UNDECIDED = "UNDECIDED"
-    """A capped sample that cannot settle the verdict at α; the gate's ``undecided``
-    policy says whether it blocks."""
+    """The cases run cannot settle the verdict at α (a capped sample, an unusable
+    baseline); the gate's ``undecided`` policy says whether it blocks."""
     ERROR = "ERROR"
-    """More errored cases than the error budget allows."""
+    """More errored cases than the error budget, or no case could be scored."""
     INCOMPLETE = "INCOMPLETE"
     """The run stopped before the verdict was settled (``-x``, Ctrl-C, a crash)."""
     SKIPPED = "SKIPPED"
@@ -48,46 +49,58 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class SuiteVerdict:
-    """A suite's verdict with the numbers behind it."""
+    """A suite's verdict with the numbers behind it. The counts describe the cases the
+    verdict read (``counted``): all of them when exact, the prefix that settled it when
+    early."""
 
     suite: str
     verdict: Verdict
     reason: str
     threshold: float
+    required: int
+    """k*: passes the population needs."""
+    population: int
+    """Cases the verdict is about (the suite, or the selected cases)."""
+    selected: bool
+    """The population is a selection (``-k``, ``--lf``) of the suite."""
     max_errors: int
+    """The error budget b of the planned cases."""
+    counted: int
+    """Cases the verdict read, in sampling order."""
     passed: int
-    """Cases that passed (a case with repeats passes when most of its scored repeats do)."""
     scored: int
-    """Cases with at least one scored run."""
     errors: int
-    """Cases with no scored run because every run errored."""
     cases_run: int
+    """Cases with a result (some may lie beyond the counted prefix)."""
     cases_planned: int
     cases_total: int
     interval: tuple[float, float]
     method: str
     confidence: float
     seconds: float
-    """Time spent in model calls for this suite."""
+    """Time spent in model calls for this suite (summed over cases; calls overlap)."""
     cache_hits: int = 0
-    """Case runs answered by the cache: model calls saved."""
     model_calls: int = 0
-    """Case runs that called the model."""
     alpha: float = 0.05
+    alpha_fail: float = 0.05
+    """The FAIL side's share of α (α split over the gates that can FAIL)."""
     decided_at: int | None = None
-    """Cases (in sampling order) the decision needed; None when not settled."""
+    """Cases (in sampling order) an early decision needed; None when not settled early."""
     repeats: int = 1
     blocks: bool = False
-    """Whether this verdict fails the build (see ``blocks_merge``)."""
     comparison: Comparison | None = None
-    """The baseline comparison, when the gate has a baseline."""
+    exact: bool = False
+    more_needed: int | None = None
+    """For an UNDECIDED verdict: the fewest further cases that could settle it."""
+    first_error: str | None = None
+    wall_seconds: float | None = None
+    """Wall time from the suite's first case starting to its last finishing (set by the run)."""
 
     @property
     def pass_rate(self) -> float | None:
-        """Share of the cases run that passed (an errored case is not a pass); None when
-        no case ran."""
-        ran = self.scored + self.errors
-        return self.passed / ran if ran else None
+        """Share of the counted cases that passed (an errored case is not a pass); None
+        when none was counted."""
+        return self.passed / self.counted if self.counted else None
 
     @property
     def blocks_merge(self) -> bool:
@@ -96,8 +109,10 @@ class SuiteVerdict:
 
     @property
     def saved_by_sampling(self) -> int:
-        """Case runs the tier's cap left out."""
-        return (self.cases_total - self.cases_planned) * self.repeats if self.verdict != Verdict.SKIPPED else 0
+        """Case runs the tier's cap left out of the population."""
+        if self.verdict == Verdict.SKIPPED:
+            return 0
+        return max(0, self.population - self.cases_planned) * self.repeats
 
     @property
     def saved_by_early_stop(self) -> int:
@@ -107,172 +122,278 @@ class SuiteVerdict:
         return max(0, self.cases_planned - self.cases_run) * self.repeats
 
 
-def prefix_outcomes(order: Sequence[str], runs: dict[str, list[CaseResult]], repeats: int) -> list[bool]:
-    """Outcomes of the longest prefix of ``order`` whose cases have all their runs.
-    An errored case counts as not passed: errors never help a suite pass."""
-    outcomes = []
-    for case_id in order:
-        case_runs = runs.get(case_id, [])
-        if len(case_runs) < repeats:
-            break
-        outcomes.append(bool(case_outcome(case_runs)))
-    return outcomes
-
-
-def settle(outcomes: Iterable[bool], total: int, gate: GateConfig) -> SequentialTest:
-    """Run the anytime-valid test over outcomes in sampling order until it decides."""
-    test = SequentialTest(total, gate.min_pass_rate, gate.alpha)
-    for outcome in outcomes:
-        if test.update(outcome) is not None:
-            break
-    return test
-
-
-def decide(
-    suite: str,
-    gate: GateConfig,
-    results: Iterable[CaseResult],
-    order: Sequence[str],
-    total: int,
-    repeats: int = 1,
-    skip_reason: str | None = None,
-    baseline: Mapping[str, bool] | None = None,
-) -> SuiteVerdict:
-    """The verdict of one suite.
-
-    ``order`` lists the case ids the run planned (after tier sampling and ``-k``), in
-    sampling order; ``total`` is how many cases the suite has; ``skip_reason`` says why
-    the suite does not run at all, None when it runs; ``baseline`` maps case ids to a
-    baseline run's outcomes, for the "no regression larger than max_regression" gate.
-    """
+def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
+    """The verdict of one suite from its results (any order, any subset)."""
     runs: dict[str, list[CaseResult]] = defaultdict(list)
+    hits = calls = 0
+    seconds = 0.0
+    first_error = None
     for result in results:
         runs[result.case_id].append(result)
-    passed = scored = errors = hits = calls = 0
-    seconds = 0.0
-    for case_runs in runs.values():
-        seconds += sum(run.latency for run in case_runs)
-        hits += sum(run.cached for run in case_runs)
-        calls += sum(not run.cached for run in case_runs)
-        outcome = case_outcome(case_runs)
-        if outcome is None:
-            errors += 1
+        hits += result.cached
+        calls += not result.cached
+        seconds += result.latency
+        if result.error is not None and first_error is None:
+            first_error = result.error.message
+    reader = PrefixReader(spec.order, spec.repeats)
+    reader.runs = runs
+    monitor = SuiteMonitor(spec)
+    prefix = reader.advance()
+    for case_id, outcome in prefix:
+        monitor.add(case_id, outcome)
+    outcomes = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= spec.repeats}
+    return _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, dict(prefix)).verdict()
+
+
+class _Judge:
+    """Turns a monitor's state and the run's facts into a verdict (one use)."""
+
+    def __init__(
+        self,
+        spec: SuiteSpec,
+        monitor: SuiteMonitor,
+        outcomes: dict[str, Outcome],
+        ran: int,
+        hits: int,
+        calls: int,
+        seconds: float,
+        first_error: str | None,
+        prefix: dict[str, Outcome],
+    ) -> None:
+        self.spec, self.monitor, self.outcomes = spec, monitor, outcomes
+        self.ran, self.hits, self.calls, self.seconds = ran, hits, calls, seconds
+        self.first_error, self.prefix = first_error, prefix
+        self.gate = spec.gate
+        self.complete = len(prefix) == len(spec.order)
+        """Every planned case has all its runs."""
+        self.exact = self.complete and not spec.capped and bool(spec.order)
+
+    def verdict(self) -> SuiteVerdict:
+        spec = self.spec
+        if spec.skip_reason is not None:
+            return self._make(Verdict.SKIPPED, spec.skip_reason, False, counted=0)
+        if not spec.order:
+            return self._make(Verdict.SKIPPED, "all its cases were deselected (-k, --lf, ...)", False, counted=0)
+        if self.exact:
+            return self._exact()
+        return self._sampled()
+
+    # --- every case of the population ran ---------------------------------------------
+
+    def _exact(self) -> SuiteVerdict:
+        monitor, spec = self.monitor, self.spec
+        counts = monitor.counts
+        n = spec.population
+        if counts["error"] > monitor.budget:
+            return self._error(counts["error"], n, exact=True)
+        if counts["error"] == n:
+            return self._make(Verdict.ERROR, self._no_score(), True, counted=n, exact=True)
+        passes = counts["pass"]
+        relation = "≥" if passes >= monitor.required else "<"
+        verdict = Verdict.PASS if passes >= monitor.required else Verdict.FAIL
+        everything = f"all {self._cases(n)}" if not spec.selected else self._cases(n)
+        reason = f"pass rate {passes / n:.1%} {relation} {self._threshold()} ({everything}; {passes} pass, {monitor.required} needed)"
+        compared, reason, verdict, blocks = self._with_baseline(verdict, reason, exact=True)
+        return self._make(verdict, reason, blocks, counted=n, exact=True, comparison=compared)
+
+    # --- a sample, or an early stop ---------------------------------------------------
+
+    def _sampled(self) -> SuiteVerdict:
+        monitor, spec = self.monitor, self.spec
+        # The monitor's decision comes first: it is the one the live early stop acted on.
+        if monitor.decision == "ERROR":
+            assert monitor.decided_at is not None
+            return self._error(monitor.counts_at_decision["error"], monitor.decided_at)
+        if monitor.decision in ("PASS", "FAIL"):
+            return self._settled()
+        observed_errors = sum(outcome == "error" for outcome in self.outcomes.values())
+        if observed_errors > monitor.budget:  # beyond the prefix too: an exact fact
+            return self._error(observed_errors, monitor.seen)
+        if not self.complete:
+            return self._make(
+                Verdict.INCOMPLETE,
+                f"only {len(self.prefix)} of {len(spec.order)} planned cases ran in order; the run stopped before "
+                f"the verdict was settled",
+                True,
+                counted=monitor.seen,
+            )
+        if monitor.counts["error"] == monitor.seen:
+            return self._make(Verdict.ERROR, self._no_score(), True, counted=monitor.seen)
+        return self._undecided()
+
+    def _settled(self) -> SuiteVerdict:
+        monitor = self.monitor
+        at = monitor.decided_at
+        assert at is not None and monitor.decision is not None
+        counts = monitor.counts_at_decision
+        verdict = Verdict(monitor.decision)
+        threshold_side = monitor.threshold.decision
+        if verdict == Verdict.FAIL and threshold_side != "FAIL":
+            reason = "regression vs baseline"  # replaced below with the comparison's numbers
         else:
-            scored += 1
-            passed += outcome
-    prefix = prefix_outcomes(order, runs, repeats)
-    test = settle(prefix, total, gate)
-    used = prefix[: test.decided_at] if test.decided_at is not None else prefix
-    if len(runs) >= total:
-        interval, method = (passed / total, passed / total), EXACT
-    else:
-        interval, method = confidence_interval(used, total, gate.alpha), ANYTIME
-    verdict, reason, blocks = _verdict(gate, test, passed, scored, errors, len(runs), len(order), total, skip_reason)
-    comparison = None
-    if baseline is not None and verdict not in (Verdict.SKIPPED, Verdict.ERROR, Verdict.INCOMPLETE):
-        complete = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= repeats}
-        comparison = compare(order, complete, baseline, gate.max_regression, gate.alpha)
-        verdict, reason, blocks = _with_baseline(gate, comparison, verdict, reason, blocks, len(runs) >= total)
-    return SuiteVerdict(
-        suite=suite,
-        verdict=verdict,
-        reason=reason,
-        threshold=gate.min_pass_rate,
-        max_errors=gate.max_errors,
-        passed=passed,
-        scored=scored,
-        errors=errors,
-        cases_run=len(runs),
-        cases_planned=len(order),
-        cases_total=total,
-        interval=(float(interval[0]), float(interval[1])),
-        method=method.format(confidence=f"{1 - 2 * gate.alpha:.0%}"),
-        confidence=1 - 2 * gate.alpha if method == ANYTIME else 1.0,
-        seconds=seconds,
-        cache_hits=hits,
-        model_calls=calls,
-        alpha=gate.alpha,
-        decided_at=test.decided_at,
-        repeats=repeats,
-        blocks=blocks,
-        comparison=comparison,
-    )
+            relation = "≥" if verdict == Verdict.PASS else "<"
+            reason = (
+                f"pass rate {relation} {self._threshold()}: settled after {at} of {self._cases(self.spec.population)} "
+                f"({counts['pass'] / at:.1%} so far) by an anytime-valid test at {self._alpha_text(verdict)}"
+            )
+        compared, reason, verdict, blocks = self._with_baseline(verdict, reason, exact=False)
+        return self._make(verdict, reason, blocks, counted=at, decided_at=at, comparison=compared)
 
-
-def _with_baseline(
-    gate: GateConfig, comparison: Comparison, verdict: Verdict, reason: str, blocks: bool, everything: bool
-) -> tuple[Verdict, str, bool]:
-    """Combine the threshold verdict with the baseline comparison: a regression beyond
-    ``max_regression`` fails the gate; an unsettled comparison leaves it UNDECIDED."""
-    delta = f"Δ = {comparison.difference:+.1%} over {comparison.pairs} paired cases"
-    margin = f"{gate.max_regression:.1%}"
-    if comparison.pairs == 0:
-        return Verdict.UNDECIDED, f"{reason}; no case in common with the baseline", gate.undecided != "pass"
-    exact = everything and comparison.decided_at in (None, comparison.pairs)
-    if comparison.decision == "FAIL" or (exact and comparison.difference < -gate.max_regression):
-        return Verdict.FAIL, f"regression vs baseline larger than {margin}: {delta}", True
-    if comparison.decision == "PASS" or exact:
-        return verdict, f"{reason}; no regression vs baseline larger than {margin} ({delta})", blocks
-    if verdict == Verdict.FAIL:
-        return verdict, reason, blocks
-    estimate_ok = comparison.difference >= -gate.max_regression
-    undecided_blocks = {"fail": True, "pass": False, "estimate": blocks or not estimate_ok}[gate.undecided]
-    return (
-        Verdict.UNDECIDED,
-        f"{reason}; the baseline comparison is not settled at α = {gate.alpha:g} ({delta}); "
-        f"policy '{gate.undecided}' {'blocks the merge' if undecided_blocks else 'does not block'}",
-        undecided_blocks,
-    )
-
-
-def _verdict(
-    gate: GateConfig,
-    test: SequentialTest,
-    passed: int,
-    scored: int,
-    errors: int,
-    ran: int,
-    planned: int,
-    total: int,
-    skip_reason: str | None,
-) -> tuple[Verdict, str, bool]:
-    """``(verdict, reason, blocks the merge)``."""
-    if skip_reason is not None:
-        return Verdict.SKIPPED, skip_reason, False
-    if planned == 0:
-        return Verdict.SKIPPED, "all its cases were deselected (-k, --lf, ...)", False
-    if errors > gate.max_errors:
-        return Verdict.ERROR, f"{errors} errored case(s) exceed the error budget of {gate.max_errors} (max_errors)", True
-    threshold = f"{gate.min_pass_rate:.1%}"
-    if ran >= total:
-        rate = passed / total
-        relation = "≥" if rate >= gate.min_pass_rate else "<"
-        verdict = Verdict.PASS if rate >= gate.min_pass_rate else Verdict.FAIL
-        return verdict, f"pass rate {rate:.1%} {relation} {threshold} (all {total} cases)", verdict == Verdict.FAIL
-    if test.decision is not None:
-        assert test.decided_at is not None
-        rate = test.passed / test.decided_at
-        relation = "≥" if test.decision == "PASS" else "<"
-        return (
-            Verdict(test.decision),
-            f"pass rate {relation} {threshold}: settled after {test.decided_at} of {total} cases "
-            f"({rate:.1%} so far) by an anytime-valid test at α = {gate.alpha:g}",
-            test.decision == "FAIL",
+    def _undecided(self) -> SuiteVerdict:
+        monitor, spec, gate = self.monitor, self.spec, self.gate
+        counts, n = monitor.counts, monitor.seen
+        estimate = counts["pass"] / n
+        likely: Outcome = "pass" if estimate >= gate.min_pass_rate else "fail"
+        more = monitor.more_needed(likely)
+        what = "PASS" if likely == "pass" else "FAIL"
+        need = (
+            f"a settled {what} needs at least {more} more case(s), all {'passing' if likely == 'pass' else 'failing'}"
+            if more is not None
+            else f"no outcome of the remaining cases can settle it at α = {gate.alpha:g}"
         )
-    if ran < planned:
-        return Verdict.INCOMPLETE, f"only {ran} of {planned} planned cases ran; the run stopped early", True
-    if scored == 0:
-        return Verdict.FAIL, "no case could be scored", True
-    rate = passed / ran
-    estimate_passes = rate >= gate.min_pass_rate
-    blocks = {"fail": True, "pass": False, "estimate": not estimate_passes}[gate.undecided]
-    effect = "blocks the merge" if blocks else "does not block"
-    return (
-        Verdict.UNDECIDED,
-        f"a sample of {planned} of {total} cases cannot settle pass rate ≥ {threshold} at α = {gate.alpha:g} "
-        f"(estimate {rate:.1%}); policy '{gate.undecided}' {effect}",
-        blocks,
-    )
+        if spec.capped:
+            why = f"a sample of {len(spec.order)} of {self._cases(spec.population)} cannot settle pass rate ≥ {self._threshold()} at α = {gate.alpha:g}"
+        else:
+            why = f"the cases run cannot settle pass rate ≥ {self._threshold()} at α = {gate.alpha:g}"
+        if monitor.threshold.decision == "PASS":
+            why = f"pass rate ≥ {self._threshold()} is settled, but not the baseline comparison"
+            need = ""
+        problem = spec.baseline_problem()
+        if problem is not None:
+            why = f"{why}; {problem}" if monitor.threshold.decision != "PASS" else f"pass rate ≥ {self._threshold()} is settled, but {problem}"
+        compared = comparison(monitor) if spec.baseline is not None and monitor.paired is not None else None
+        estimate_ok = estimate >= gate.min_pass_rate and (compared is None or compared.difference >= -gate.max_regression)
+        blocks = {"warn": False, "fail": True, "estimate": not estimate_ok}[gate.undecided]
+        effect = "blocks the merge" if blocks else "does not block"
+        detail = f" (estimate {estimate:.1%}{self._delta_text(compared)})"
+        reason = f"{why}{detail}; {need + '; ' if need else ''}policy '{gate.undecided}' {effect}"
+        return self._make(Verdict.UNDECIDED, reason, blocks, counted=n, comparison=compared, more_needed=more)
+
+    # --- baseline ---------------------------------------------------------------------
+
+    def _with_baseline(
+        self, verdict: Verdict, reason: str, exact: bool
+    ) -> tuple[Comparison | None, str, Verdict, bool]:
+        """Combine the pass-rate verdict with the baseline comparison."""
+        spec, monitor, gate = self.spec, self.monitor, self.gate
+        blocks = verdict == Verdict.FAIL
+        if spec.baseline is None:
+            return None, reason, verdict, blocks
+        problem = spec.baseline_problem()
+        if problem is not None or monitor.paired is None:
+            if verdict == Verdict.FAIL:
+                return None, reason, verdict, True
+            undecided_blocks = gate.undecided == "fail"
+            return None, f"{reason}; {problem}", Verdict.UNDECIDED, undecided_blocks
+        everything = exact and all(case in spec.baseline.outcomes for case in spec.order)
+        decision = None
+        if everything:
+            both = {case: self.outcomes[case] for case in spec.order}
+            decision = exact_comparison(both, {case: spec.baseline.outcomes[case] for case in spec.order}, monitor.paired_required)
+        compared = comparison(monitor, decision)
+        margin = f"{gate.max_regression:.1%}"
+        delta = self._delta_text(compared).removeprefix(", ")
+        if compared.decision == "FAIL":
+            return compared, f"regression vs baseline larger than {margin}: {delta}", Verdict.FAIL, True
+        if verdict == Verdict.FAIL:
+            return compared, reason, verdict, True
+        if compared.decision == "PASS":
+            how = "" if compared.exact else f", settled at α = {gate.alpha:g}"
+            return compared, f"{reason}; no regression vs baseline larger than {margin} ({delta}{how})", verdict, False
+        undecided_blocks = gate.undecided == "fail" or (gate.undecided == "estimate" and compared.difference < -gate.max_regression)
+        return (
+            compared,
+            f"{reason}; the baseline comparison is not settled at α = {gate.alpha:g} ({delta}); "
+            f"policy '{gate.undecided}' {'blocks the merge' if undecided_blocks else 'does not block'}",
+            Verdict.UNDECIDED,
+            undecided_blocks,
+        )
+
+    # --- pieces -----------------------------------------------------------------------
+
+    def _error(self, errors: int, counted: int, exact: bool = False) -> SuiteVerdict:
+        first = f"; first error: {self.first_error}" if self.first_error else ""
+        reason = f"{errors} errored case(s) exceed the error budget of {self.monitor.budget} (max_errors){first}"
+        return self._make(Verdict.ERROR, reason, True, counted=counted, exact=exact)
+
+    def _no_score(self) -> str:
+        first = f"; first error: {self.first_error}" if self.first_error else ""
+        return f"no case could be scored: every case run errored{first}"
+
+    def _threshold(self) -> str:
+        return f"{self.gate.min_pass_rate:.1%}"
+
+    def _cases(self, n: int) -> str:
+        return f"the {n} selected cases" if self.spec.selected else f"{n} cases"
+
+    def _alpha_text(self, verdict: Verdict) -> str:
+        if verdict == Verdict.FAIL and self.monitor.alpha_fail < self.gate.alpha:
+            return f"α = {self.monitor.alpha_fail:g} (α = {self.gate.alpha:g} split over the suite's gates)"
+        return f"α = {self.gate.alpha:g}"
+
+    @staticmethod
+    def _delta_text(compared: Comparison | None) -> str:
+        if compared is None:
+            return ""
+        return f", Δ = {compared.difference:+.1%} over {compared.pairs} paired cases"
+
+    def _make(
+        self,
+        verdict: Verdict,
+        reason: str,
+        blocks: bool,
+        *,
+        counted: int,
+        exact: bool = False,
+        decided_at: int | None = None,
+        comparison: Comparison | None = None,
+        more_needed: int | None = None,
+    ) -> SuiteVerdict:
+        spec, monitor, gate = self.spec, self.monitor, self.gate
+        codes = monitor.read[:counted]
+        values = [_CODE_VALUES[code] for code in codes]
+        counts = {outcome: codes.count(code) for outcome, code in OUTCOME_CODES.items()}
+        if exact:
+            passes = counts["pass"]
+            interval, method, confidence = (passes / spec.population,) * 2, EXACT, 1.0
+        elif values:
+            interval = confidence_bounds(values, spec.population, gate.alpha, alpha_high=monitor.alpha_fail)
+            confidence = 1 - gate.alpha - monitor.alpha_fail
+            method = f"anytime-valid {confidence:.1%} CS".replace(".0%", "%")
+        else:
+            interval, method, confidence = (0.0, 1.0), "no case read", 0.0
+        return SuiteVerdict(
+            suite=spec.name,
+            verdict=verdict,
+            reason=reason,
+            threshold=gate.min_pass_rate,
+            required=monitor.required,
+            population=spec.population,
+            selected=spec.selected,
+            max_errors=monitor.budget,
+            counted=counted,
+            passed=counts["pass"],
+            scored=counts["pass"] + counts["fail"],
+            errors=counts["error"],
+            cases_run=self.ran,
+            cases_planned=len(spec.order),
+            cases_total=spec.total,
+            interval=(float(interval[0]), float(interval[1])),
+            method=method,
+            confidence=confidence,
+            seconds=self.seconds,
+            cache_hits=self.hits,
+            model_calls=self.calls,
+            alpha=gate.alpha,
+            alpha_fail=monitor.alpha_fail,
+            decided_at=decided_at,
+            repeats=spec.repeats,
+            blocks=blocks,
+            comparison=comparison,
+            exact=exact,
+            more_needed=more_needed,
+            first_error=self.first_error,
+        )
 
 
 def exit_status(pytest_status: int, verdicts: Sequence[SuiteVerdict], other_failures: int) -> int:

@@ -1,20 +1,26 @@
 """Baseline gates: is the candidate no worse than a baseline, on the same cases?
 
 "No regression larger than δ" is a statement about the paired difference
-Δ = rate(candidate) − rate(baseline) over the suite's cases. Each case contributes
-D = x_candidate − x_baseline ∈ {−1, 0, 1}; (D + 1) / 2 lies in [0, 1] with mean (Δ + 1) / 2,
-so the same anytime-valid betting test that gates pass rates (:mod:`evalgate.verdict.sequential`)
-tests "Δ ≥ −δ" at threshold (1 − δ) / 2, valid however often it is checked. Only the
-discordant cases move the statistic, as in McNemar's test, whose exact p-value (for
-"no difference at all") is reported beside it.
+Δ = rate(candidate) − rate(baseline) over the N cases of the population. Each case
+contributes D = x_candidate − x_baseline ∈ {−1, 0, 1}; the gate passes when
+ΣD ≥ j* = ⌈−δ·N⌉ (:func:`~evalgate.verdict.exact.required_paired_sum`). The anytime-valid
+betting test of :mod:`evalgate.verdict.sequential` reads D + 1 ∈ {0, 1, 2} on the paired
+cases in sampling order — about the whole population, so a sample of pairs that cannot
+settle it leaves the comparison undecided — and an errored case (either side) counts
+against whichever conclusion it could help. Only discordant cases move the statistic, as
+in McNemar's test, whose exact p-value (for "no difference at all") is reported beside it.
+When every case of the population ran in both runs, the comparison is exact (errors count
+as not passed on both sides, as in the pass rate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from evalgate.verdict.sequential import SequentialTest, confidence_interval
+from evalgate.verdict.monitor import SuiteMonitor
+from evalgate.verdict.outcomes import Outcome
+from evalgate.verdict.sequential import confidence_bounds
 from evalgate.verdict.stats import mcnemar_exact
 
 
@@ -23,13 +29,15 @@ class Comparison:
     """A candidate-vs-baseline comparison on the cases both have."""
 
     pairs: int
+    """Paired cases read (in sampling order, up to the decision or the end)."""
     candidate_rate: float
     baseline_rate: float
     difference: float
+    """Observed candidate − baseline pass rate over the paired cases read."""
     interval: tuple[float, float]
-    """Anytime-valid interval for the difference over the paired cases."""
+    """Interval for Δ over the population: anytime-valid, or exact when every case paired."""
     max_regression: float
-    decision: str | None
+    decision: Literal["PASS", "FAIL"] | None
     """``PASS`` (no regression beyond δ), ``FAIL`` (a regression beyond δ), None (undecided)."""
     decided_at: int | None
     worse: int
@@ -37,45 +45,46 @@ class Comparison:
     better: int
     """Cases the candidate passed and the baseline failed."""
     mcnemar_p: float
+    exact: bool = False
+    """Every case of the population was paired: Δ is known, not estimated."""
     method: str = "paired anytime-valid betting test; exact McNemar p for Δ = 0"
 
 
-def compare(
-    order: Sequence[str],
-    candidate: Mapping[str, bool | None],
-    baseline: Mapping[str, bool],
-    max_regression: float,
-    alpha: float,
-) -> Comparison:
-    """The paired comparison over the cases of ``order`` (sampling order) that both sides
-    have; errored candidate cases count as failed (``None``)."""
-    paired = [case_id for case_id in order if case_id in baseline]
-    population = len(paired)
-    values: list[float] = []
-    test = SequentialTest(max(population, 1), (1 - max_regression) / 2, alpha)
-    worse = better = cand = base = 0
-    for case_id in paired:
-        if case_id not in candidate:
-            break  # the prefix ends here
-        x, y = bool(candidate[case_id]), baseline[case_id]
-        cand, base = cand + x, base + y
-        worse, better = worse + (y and not x), better + (x and not y)
-        value = (int(x) - int(y) + 1) / 2
-        values.append(value)
-        if test.decision is None:
-            test.update(value)
-    seen = len(values)
-    low, high = confidence_interval(values[: test.decided_at or seen], max(population, 1), alpha) if seen else (0.0, 1.0)
+def exact_comparison(candidate: dict[str, Outcome], baseline: dict[str, Outcome], required: int) -> Literal["PASS", "FAIL"]:
+    """The comparison when both runs have every case: ΣD ≥ j*, errors as not passed."""
+    total = sum(int(candidate[case] == "pass") - int(baseline[case] == "pass") for case in candidate)
+    return "PASS" if total >= required else "FAIL"
+
+
+def comparison(monitor: SuiteMonitor, exact: Literal["PASS", "FAIL"] | None = None) -> Comparison:
+    """The comparison a monitor has read (``exact`` when every case paired)."""
+    spec, test, pairs = monitor.spec, monitor.paired, monitor.pairs
+    read = pairs["read"]
+    population = spec.population
+    decision: Literal["PASS", "FAIL"] | None
+    decided_at: int | None
+    if exact is not None:
+        delta = (pairs["candidate"] - pairs["baseline"]) / max(read, 1)
+        interval = (delta, delta)
+        decision, decided_at = exact, read
+    elif test is not None:
+        used = monitor.paired_read[: test.decided_at or read]
+        low, high = confidence_bounds(used, population, spec.gate.alpha, scale=2) if used else (0.0, 1.0)
+        interval = (2 * low - 1, 2 * high - 1)
+        decision, decided_at = test.decision, test.decided_at
+    else:
+        interval, decision, decided_at = (-1.0, 1.0), None, None
     return Comparison(
-        pairs=seen,
-        candidate_rate=cand / seen if seen else 0.0,
-        baseline_rate=base / seen if seen else 0.0,
-        difference=(cand - base) / seen if seen else 0.0,
-        interval=(2 * low - 1, 2 * high - 1),
-        max_regression=max_regression,
-        decision=test.decision if seen else None,
-        decided_at=test.decided_at,
-        worse=worse,
-        better=better,
-        mcnemar_p=mcnemar_exact(worse, better),
+        pairs=read,
+        candidate_rate=pairs["candidate"] / read if read else 0.0,
+        baseline_rate=pairs["baseline"] / read if read else 0.0,
+        difference=(pairs["candidate"] - pairs["baseline"]) / read if read else 0.0,
+        interval=interval,
+        max_regression=spec.gate.max_regression,
+        decision=decision,
+        decided_at=decided_at,
+        worse=pairs["worse"],
+        better=pairs["better"],
+        mcnemar_p=mcnemar_exact(pairs["worse"], pairs["better"]),
+        exact=exact is not None,
     )

@@ -36,12 +36,20 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
 
 def binomial_tail(k: int, n: int, p: float = 0.5) -> float:
-    """P(X ≥ k) for X ~ Binomial(n, p), summed exactly."""
+    """P(X ≥ k) for X ~ Binomial(n, p). Summed in log space (log-sum-exp), so thousands of
+    trials neither overflow ``math.comb`` into a float nor underflow the terms."""
     if k <= 0:
         return 1.0
     if k > n:
         return 0.0
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k, n + 1))
+    if p <= 0.0 or p >= 1.0:
+        return 1.0 if p >= 1.0 else 0.0
+    logs = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+        for i in range(k, n + 1)
+    ]
+    top = max(logs)
+    return min(1.0, math.exp(top) * sum(math.exp(value - top) for value in logs))
 
 
 def mcnemar_exact(b: int, c: int) -> float:

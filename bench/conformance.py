@@ -1,0 +1,359 @@
+"""Conformance: is every verdict evalgate gives right as often as it claims? Cell by cell.
+
+Real per-item correctness of real models (bench/data: GSM8K × 4 GPT-3 variants, ChemBench
+× 22 LLMs). For each *cell* — a model, a kind of run and a setting — many random orders
+are drawn and the decision code is replayed on each: the same ``SuiteMonitor`` the live
+early stop and the final verdict use, then the verdict rules of ``verdict.gate`` (checked
+against ``decide()`` itself on a sample of runs). The truth is the whole population's
+answer, computed exactly. A verdict is *wrong* when it is settled (PASS, FAIL, ERROR) and
+disagrees with the truth; UNDECIDED is never wrong, and is counted apart.
+
+Families of cells (α = 0.05 everywhere):
+
+- ``full``: the full tier with early stopping; the threshold τ at distance
+  d ∈ {−0.10, −0.05, −0.01, −0.005, 0, +0.005, +0.01, +0.05, +0.10} from the true rate
+  (d = 0: τ is the true rate exactly, so the truth is PASS; d > 0: FAIL);
+- ``capped``: a smoke-style sample of 20, 50 or 100 cases of the suite;
+- ``stratified``: the sampling order stratified by topic block (8 contiguous blocks of
+  the file, sizes from 40 % down to 1 %), full and capped to 50;
+- ``selected``: the population is a selection (a block of 400 cases, as ``-k`` makes);
+- ``paired``: candidate vs baseline on the same items with the margin δ chosen so that
+  Δ + δ lies within 2 points of 0 (the hardest cases), in a suite with two gates;
+  also on capped samples, and against an *incomplete* baseline (an early-stopped base run
+  that has only the first 100 or 400 cases of the order);
+- ``errors``: persistent errors on a random 4 % of the items against budgets below, at and
+  above their count.
+
+Reported: per cell the wrong rate, UNDECIDED rate, calls used; the **worst cell** (not the
+mean) with its binomial standard error; the false-block rate on capped tiers; the paired
+false-alarm rate on capped tiers; calls used at |d| = 0.05 and 0.10.
+
+Two stages, because the largest of ~2,000 noisy estimates is biased upward (a cell whose
+true error is 3 % reads 8 % now and then in 200 orders): every cell is *screened* with 200
+orders, and each cell that screens at or above α (wrong verdicts, or blocks of a passing
+suite) is *confirmed* with 2,000 fresh orders. The worst cell is the worst confirmed
+estimate; the screening maximum is reported beside it.
+
+    python bench/conformance.py                        # writes bench/results/conformance.json
+    python bench/conformance.py --orders 3 --models 2 --out /tmp/c.json   # tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from verdicts import load_models  # noqa: E402  (the same real data as the verdicts benchmark)
+
+from evalgate.config import GateConfig  # noqa: E402
+from evalgate.results import CaseError, CaseResult  # noqa: E402
+from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes  # noqa: E402
+from evalgate.verdict.gate import decide  # noqa: E402
+from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec  # noqa: E402
+
+ALPHA = 0.05
+DISTANCES = (-0.10, -0.05, -0.01, -0.005, 0.0, 0.005, 0.01, 0.05, 0.10)
+CAPS = (20, 50, 100)
+BLOCK_SHARES = (0.40, 0.20, 0.15, 0.10, 0.08, 0.04, 0.02, 0.01)
+SELECTION = 400
+PAIR_OFFSETS = (-0.015, -0.005, 0.0, 0.005, 0.015)
+ERROR_SHARE = 0.04
+CHECK_EVERY = 97
+"""Every this many runs, the replayed verdict is checked against ``decide()`` itself."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One setting, replayed over many orders."""
+
+    family: str
+    dataset: str
+    model: str
+    setting: str
+    outcomes: tuple[str, ...]
+    """Per item of the population: pass, fail or error (in file order)."""
+    gate: dict[str, Any]
+    population: int
+    planned: int | None = None
+    """Cases the run plans (a capped sample); None: the whole population."""
+    strata: tuple[int, ...] = ()
+    """Per item: its topic block, for stratified orders."""
+    baseline: tuple[str, ...] = ()
+    """Per item: the baseline's outcome (paired cells)."""
+    baseline_cases: int | None = None
+    """The baseline has only the first this-many cases of the order (incomplete); None: all."""
+    selected: bool = False
+
+
+def as_decimal(value: float) -> float:
+    """A threshold as a user would write it: six decimals, rounded down."""
+    return math.floor(value * 1_000_000) / 1_000_000
+
+
+def truth(cell: Cell) -> str:
+    errors = cell.outcomes.count("error")
+    budget = error_budget(cell.gate.get("max_errors"), None, cell.planned or cell.population)
+    if cell.planned is None and errors > budget:
+        return "ERROR"
+    passes = cell.outcomes.count("pass")
+    verdict = "PASS" if passes >= required_passes(cell.gate["min_pass_rate"], cell.population) else "FAIL"
+    if cell.baseline and verdict == "PASS":
+        paired = sum(int(c == "pass") - int(b == "pass") for c, b in zip(cell.outcomes, cell.baseline, strict=True))
+        verdict = "PASS" if paired >= required_paired_sum(cell.gate["max_regression"], cell.population) else "FAIL"
+    return verdict
+
+
+def draw(cell: Cell, rng: random.Random) -> list[int]:
+    """A random sampling order of the items (stratified when the cell has strata)."""
+    items = list(range(len(cell.outcomes)))
+    if not cell.strata:
+        rng.shuffle(items)
+        return items
+    groups: dict[int, list[int]] = defaultdict(list)
+    for item in items:
+        groups[cell.strata[item]].append(item)
+    position: dict[int, float] = {}
+    for members in groups.values():
+        rng.shuffle(members)
+        offset = rng.random()
+        for index, item in enumerate(members):
+            position[item] = (index + offset) / len(members)
+    return sorted(items, key=lambda item: (position[item], rng.random()))
+
+
+def replay(cell: Cell, order: list[int]) -> tuple[str, int, SuiteSpec]:
+    """The verdict of one run on ``order``: ``(verdict, cases read, spec)``."""
+    planned = order[: cell.planned] if cell.planned else order
+    ids = tuple(f"i{item}" for item in planned)
+    baseline = None
+    if cell.baseline:
+        known = order[: cell.baseline_cases] if cell.baseline_cases else order
+        outcomes = {f"i{item}": cell.baseline[item] for item in known}
+        baseline = Baseline(outcomes, complete=cell.baseline_cases is None, random=True, source="bench")  # type: ignore[arg-type]
+    spec = SuiteSpec("bench", GateConfig(**cell.gate), ids, cell.population, cell.population, cell.selected, baseline=baseline)
+    monitor = SuiteMonitor(spec)
+    for case_id, item in zip(ids, planned, strict=True):
+        if monitor.add(case_id, cell.outcomes[item]) is not None:  # type: ignore[arg-type]
+            break
+        if cell.baseline_cases is not None and monitor.seen >= cell.baseline_cases:
+            break  # no later case has a baseline: nothing more can move the paired test
+    if monitor.decision is not None:
+        return monitor.decision, monitor.seen, spec
+    # Not settled early: the rules of verdict.gate for a run that read every planned case.
+    if cell.baseline_cases is not None or monitor.seen < spec.population:
+        return "UNDECIDED", monitor.seen, spec  # an incomplete baseline's pairs, or a capped sample
+    if monitor.counts["error"] > monitor.budget:
+        return "ERROR", monitor.seen, spec
+    verdict = "PASS" if monitor.counts["pass"] >= monitor.required else "FAIL"
+    if baseline is not None and verdict == "PASS":
+        paired = sum(int(cell.outcomes[i] == "pass") - int(cell.baseline[i] == "pass") for i in planned)
+        verdict = "PASS" if paired >= monitor.paired_required else "FAIL"
+    return verdict, monitor.seen, spec
+
+
+def checked(cell: Cell, order: list[int], verdict: str, read_count: int, spec: SuiteSpec) -> None:
+    """The replayed verdict must be the one ``decide()`` gives on the results the run had:
+    the cases read until it settled (all planned ones when it did not)."""
+    planned = order[: cell.planned] if cell.planned else order
+    upto = len(planned) if verdict == "UNDECIDED" else read_count
+    read = {f"i{item}": cell.outcomes[item] for item in planned[:upto]}
+    results = [
+        CaseResult(suite="bench", case_id=case_id, error=CaseError(kind="exception", message="x"))
+        if outcome == "error"
+        else CaseResult(suite="bench", case_id=case_id, passed=outcome == "pass", score=float(outcome == "pass"))
+        for case_id, outcome in read.items()
+    ]
+    official = str(decide(spec, results).verdict)
+    if official != verdict:
+        raise AssertionError(f"replay says {verdict}, decide() says {official} in {cell.family} {cell.model} {cell.setting}")
+
+
+def run_cell(job: tuple[Cell, int, int]) -> dict[str, Any]:
+    cell, orders, seed = job
+    rng = random.Random(seed)
+    right = truth(cell)
+    wrong = undecided = blocked = 0
+    fractions = []
+    for index in range(orders):
+        order = draw(cell, rng)
+        verdict, read, spec = replay(cell, order)
+        if index % CHECK_EVERY == 0 and cell.population <= 3000:
+            checked(cell, order, verdict, read, spec)
+        settled = verdict in ("PASS", "FAIL", "ERROR")
+        wrong += settled and verdict != right
+        undecided += verdict == "UNDECIDED"
+        blocked += verdict in ("FAIL", "ERROR")
+        fractions.append(read / cell.population)
+    return {
+        "family": cell.family,
+        "dataset": cell.dataset,
+        "model": cell.model,
+        "setting": cell.setting,
+        "truth": right,
+        "runs": orders,
+        "wrong_rate": wrong / orders,
+        "undecided_rate": undecided / orders,
+        "block_rate": blocked / orders,
+        "calls_fraction": statistics.mean(fractions),
+    }
+
+
+def cells(datasets: dict[str, dict[str, list[bool]]], seed: int) -> Iterator[Cell]:
+    rng = random.Random(seed)
+    for dataset, models in datasets.items():
+        n = len(next(iter(models.values())))
+        blocks, start = [], 0
+        for index, share in enumerate(BLOCK_SHARES):  # contiguous blocks of the file: topics
+            size = n - start if index == len(BLOCK_SHARES) - 1 else round(share * n)
+            blocks += [index] * size
+            start += size
+        for model, flags in models.items():
+            outcomes = tuple("pass" if flag else "fail" for flag in flags)
+            rate = sum(flags) / n
+            for d in DISTANCES:
+                tau = as_decimal(rate + d)
+                if not 0.02 < tau < 0.98:
+                    continue
+                gate = {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": n}  # the budget is its own family
+                setting = f"d={d:+.3f}"
+                yield Cell("full", dataset, model, setting, outcomes, gate, n)
+                for cap in CAPS:
+                    yield Cell("capped", dataset, model, f"{setting} n={cap}", outcomes, gate, n, planned=cap)
+                if d in (-0.05, -0.005, 0.0, 0.005, 0.05):
+                    yield Cell("stratified", dataset, model, setting, outcomes, gate, n, strata=tuple(blocks))
+                    yield Cell("stratified", dataset, model, f"{setting} n=50", outcomes, gate, n, planned=50, strata=tuple(blocks))
+            # A selection: a block of 400 consecutive items (what -k on a topic selects).
+            first = rng.randrange(0, n - SELECTION)
+            chosen = outcomes[first : first + SELECTION]
+            chosen_rate = chosen.count("pass") / SELECTION
+            for d in (-0.05, -0.01, 0.0, 0.01, 0.05):
+                tau = as_decimal(chosen_rate + d)
+                if 0.02 < tau < 0.98:
+                    gate = {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": SELECTION}
+                    yield Cell("selected", dataset, model, f"d={d:+.3f}", chosen, gate, SELECTION, selected=True)
+            # Persistent errors on 4 % of the items; budgets around their count.
+            errored = set(rng.sample(range(n), round(ERROR_SHARE * n)))
+            with_errors = tuple("error" if i in errored else outcome for i, outcome in enumerate(outcomes))
+            count = len(errored)
+            for budget in (count // 2, count - 3, count, count + 3, 2 * count):
+                gate = {"min_pass_rate": as_decimal(max(0.03, (rate - ERROR_SHARE) / 2)), "alpha": ALPHA, "max_errors": budget}
+                yield Cell("errors", dataset, model, f"budget={budget} errors={count}", with_errors, gate, n)
+        names = list(models)
+        pairs = [(a, b) for a in names for b in names if a != b]
+        rng.shuffle(pairs)
+        used = 0
+        for candidate, base in pairs:
+            c, b = models[candidate], models[base]
+            delta = (sum(c) - sum(b)) / n
+            if delta > 0 or used >= (6 if dataset == "gsm8k" else 14):
+                continue  # the candidate is the weaker model: regressions are what gates look for
+            used += 1
+            cand = tuple("pass" if flag else "fail" for flag in c)
+            baseline = tuple("pass" if flag else "fail" for flag in b)
+            for offset in PAIR_OFFSETS:
+                margin = as_decimal(max(0.0, -delta + offset))
+                gate = {"min_pass_rate": 0.0, "alpha": ALPHA, "max_errors": n, "max_regression": margin}
+                setting = f"Δ+δ={delta + margin:+.4f}"
+                name = f"{candidate} vs {base}"
+                yield Cell("paired", dataset, name, setting, cand, gate, n, baseline=baseline)
+                for cap in (20, 50):
+                    yield Cell("paired_capped", dataset, name, f"{setting} n={cap}", cand, gate, n, planned=cap, baseline=baseline)
+                for known in (100, 400):
+                    yield Cell("paired_incomplete", dataset, name, f"{setting} base={known}", cand, gate, n, baseline=baseline, baseline_cases=known)
+
+
+def binomial_se(rate: float, runs: int) -> float:
+    return math.sqrt(rate * (1 - rate) / runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=200, help="random orders per cell (default 200)")
+    parser.add_argument("--models", type=int, default=None, help="only the first N models of each dataset")
+    parser.add_argument("--confirm-orders", type=int, default=2000, help="fresh orders for each cell screening at or above α")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "conformance.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    datasets = load_models(args.models)
+    jobs = [(cell, args.orders, args.seed + index) for index, cell in enumerate(cells(datasets, args.seed))]
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        rows = list(pool.map(run_cell, jobs, chunksize=4))
+        screening_max = max(row["wrong_rate"] for row in rows)
+        suspects = [
+            index for index, row in enumerate(rows)
+            if row["wrong_rate"] >= ALPHA or (row["truth"] == "PASS" and row["block_rate"] >= ALPHA)
+        ]
+        confirm = [(jobs[index][0], args.confirm_orders, args.seed + 1_000_000 + index) for index in suspects]
+        for index, row in zip(suspects, pool.map(run_cell, confirm, chunksize=1), strict=True):
+            row["screening_wrong_rate"] = rows[index]["wrong_rate"]
+            row["screening_block_rate"] = rows[index]["block_rate"]
+            row["screening_runs"] = rows[index]["runs"]
+            rows[index] = row
+    for row in rows:
+        row["bound"] = round(ALPHA + 2 * binomial_se(ALPHA, row["runs"]), 4)
+    worst = max(rows, key=lambda row: row["wrong_rate"] - row["bound"])
+    capped = [row for row in rows if row["family"] == "capped" and row["truth"] == "PASS"]
+    paired_capped = [row for row in rows if row["family"] == "paired_capped" and row["truth"] == "PASS"]
+    calls = {
+        f"{distance:.2f}": round(statistics.mean(
+            row["calls_fraction"] for row in rows
+            if row["family"] == "full" and abs(abs(float(row["setting"].split("=")[1])) - distance) < 1e-9
+        ), 4)
+        for distance in (0.05, 0.10)
+    }
+    families: dict[str, dict[str, Any]] = {}
+    for family in sorted({row["family"] for row in rows}):
+        members = [row for row in rows if row["family"] == family]
+        families[family] = {
+            "cells": len(members),
+            "worst_wrong_rate": max(row["wrong_rate"] for row in members),
+            "mean_wrong_rate": round(statistics.mean(row["wrong_rate"] for row in members), 5),
+            "mean_undecided_rate": round(statistics.mean(row["undecided_rate"] for row in members), 4),
+            "mean_calls_fraction": round(statistics.mean(row["calls_fraction"] for row in members), 4),
+        }
+    result = {
+        "benchmark": "conformance",
+        "setup": {
+            "alpha": ALPHA, "orders_per_cell": args.orders, "confirm_orders": args.confirm_orders,
+            "distances": DISTANCES, "caps": CAPS,
+            "models": {name: len(models) for name, models in datasets.items()}, "cells": len(rows),
+            "seconds": round(time.perf_counter() - started, 1),
+        },
+        "metrics": {
+            "worst_wrong_rate": worst["wrong_rate"],
+            "worst_cell": {key: worst[key] for key in ("family", "dataset", "model", "setting", "truth", "runs")},
+            "worst_cell_bound": worst["bound"],
+            "worst_within_bound": all(row["wrong_rate"] <= row["bound"] for row in rows),
+            "screening_max_wrong_rate": screening_max,
+            "cells_confirmed": len(suspects),
+            "wrong_block_rate_capped": max((row["block_rate"] for row in capped), default=0.0),
+            "wrong_block_capped_within_alpha": all(row["block_rate"] <= row["bound"] for row in capped),
+            "paired_false_alarm_capped": max((row["block_rate"] for row in paired_capped), default=0.0),
+            "calls_fraction_at_5pts": calls["0.05"],
+            "calls_fraction_at_10pts": calls["0.10"],
+        },
+        "families": families,
+        "cells": rows,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({"metrics": result["metrics"], "families": families, "setup": result["setup"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""One decision path: a suite's gates, fed its cases in sampling order.
+
+The live early stop (while the run goes on) and the final verdict (for the reports, for
+``report merge``) both feed the same :class:`SuiteMonitor`, case by case, from the
+completed prefix of the sampling order; a suite is settled when the monitor says so, and
+nowhere else. A suite has up to three gates, and the monitor keeps a test for each:
+
+- **pass rate**: at least k* = ⌈τ·N⌉ of the N cases of the population pass
+  (:func:`~evalgate.verdict.exact.required_passes`); errored cases are never evidence
+  (see :mod:`evalgate.verdict.sequential`);
+- **error budget**: at most b of the planned cases error. More errors seen than b is an
+  exact ERROR; an early PASS also needs the test "errors among the planned cases ≤ b" to
+  be settled, so it agrees with running every planned case;
+- **baseline** (when the gate has one): the candidate's pass rate is at most δ below the
+  baseline's on the population — a paired test on D = candidate − baseline per case.
+
+**Family-wise error.** A suite blocks when any of its gates FAILs, so the FAIL sides share
+α: each gets α / (number of gates that can FAIL by a test). A suite PASSes only when every
+gate does, so a wrong PASS needs the one truly failing gate to pass wrongly: each PASS side
+keeps the whole α. P(block | the suite truly passes) ≤ α and P(PASS | it truly fails) ≤ α.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from evalgate.config import GateConfig
+from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
+from evalgate.verdict.outcomes import Outcome
+from evalgate.verdict.sequential import BettingTest, BudgetTest
+
+SuiteDecision = Literal["PASS", "FAIL", "ERROR"]
+OUTCOME_CODES: dict[Outcome, int] = {"fail": 0, "pass": 1, "error": 2}
+
+
+def pass_rate_test(
+    population: int, threshold: float, alpha: float = 0.05, alpha_fail: float | None = None, strategy: str = "hedged"
+) -> BettingTest:
+    """The test of "at least k* = ⌈τ·N⌉ of the N cases pass" (pass/fail values)."""
+    required = required_passes(threshold, population)
+    return BettingTest(population, required - 1, required, alpha, alpha if alpha_fail is None else alpha_fail, strategy=strategy)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A baseline run's outcomes for one suite, and what they are a sample of."""
+
+    outcomes: Mapping[str, Outcome]
+    """Case id → the baseline's outcome."""
+    complete: bool
+    """Every case of the suite ran in the baseline run."""
+    random: bool
+    """Its cases are a seeded random sample of the suite (a capped tier or an early stop),
+    not a selection (``-k``, ``--lf``): its pairs are then a fair sample of the suite."""
+    source: str
+    """Where it came from, for messages (a file, or ``store run 1a2b3c``)."""
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """What a suite's verdict is about."""
+
+    name: str
+    gate: GateConfig
+    order: tuple[str, ...]
+    """The case ids this run planned and selected, in sampling order."""
+    population: int
+    """How many cases the pass-rate and baseline verdicts are about: the suite, or the
+    selected cases when ``-k`` / ``--lf`` deselected some."""
+    total: int
+    """Cases in the suite."""
+    selected: bool = False
+    """The population is a selection of the suite's cases, not the suite."""
+    repeats: int = 1
+    skip_reason: str | None = None
+    """Why the suite does not run at all; None when it runs."""
+    baseline: Baseline | None = None
+
+    @property
+    def capped(self) -> bool:
+        """The run plans only a sample of the population (a smoke-style tier)."""
+        return len(self.order) < self.population
+
+    def baseline_problem(self) -> str | None:
+        """Why the baseline cannot be compared with, or None when it can."""
+        if self.baseline is None:
+            return None
+        if not any(case_id in self.baseline.outcomes for case_id in self.order):
+            return f"the baseline ({self.baseline.source}) has no case in common with this run"
+        covered = all(case_id in self.baseline.outcomes for case_id in self.order)
+        if not (covered or self.baseline.random):
+            return (
+                f"the baseline ({self.baseline.source}) ran only selected cases (-k, --lf), so its pairs are not a "
+                f"fair sample of the suite; run the base with every case: pytest --eval-tier=full --eval-report DIR"
+            )
+        return None
+
+
+@dataclass
+class SuiteMonitor:
+    """Every test of a suite's gates, fed its cases in sampling order."""
+
+    spec: SuiteSpec
+    threshold: BettingTest = field(init=False)
+    errors: BudgetTest = field(init=False)
+    paired: BettingTest | None = field(init=False)
+    required: int = field(init=False)
+    """k*: passes the population needs."""
+    budget: int = field(init=False)
+    """b: errored cases the planned cases may have."""
+    paired_required: int = field(init=False, default=0)
+    """j*: the smallest sum of paired differences that passes."""
+    alpha_fail: float = field(init=False)
+    counts: dict[Outcome, int] = field(default_factory=lambda: {"pass": 0, "fail": 0, "error": 0})
+    """Outcomes of the cases read so far."""
+    pairs: dict[str, int] = field(default_factory=lambda: {"better": 0, "worse": 0, "read": 0, "candidate": 0, "baseline": 0})
+    """Paired cases read so far: candidate better / worse, and each side's passes."""
+    read: bytearray = field(default_factory=bytearray)
+    """Outcome codes of the cases read, in order (0 fail, 1 pass, 2 error): what intervals
+    are computed from, one byte per case."""
+    paired_read: list[tuple[int, int]] = field(default_factory=list)
+    """``(low, high)`` values of D + 1 of the paired cases read, in order."""
+    seen: int = 0
+    decision: SuiteDecision | None = None
+    decided_at: int | None = None
+    """Cases read when the suite was settled; None while it is not."""
+    counts_at_decision: dict[Outcome, int] = field(default_factory=dict)
+    """The outcome counts when the suite was settled: what the verdict reports."""
+
+    def __post_init__(self) -> None:
+        spec, gate = self.spec, self.spec.gate
+        population, planned = spec.population, len(spec.order)
+        usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
+        failing_gates = 1 + usable_baseline
+        self.alpha_fail = gate.alpha / failing_gates
+        self.required = required_passes(gate.min_pass_rate, population)
+        self.threshold = pass_rate_test(population, gate.min_pass_rate, gate.alpha, self.alpha_fail)
+        self.budget = error_budget(gate.max_errors, gate.max_error_rate, planned)
+        self.errors = BudgetTest(max(planned, 1), self.budget, gate.alpha)
+        self.paired = None
+        if usable_baseline:
+            self.paired_required = required_paired_sum(gate.max_regression, population)
+            # Values are D + 1 in {0, 1, 2}; the sum of D passes at j*.
+            self.paired = BettingTest(
+                population, population + self.paired_required - 1, population + self.paired_required,
+                gate.alpha, self.alpha_fail, scale=2,
+            )
+
+    def add(self, case_id: str, outcome: Outcome) -> SuiteDecision | None:
+        """Read the next case of the prefix; the suite's decision so far (sticky)."""
+        self.seen += 1
+        self.counts[outcome] += 1
+        self.read.append(OUTCOME_CODES[outcome])
+        if self.seen <= self.threshold.population and self.threshold.decision is None:
+            self.threshold.update(int(outcome == "pass"), int(outcome != "fail"))
+        if self.errors.seen < self.errors.planned:
+            self.errors.update(outcome == "error")
+        baseline = self.spec.baseline
+        if self.paired is not None and baseline is not None and case_id in baseline.outcomes:
+            self._pair(outcome, baseline.outcomes[case_id])
+        if self.decision is None:
+            self.decision = self._status()
+            if self.decision is not None:
+                self.decided_at = self.seen
+                self.counts_at_decision = dict(self.counts)
+        return self.decision
+
+    @property
+    def settled(self) -> bool:
+        """True once the suite's verdict cannot change (the rest of its cases can be skipped)."""
+        return self.decision is not None
+
+    def more_needed(self, outcome: Outcome) -> int | None:
+        """How many more cases, all with ``outcome``, the pass-rate test would need to
+        settle (None: not within the population)."""
+        test = copy.deepcopy(self.threshold)
+        value = int(outcome == "pass")
+        extra = 0
+        while test.decision is None and test.seen < test.population:
+            test.update(value)
+            extra += 1
+        return extra if test.decision is not None else None
+
+    def _pair(self, candidate: Outcome, baseline: Outcome) -> None:
+        assert self.paired is not None
+        self.pairs["read"] += 1
+        self.pairs["candidate"] += candidate == "pass"
+        self.pairs["baseline"] += baseline == "pass"
+        self.pairs["better"] += candidate == "pass" and baseline == "fail"
+        self.pairs["worse"] += candidate == "fail" and baseline == "pass"
+        # D + 1 at its least favourable for each side: an error counts against the side.
+        low = 1 + int(candidate == "pass") - int(baseline != "fail")
+        high = 1 + int(candidate != "fail") - int(baseline == "pass")
+        self.paired_read.append((low, high))
+        if self.paired.decision is None and self.paired.seen < self.paired.population:
+            self.paired.update(low, high)
+
+    def _status(self) -> SuiteDecision | None:
+        if self.counts["error"] > self.budget:
+            return "ERROR"
+        if self.threshold.decision == "FAIL" or (self.paired is not None and self.paired.decision == "FAIL"):
+            return "FAIL"
+        paired_ok = self.spec.baseline is None or (self.paired is not None and self.paired.decision == "PASS")
+        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok:
+            return "PASS"
+        return None
