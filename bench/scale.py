@@ -49,7 +49,7 @@ def eval_project(root: Path, cases: int) -> Path:
         'function = "instant:answer"\n[tool.pytest.ini_options]\n'
     )
     (root / "evals" / "big.toml").write_text(
-        'dataset = "data/big.jsonl"\nmodel = "m"\n[scorer]\nkind = "exact"\n[gate]\nmin_pass_rate = 0.5\n'
+        'dataset = "data/big.jsonl"\nmodel = "m"\n[scorer]\nkind = "exact"\n[gate]\nmin_pass_rate = 0.5\nmax_error_rate = 0.01\n'
     )
     (root / "tiers" / "full.toml").write_text("early_stop = false\n")
     (root / "tiers" / "stop.toml").write_text("early_stop = true\n")

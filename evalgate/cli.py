@@ -294,6 +294,7 @@ def report(args: argparse.Namespace) -> int:
 
 def cache(args: argparse.Namespace) -> int:
     """``evalgate cache stats|explain|prune``."""
+    from evalgate.store.deps import Digests
     from evalgate.store.keys import SuiteKeys, explain_change
     from evalgate.store.sqlite import ResultStore
 
@@ -336,15 +337,17 @@ def cache(args: argparse.Namespace) -> int:
             return EXIT_CONFIG_ERROR
         keys = SuiteKeys(project, suite)
         key, parts = keys.key(case, 0), keys.parts(case, 0)
-        if store.has_key(key):
-            print(f"{suite.name}::{case.id}: cached — the key is unchanged, the next run is a hit")
-            return 0
         newest = store.newest_entry(suite.name, case.id)
         if newest is None:
             print(f"{suite.name}::{case.id}: never cached (not run with the cache yet, an error, or pruned)")
             return 0
-        old_parts, created = newest
-        reasons = explain_change(old_parts, parts) or ["the key differs in a part evalgate cannot name"]
+        old_parts, created, deps_id = newest
+        recorded = store.load_deps([deps_id]).get(deps_id) if deps_id else None
+        changed = Digests(project.root).changes(recorded, suite.name) if recorded is not None else ["no recorded dependency map"]
+        if store.has_key(key) and not changed:
+            print(f"{suite.name}::{case.id}: cached — the key and every recorded dependency are unchanged, the next run is a hit")
+            return 0
+        reasons = [*explain_change(old_parts, parts), *changed] or ["the key differs in a part evalgate cannot name"]
         print(f"{suite.name}::{case.id}: miss; since the newest entry ({_age(created)} ago):")
         for reason in reasons:
             print(f"  - {reason}")

@@ -122,6 +122,9 @@ class EvalRun:
         """Failed items that are not eval cases: they fail the build as usual."""
         self.verdicts: list[SuiteVerdict] | None = None
         self.reports: list[Path] = []
+        self.reported_reasons: dict[str, int] = {}
+        self.not_reused: dict[str, int] = {}
+        """Why cached results were not reused, gathered from every process."""
         self.report_error: str | None = None
         self.xdist_scheduled = False
         self.junit_properties = bool(getattr(config.option, "xmlpath", None))
@@ -180,6 +183,10 @@ class EvalRun:
         result = self.engine.result(_job(item), upcoming)
         if store is not None:
             item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
+        for reason, count in self.runner.not_reused.items():  # why cached results did not count
+            if self.reported_reasons.get(reason) != count:
+                self.reported_reasons[reason] = count
+                item.user_properties.append(("cache_not_reused", f"{reason}|{count}"))
         return result
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -234,6 +241,9 @@ class EvalRun:
         for name, value in report.user_properties:
             if name == "cache_warning" and value not in self.cache_problems:
                 self.cache_problems.append(str(value))
+            elif name == "cache_not_reused":
+                reason, _, count = str(value).rpartition("|")
+                self.not_reused[reason] = max(self.not_reused.get(reason, 0), int(count))
         case_result = self.local_results.pop(report.nodeid, None) if report.when == "call" else None
         data = report.__dict__.pop(REPORT_ATTR, None)  # consumed: the report is kept until the end
         if case_result is None and data is not None:
@@ -273,6 +283,7 @@ class EvalRun:
                 if v.verdict != Verdict.SKIPPED
             ]
             store.record_suites(self.runner.run_id, suites)
+            store.save_suite_maps(self.runner.run_id)
             store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
             store.close()
@@ -313,8 +324,10 @@ class EvalRun:
             terminalreporter.write_line(
                 f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.path})"
             )
+        for reason, count in sorted(self.not_reused.items(), key=lambda item: -item[1])[:5]:
+            terminalreporter.write_line(f"evalgate cache: {count} cached result(s) not reused: {one_line(reason)}")
         for problem in self.cache_problems:
-            terminalreporter.write_line(f"evalgate cache warning: {problem}", yellow=True)
+            terminalreporter.write_line(f"evalgate cache warning: {one_line(problem)}", yellow=True)
         for path in self.reports:
             terminalreporter.write_line(f"evalgate report: {path}")
         if self.report_error is not None:

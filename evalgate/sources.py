@@ -112,6 +112,13 @@ def _load_file(module_name: str, path: Path) -> Any:
     return module
 
 
+def source_files(function: Callable[..., Any]) -> list[Path]:
+    """The file that defines ``function`` (or class), when there is one."""
+    module = sys.modules.get(getattr(function, "__module__", "") or "")
+    filename = getattr(module, "__file__", None)
+    return [Path(filename)] if filename and Path(filename).is_file() else []
+
+
 def source_digest(function: Callable[..., Any]) -> str | None:
     """Digest of the file that defines ``function``, so editing it changes the fingerprint."""
     module = sys.modules.get(getattr(function, "__module__", "") or "")

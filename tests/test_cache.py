@@ -77,7 +77,7 @@ def test_a_component_change_reruns_exactly_the_suites_declaring_it(pytester: pyt
     out = capsys.readouterr().out
     assert "qa::case-003: miss" in out and "component prompts/qa.txt changed" in out
     assert main(["cache", "--project", str(pytester.path), "explain", "other", "case-003"]) == 0
-    assert "cached — the key is unchanged" in capsys.readouterr().out
+    assert "cached — the key and every recorded dependency are unchanged" in capsys.readouterr().out
 
 
 def test_model_parameters_and_scorer_are_part_of_the_key(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
@@ -223,7 +223,7 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
     store.finish_run("r1", hits=0, misses=2)
     assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
     versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
-    assert versions == [(1,), (2,)]
+    assert versions == [(1,), (2,), (3,)]
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
     store.close()
     assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"].output == "out"

@@ -46,6 +46,11 @@ class CommandModel:
     def deterministic(self) -> bool:
         return self.config.deterministic
 
+    def dependencies(self) -> list[Path]:
+        """Files of the project named on the command line (a script): the program's own
+        reads cannot be seen — declare them as ``components``."""
+        return [self.project_dir / arg for arg in self.argv if (self.project_dir / arg).is_file()]
+
     def fingerprint(self) -> dict[str, Any]:
         # Arguments that are files of the project (a script) contribute their content.
         files = {

@@ -18,7 +18,7 @@ from evalgate.cases import Case
 from evalgate.config import CustomModelConfig
 from evalgate.errors import ConfigError, ModelError
 from evalgate.models.base import ModelOutput
-from evalgate.sources import import_function, source_digest
+from evalgate.sources import import_function, source_digest, source_files
 
 
 class CustomModel:
@@ -42,6 +42,7 @@ class CustomModel:
                 f"see the ModelAdapter protocol in evalgate.models.base"
             )
         self.source = source_digest(factory)
+        self.factory = factory
 
     @property
     def concurrency(self) -> int:
@@ -50,6 +51,10 @@ class CustomModel:
     @property
     def deterministic(self) -> bool:
         return self.config.deterministic
+
+    def dependencies(self) -> list[Path]:
+        """The file that defines the adapter class."""
+        return source_files(self.factory)
 
     def fingerprint(self) -> dict[str, Any]:
         own = getattr(self.instance, "fingerprint", None)

@@ -14,7 +14,7 @@ from evalgate.cases import Case
 from evalgate.config import PythonModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelOutput
-from evalgate.sources import import_function, source_digest
+from evalgate.sources import import_function, source_digest, source_files
 
 
 class PythonModel:
@@ -33,6 +33,10 @@ class PythonModel:
     @property
     def deterministic(self) -> bool:
         return self.config.deterministic
+
+    def dependencies(self) -> list[Path]:
+        """The file that defines the function (its imports are followed from there)."""
+        return source_files(self.function)
 
     def fingerprint(self) -> dict[str, Any]:
         return {

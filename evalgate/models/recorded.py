@@ -42,6 +42,10 @@ class RecordedModel:
     def deterministic(self) -> bool:
         return True  # a recording never changes
 
+    def dependencies(self) -> list[Path]:
+        """The file of recorded outputs."""
+        return [self.path]
+
     def fingerprint(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

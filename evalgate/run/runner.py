@@ -13,11 +13,13 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.errors import ModelError, ScorerError
 from evalgate.models.base import ModelAdapter
-from evalgate.project import Project
+from evalgate.project import Project, Suite
 from evalgate.redact import SECRETS
 from evalgate.results import CaseError, CaseResult
 from evalgate.run.planned import PlannedSuite
+from evalgate.run.recording import Usage, distributions, import_closure, recording
 from evalgate.scorers.base import Scorer
+from evalgate.store.deps import DepMap, Digests
 from evalgate.store.keys import SuiteKeys
 from evalgate.store.sqlite import ResultStore
 
@@ -45,8 +47,12 @@ class CaseRunner:
 
     One per process (the controller, or each xdist worker). The first case of a suite
     fetches the cached results of all its planned cases in one query, so hits cost a
-    dictionary lookup, not a database round trip. :meth:`lookup` and :meth:`note_hit`
-    run on pytest's thread; :meth:`compute` may run on the engine's pool threads.
+    dictionary lookup, not a database round trip. A cached result counts only if the
+    dependency map it was produced under still holds — every project file it used has the
+    same content, every library the same version (checked once per map per run). Each call
+    is recorded (:mod:`evalgate.run.recording`) and its map stored with its result.
+    :meth:`lookup` and :meth:`note_hit` run on pytest's thread; :meth:`compute` may run on
+    the engine's pool threads.
     """
 
     HIT_BATCH = 500
@@ -57,10 +63,21 @@ class CaseRunner:
         self.run_id = run_id
         self.refresh = refresh
         self.keys: dict[str, SuiteKeys] = {}
-        self.prefetched: dict[str, dict[str, CaseResult]] = {}
+        self.prefetched: dict[str, dict[str, tuple[CaseResult, str | None]]] = {}
         self.hit_keys: list[str] = []
         self.pending_hits: list[CaseResult] = []
         self.lock = threading.Lock()
+        self.digests = Digests(project.root)
+        self.excluded = [store.path] if store is not None else []
+        self.static: dict[str, Usage] = {}
+        """Suite → the files and modules its model and scorer use by their source alone."""
+        self.maps: dict[tuple[str, frozenset[str], frozenset[str]], DepMap] = {}
+        self.stale: dict[str, list[str]] = {}
+        """Dependency map id → what changed since (empty: the map holds)."""
+        self.not_reused: dict[str, int] = {}
+        """Why cached results were not reused (a reason → how many), for the run's summary."""
+        self.seen_deps: dict[str, set[str]] = {}
+        """Suite → ids of the maps its results had this run (fresh or cached)."""
 
     @property
     def caching(self) -> bool:
@@ -85,19 +102,60 @@ class CaseRunner:
         key = keys.key(case, repeat) if shared else keys.take(case, repeat)
         with self.lock:
             found = self.prefetched[planned.suite.name]
-            hit = None if self.refresh else (found.get(key) if shared else found.pop(key, None))
-        return key, hit
+            entry = None if self.refresh else (found.get(key) if shared else found.pop(key, None))
+            if entry is None:
+                return key, None
+            if entry[1] is not None:
+                self.seen_deps.setdefault(planned.suite.name, set()).add(entry[1])
+        return key, entry[0]
 
     def compute(self, planned: PlannedSuite, case: Case, repeat: int, key: str | None) -> CaseResult:
-        """Call the model, score, and store the result at once (thread-safe)."""
+        """Call the model, score, and store the result with its dependency map at once
+        (thread-safe)."""
         suite = planned.suite
-        result = run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
-        if key is not None and self.store is not None:
-            self.store.store(self.run_id, key, self.keys[suite.name].parts(case, repeat), result)
+        if key is None or self.store is None:
+            return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+        with recording() as usage:
+            result = run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+        deps = self.dependency_map(suite, usage)
+        self.store.store(self.run_id, key, self.keys[suite.name].parts(case, repeat), result, deps)
+        with self.lock:
+            self.seen_deps.setdefault(suite.name, set()).add(deps.id)
             if not result.errored and planned.repeats > 1 and suite.adapter.deterministic:
-                with self.lock:  # later repeats of a deterministic case reuse it within the run
-                    self.prefetched.setdefault(suite.name, {})[key] = result
+                # later repeats of a deterministic case reuse it within the run
+                self.prefetched.setdefault(suite.name, {})[key] = (result, deps.id)
         return result
+
+    def dependency_map(self, suite: Suite, usage: Usage) -> DepMap:
+        """The map of one call: what the suite's code uses by its source, plus what the call
+        opened and imported. Calls that used the same things share one map."""
+        memo = (suite.name, frozenset(usage.files), frozenset(usage.modules))
+        with self.lock:
+            known = self.maps.get(memo)
+        if known is not None:
+            return known
+        static = self._static(suite)
+        files = self.digests.relative(static.files | usage.files, self.excluded)
+        deps = self.digests.map_of(files, distributions(static.modules | usage.modules))
+        with self.lock:
+            self.maps[memo] = deps
+        return deps
+
+    def _static(self, suite: Suite) -> Usage:
+        with self.lock:
+            known = self.static.get(suite.name)
+        if known is not None:
+            return known
+        usage = Usage()
+        dependencies = getattr(suite.adapter, "dependencies", None)
+        for path in [*(dependencies() if callable(dependencies) else []), *suite.scorer.files]:
+            if path.suffix == ".py":
+                usage.merge(import_closure(path, self.project.root))
+            else:
+                usage.files.add(str(path))
+        with self.lock:
+            self.static[suite.name] = usage
+        return usage
 
     def note_hit(self, key: str | None, hit: CaseResult, suite: str, case_id: str, repeat: int) -> CaseResult:
         """The result a reused outcome gives this case run (pytest's thread only)."""
@@ -114,7 +172,8 @@ class CaseRunner:
         return result
 
     def flush(self) -> None:
-        """Write buffered cache hits to the results store and mark their keys used."""
+        """Write buffered cache hits to the results store, mark their keys used, and note
+        the dependency maps this process's results had."""
         if self.store is None:
             return
         if self.pending_hits:
@@ -123,6 +182,9 @@ class CaseRunner:
         if self.hit_keys:
             self.store.touch(self.hit_keys)
             self.hit_keys = []
+        with self.lock:
+            seen, self.seen_deps = self.seen_deps, {}
+        self.store.record_run_deps(self.run_id, seen)
 
     def _keys(self, planned: PlannedSuite) -> SuiteKeys:
         name = planned.suite.name
@@ -131,7 +193,28 @@ class CaseRunner:
             wanted = [keys.key(case, repeat) for _, case, repeat in planned.items()]
             assert self.store is not None
             found = {} if self.refresh else self.store.lookup_many(wanted)
+            usable = self._still_valid(found, name)
             with self.lock:
-                self.prefetched[name] = found
+                self.prefetched[name] = usable
             self.keys[name] = keys
         return self.keys[name]
+
+    def _still_valid(
+        self, found: dict[str, tuple[CaseResult, str | None]], suite: str
+    ) -> dict[str, tuple[CaseResult, str | None]]:
+        """The cached results whose dependency map still holds; the others miss, and why is
+        counted for the run's summary. A result stored without a map (an older evalgate)
+        never counts: nothing says what it depended on."""
+        assert self.store is not None
+        ids = sorted({deps for _, deps in found.values() if deps is not None and deps not in self.stale})
+        for deps_id, recorded in self.store.load_deps(ids).items():
+            self.stale[deps_id] = self.digests.changes(recorded, suite)
+        usable = {}
+        for key, (result, deps) in found.items():
+            reasons = self.stale.get(deps, ["no recorded dependency map"]) if deps is not None else ["no recorded dependency map"]
+            if not reasons:
+                usable[key] = (result, deps)
+                continue
+            for reason in reasons[:3]:
+                self.not_reused[reason] = self.not_reused.get(reason, 0) + 1
+        return usable

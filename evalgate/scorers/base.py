@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from evalgate.cases import Case
@@ -34,6 +35,8 @@ class Scorer:
     params: dict[str, Any]
     needs_expected: bool
     function: Callable[[str, Case], Score]
+    files: tuple[Path, ...] = ()
+    """Files behind the scorer (a custom scorer's module): its recorded dependencies."""
 
     def score(self, output: str, case: Case) -> Score:
         """Score one output; a scorer bug or a bad return value is a ScorerError."""

@@ -14,7 +14,7 @@ from evalgate.cases import Case
 from evalgate.config import CustomScorerConfig
 from evalgate.errors import ScorerError
 from evalgate.scorers.base import Score, Scorer
-from evalgate.sources import import_function, source_digest
+from evalgate.sources import import_function, source_digest, source_files
 
 
 def custom_scorer(config: CustomScorerConfig, project_dir: Path) -> Scorer:
@@ -25,7 +25,7 @@ def custom_scorer(config: CustomScorerConfig, project_dir: Path) -> Scorer:
         return _coerce(function(output, case, **config.params), config)
 
     params = {**config.params, "min_score": config.min_score, "source": digest}
-    return Scorer(config.function, config.version, params, False, score)
+    return Scorer(config.function, config.version, params, False, score, tuple(source_files(function)))
 
 
 def _coerce(result: Any, config: CustomScorerConfig) -> Score:

@@ -30,9 +30,11 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from evalgate.results import CaseResult, result_from_json, result_to_json
+from evalgate.store.deps import DepMap
 
-SCHEMA_VERSION = 1
-"""Part of every key: bump when the meaning of a cached result changes."""
+SCHEMA_VERSION = 2
+"""Part of every key: bump when the meaning of a cached result changes. (2: results are valid
+only with their recorded dependency map.)"""
 BUSY_TIMEOUT_MS = 30_000
 
 MIGRATIONS: tuple[tuple[int, str, str], ...] = (
@@ -82,6 +84,31 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
             selected INTEGER NOT NULL,
             verdict TEXT NOT NULL,
             PRIMARY KEY (run_id, suite)
+        );
+        """,
+    ),
+    (
+        3,
+        "recorded dependency maps: per cache entry, per run and per suite",
+        """
+        CREATE TABLE deps (
+            id TEXT PRIMARY KEY,
+            map TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        ALTER TABLE cache ADD COLUMN deps TEXT;
+        CREATE TABLE run_deps (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            deps TEXT NOT NULL,
+            PRIMARY KEY (run_id, suite, deps)
+        );
+        CREATE TABLE suite_maps (
+            suite TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            recorded_at REAL NOT NULL,
+            deps TEXT NOT NULL,
+            PRIMARY KEY (suite, run_id)
         );
         """,
     ),
@@ -175,37 +202,43 @@ class ResultStore:
     # --- cache ---------------------------------------------------------------------
 
     @_locked
-    def lookup_many(self, keys: list[str]) -> dict[str, CaseResult]:
-        """Cached results for the keys that have one (one query per 500 keys)."""
-        found: dict[str, CaseResult] = {}
+    def lookup_many(self, keys: list[str]) -> dict[str, tuple[CaseResult, str | None]]:
+        """Cached results for the keys that have one, each with the id of the dependency
+        map it was produced under (one query per 500 keys)."""
+        found: dict[str, tuple[CaseResult, str | None]] = {}
         if self.connection is None or not keys:
             return found
         try:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self.connection.execute(f"SELECT key, result FROM cache WHERE key IN ({marks})", chunk)
-                for key, result in rows:
-                    found[key] = result_from_json(result)
+                rows = self.connection.execute(f"SELECT key, result, deps FROM cache WHERE key IN ({marks})", chunk)
+                for key, result, deps in rows:
+                    found[key] = (result_from_json(result), deps)
         except (sqlite3.Error, ValueError) as err:
             self._read_failed(err)
             return {}
         return found
 
     @_locked
-    def store(self, run_id: str, key: str, parts: Mapping[str, Any], result: CaseResult) -> None:
-        """Record a freshly computed result of a run and, unless it errored, cache it —
-        one transaction, written at once, so a killed run keeps it."""
+    def store(
+        self, run_id: str, key: str, parts: Mapping[str, Any], result: CaseResult, deps: DepMap | None = None
+    ) -> None:
+        """Record a freshly computed result of a run and, unless it errored, cache it with
+        the dependency map it was produced under — one transaction, written at once, so a
+        killed run keeps it."""
         if self.connection is None:
             return
         now = time.time()
         statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now))]
+        if deps is not None:
+            statements.append(("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", (deps.id, deps.to_json(), now)))
         if not result.errored:  # errors are never cached
             statements.append((
-                "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, result.suite, result.case_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
-                 result_to_json(result), now, now),
+                 result_to_json(result), now, now, deps.id if deps is not None else None),
             ))
         try:
             with self._transaction() as connection:
@@ -222,15 +255,85 @@ class ResultStore:
         self._write_many("UPDATE cache SET used_at = ? WHERE key = ?", [(now, key) for key in keys])
 
     @_locked
-    def newest_entry(self, suite: str, case_id: str) -> tuple[dict[str, Any], float] | None:
-        """The key parts and time of the newest cache entry of a case, for ``explain``."""
+    def newest_entry(self, suite: str, case_id: str) -> tuple[dict[str, Any], float, str | None] | None:
+        """The key parts, time and dependency map id of the newest cache entry of a case,
+        for ``explain``."""
         if self.connection is None:
             return None
-        row = self.connection.execute(
-            "SELECT parts, created_at FROM cache WHERE suite = ? AND case_id = ? ORDER BY created_at DESC LIMIT 1",
-            (suite, case_id),
-        ).fetchone()
-        return (json.loads(row[0]), row[1]) if row else None
+        try:
+            row = self.connection.execute(
+                "SELECT parts, created_at, deps FROM cache WHERE suite = ? AND case_id = ? ORDER BY created_at DESC LIMIT 1",
+                (suite, case_id),
+            ).fetchone()
+        except sqlite3.DatabaseError as err:
+            self._read_failed(err)
+            return None
+        return (json.loads(row[0]), row[1], row[2]) if row else None
+
+    # --- dependency maps ---------------------------------------------------------------
+
+    @_locked
+    def load_deps(self, ids: list[str]) -> dict[str, DepMap]:
+        """The dependency maps with these ids."""
+        found: dict[str, DepMap] = {}
+        if self.connection is None or not ids:
+            return found
+        try:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for deps_id, text in self.connection.execute(f"SELECT id, map FROM deps WHERE id IN ({marks})", chunk):
+                    found[deps_id] = DepMap.from_json(text)
+        except (sqlite3.Error, ValueError) as err:
+            self._read_failed(err)
+        return found
+
+    def record_run_deps(self, run_id: str, seen: Mapping[str, set[str]]) -> None:
+        """Note which dependency maps a run's results of each suite had (fresh or cached)."""
+        rows = [(run_id, suite, deps_id) for suite, ids in seen.items() for deps_id in ids]
+        if rows:
+            self._write_many("INSERT OR IGNORE INTO run_deps (run_id, suite, deps) VALUES (?, ?, ?)", rows)
+
+    def save_suite_maps(self, run_id: str) -> dict[str, DepMap]:
+        """Each suite's map for this run — the union of its results' maps — kept as the
+        suite's latest map for plans; the maps saved."""
+        if self.connection is None:
+            return {}
+        with self.lock:
+            try:
+                rows = self.connection.execute("SELECT suite, deps FROM run_deps WHERE run_id = ?", (run_id,)).fetchall()
+            except sqlite3.DatabaseError as err:
+                self._read_failed(err)
+                return {}
+        maps = self.load_deps(sorted({deps_id for _, deps_id in rows}))
+        unions: dict[str, DepMap] = {}
+        for suite, deps_id in rows:
+            if deps_id in maps:
+                unions[suite] = unions[suite].union(maps[deps_id]) if suite in unions else maps[deps_id]
+        now = time.time()
+        deps_rows = [(union.id, union.to_json(), now) for union in unions.values()]
+        self._write_many("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", deps_rows)
+        self._write_many(
+            "INSERT OR REPLACE INTO suite_maps (suite, run_id, recorded_at, deps) VALUES (?, ?, ?, ?)",
+            [(suite, run_id, now, union.id) for suite, union in unions.items()],
+        )
+        return unions
+
+    @_locked
+    def latest_suite_maps(self) -> dict[str, tuple[DepMap, float, str]]:
+        """Suite → (its newest map, when it was recorded, by which run)."""
+        if self.connection is None:
+            return {}
+        try:
+            rows = self.connection.execute(
+                "SELECT suite, deps, recorded_at, run_id FROM suite_maps AS m WHERE recorded_at = "
+                "(SELECT MAX(recorded_at) FROM suite_maps WHERE suite = m.suite)"
+            ).fetchall()
+        except sqlite3.DatabaseError as err:
+            self._read_failed(err)
+            return {}
+        maps = self.load_deps([row[1] for row in rows])
+        return {suite: (maps[deps_id], recorded, run) for suite, deps_id, recorded, run in rows if deps_id in maps}
 
     def has_key(self, key: str) -> bool:
         """True when a result is cached under ``key``."""
@@ -459,7 +562,7 @@ APPLICATION_ID = 0x45764C47
 """``PRAGMA application_id`` of every store evalgate creates ("EvLG"): how it knows a file is
 its own before it ever moves one aside."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_OWN_TABLES = {"migrations", "cache", "runs", "results", "run_suites"}
+_OWN_TABLES = {"migrations", "cache", "runs", "results", "run_suites", "deps", "run_deps", "suite_maps"}
 
 
 class NotOurs(sqlite3.DatabaseError):
