@@ -226,7 +226,7 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
     assert versions == [(1,), (2,), (3,)]
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
     store.close()
-    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"].output == "out"
+    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"][0].output == "out"
 
 
 def test_a_full_disk_disables_the_cache_without_losing_the_result(tmp_path: Path) -> None:
