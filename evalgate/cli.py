@@ -11,7 +11,6 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -80,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ignore staged, unstaged and untracked files (the default outside CI includes them)",
     )
+    deps = commands.add_parser(
+        "deps",
+        help="show what each suite was recorded using: project files and library versions",
+        description="Each suite's dependency map as its last run recorded it (the files its model and "
+        "scorer imported or opened, with their digests, and the libraries they imported), and whether "
+        "it still holds. Plans and the cache use these maps.",
+        epilog="example: evalgate deps qa\n         evalgate deps --format json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    deps.add_argument("suite", nargs="?", help="one suite (default: all)")
+    deps.add_argument("--project", default=".", help="project directory (default: .)")
+    deps.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
+    deps.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     init = commands.add_parser(
         "init",
         help="start an eval project here: config, an example suite, the default tiers",
@@ -181,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
     args.pytest_args = extra
-    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report, "init": init}
+    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report, "init": init, "deps": deps}
     try:
         return commands[args.command](args)
     except EvalgateError as err:  # the library raises; this edge turns it into one line
@@ -232,9 +244,13 @@ def plan(args: argparse.Namespace) -> int:
     """``evalgate plan``: the change class and tier per suite, in the chosen format."""
     from evalgate.changes.auto import plan_for_project
     from evalgate.changes.output import github_output, plan_text
+    from evalgate.run.usage_maps import load_usage_maps
 
     project = _project(args)
-    result = plan_for_project(project, base=args.base, include_worktree=False if args.committed_only else None)
+    maps, why = load_usage_maps(project)
+    result = plan_for_project(
+        project, base=args.base, include_worktree=False if args.committed_only else None, maps=maps, maps_note=why
+    )
     if args.format == "github":
         from evalgate.report.github import workflow_commands
 
@@ -250,6 +266,53 @@ def plan(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(plan_text(result))
+    return 0
+
+
+def deps(args: argparse.Namespace) -> int:
+    """``evalgate deps``: the recorded dependency maps."""
+    from evalgate.run.usage_maps import age
+    from evalgate.store.deps import Digests
+    from evalgate.store.sqlite import ResultStore
+
+    project = _project(args)
+    names = [suite.name for suite in project.suites]
+    if args.suite and args.suite not in names:
+        print(f"evalgate: error: no suite '{args.suite}' (suites: {', '.join(names)})", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    path = cache_path(project)
+    store = ResultStore.open(path) if path.exists() else None
+    try:
+        latest = store.latest_suite_maps() if store is not None else {}
+    finally:
+        if store is not None:
+            store.close()
+    digests = Digests(project.root)
+    chosen = [args.suite] if args.suite else names
+    if args.format == "json":
+        document = {
+            name: {
+                "recorded_at": latest[name][1], "run_id": latest[name][2], "files": dict(latest[name][0].files),
+                "distributions": dict(latest[name][0].dists), "changed": digests.changes(latest[name][0], name),
+            } if name in latest else None
+            for name in chosen
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+    for name in chosen:
+        if name not in latest:
+            print(f"{name}: no recorded dependencies yet (run it with the cache on)")
+            continue
+        recorded, when, run_id = latest[name]
+        changed = digests.changes(recorded, name)
+        state = f"{len(changed)} changed since" if changed else "all unchanged"
+        print(f"{name}: recorded {age(when)} ago by run {run_id[:12]} ({state})")
+        for file in sorted(recorded.files):
+            print(f"  {one_line(file)}")
+        for dist, pinned in sorted(recorded.dists.items()):
+            print(f"  {dist}=={pinned}")
+        for reason in changed:
+            print(f"  changed: {one_line(reason)}")
     return 0
 
 
@@ -294,6 +357,7 @@ def report(args: argparse.Namespace) -> int:
 
 def cache(args: argparse.Namespace) -> int:
     """``evalgate cache stats|explain|prune``."""
+    from evalgate.run.usage_maps import age
     from evalgate.store.deps import Digests
     from evalgate.store.keys import SuiteKeys, explain_change
     from evalgate.store.sqlite import ResultStore
@@ -341,27 +405,21 @@ def cache(args: argparse.Namespace) -> int:
         if newest is None:
             print(f"{suite.name}::{case.id}: never cached (not run with the cache yet, an error, or pruned)")
             return 0
-        old_parts, created, deps_id = newest
-        recorded = store.load_deps([deps_id]).get(deps_id) if deps_id else None
-        changed = Digests(project.root).changes(recorded, suite.name) if recorded is not None else ["no recorded dependency map"]
-        if store.has_key(key) and not changed:
+        digests = Digests(project.root)
+        under = store.load_deps([deps for deps in store.maps_of(key) if deps is not None])
+        if any(not digests.changes(recorded, suite.name) for recorded in under.values()):
             print(f"{suite.name}::{case.id}: cached — the key and every recorded dependency are unchanged, the next run is a hit")
             return 0
+        old_parts, created, deps_id = newest
+        newest_map = store.load_deps([deps_id]).get(deps_id) if deps_id else None
+        changed = digests.changes(newest_map, suite.name) if newest_map is not None else ["no recorded dependency map"]
         reasons = [*explain_change(old_parts, parts), *changed] or ["the key differs in a part evalgate cannot name"]
-        print(f"{suite.name}::{case.id}: miss; since the newest entry ({_age(created)} ago):")
+        print(f"{suite.name}::{case.id}: miss; since the newest entry ({age(created)} ago):")
         for reason in reasons:
             print(f"  - {reason}")
         return 0
     finally:
         store.close()
-
-
-def _age(timestamp: float) -> str:
-    seconds = max(0.0, time.time() - timestamp)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def describe(project: Project) -> list[str]:

@@ -452,6 +452,10 @@ class ChangesConfig(StrictModel):
     default_rules: bool = True
     """Apply the built-in rules after yours (docs ignored; lockfiles, packaging, evalgate
     config, tiers, suites, datasets and declared components major). Default true."""
+    recorded_dependencies: bool = True
+    """Class files no rule names by the suites' recorded dependencies (``evalgate deps``):
+    a file some suites use targets them, one every suite uses is major, one none uses is
+    minor. False: such files are minor, as with no recorded maps. Default true."""
 
 
 class ProjectConfig(StrictModel):

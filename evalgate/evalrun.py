@@ -66,8 +66,10 @@ def start_run(config: pytest.Config, tier: str) -> None:
             )
         elif tier == "auto":
             from evalgate.changes.auto import plan_for_project
+            from evalgate.run.usage_maps import load_usage_maps
 
-            plan = plan_for_project(project, base=config.getoption("eval_base"))
+            maps, why = load_usage_maps(project)
+            plan = plan_for_project(project, base=config.getoption("eval_base"), maps=maps, maps_note=why)
             session = EvalSession.for_plan(project, plan, shard)
         else:
             session = EvalSession.for_tier(project, tier, shard)

@@ -79,4 +79,21 @@ def init_project(directory: Path) -> list[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)
+    written.append(_ignore(directory))
     return written
+
+
+IGNORED = (".evalgate/", "reports/")
+"""evalgate's own output: the result store and reports are never part of a change."""
+
+
+def _ignore(directory: Path) -> Path:
+    """Add evalgate's output folders to ``.gitignore`` (created, or appended to once)."""
+    path = directory / ".gitignore"
+    present = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    missing = [entry for entry in IGNORED if entry not in present]
+    if missing:
+        prefix = "" if not present or not present[-1] else "\n"
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(prefix + "# evalgate: the result store and reports\n" + "\n".join(missing) + "\n")
+    return path

@@ -16,7 +16,7 @@ import pytest
 from conftest import add_suite, make_result, write_project
 
 from evalgate.cli import main
-from evalgate.results import CaseResult
+from evalgate.results import CaseResult, result_to_json
 from evalgate.store.sqlite import ResultStore, cache_key
 
 COUNTING_MODEL = '''
@@ -223,10 +223,34 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
     store.finish_run("r1", hits=0, misses=2)
     assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
     versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
-    assert versions == [(1,), (2,), (3,)]
+    assert versions == [(1,), (2,), (3,), (4,)]
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
     store.close()
-    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"][0].output == "out"
+    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"][0][0].output == "out"
+
+
+def test_a_store_of_an_earlier_version_is_migrated_with_its_entries(tmp_path: Path) -> None:
+    from evalgate.store.sqlite import MIGRATIONS
+
+    path = tmp_path / "c.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+    for version, name, script in MIGRATIONS[:3]:
+        for statement in filter(str.strip, script.split(";")):
+            connection.execute(statement)
+        connection.execute("INSERT INTO migrations VALUES (?, ?, 0)", (version, name))
+    row = "INSERT INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) VALUES (?, 's', ?, 0, '{}', ?, ?, ?, ?)"
+    connection.execute(row, ("k1", "a", result_to_json(result("a")), 1.0, 1.0, "map1"))
+    connection.execute(row, ("k2", "b", result_to_json(result("b")), 2.0, 2.0, None))
+    connection.commit()
+    connection.close()
+    store = ResultStore.open(path)
+    assert store.enabled, store.problems
+    found = store.lookup_many(["k1", "k2"])
+    assert [(r.case_id, deps) for r, deps in found["k1"]] == [("a", "map1")]
+    assert [(r.case_id, deps) for r, deps in found["k2"]] == [("b", None)]
+    store.store("r", "k1", {}, result("a"))  # a second version of k1, without a map
+    assert [deps for _, deps in store.lookup_many(["k1"])["k1"]] == [None, "map1"]
 
 
 def test_a_full_disk_disables_the_cache_without_losing_the_result(tmp_path: Path) -> None:

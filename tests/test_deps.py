@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import write_project
+from conftest import add_suite, toml_table, write_project
+from gitrepo import GitRepo
 
 from evalgate.cli import main
 from evalgate.run.recording import import_closure, recording
@@ -134,3 +136,111 @@ def test_results_json_and_the_store_keep_the_maps(pytester: pytest.Pytester) -> 
     assert "app/ui.py" not in files and not any(name.startswith(".evalgate") for name in files)
     (suite,) = connection.execute("SELECT DISTINCT suite FROM suite_maps").fetchone()
     assert suite == "qa"
+
+
+# --- plans from the recorded maps ---------------------------------------------------------
+
+CHAT = '''
+from app.common import clean
+
+
+def answer(prompt):
+    return clean("a" + prompt.removeprefix("q"))
+'''
+
+
+@pytest.fixture
+def mapped_repo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """Two suites in a git repo, run once with the cache on so their maps are recorded:
+    ``qa`` (app/pipeline.py → app/retrieval.py, app/common.py) and ``chat`` (app/chat.py →
+    app/common.py). No rule names any app/ file: the maps decide."""
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "EVALGATE_TIER", "GITHUB_OUTPUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CI", "true")
+    root = app_project(pytester.path, cases=6)
+    (root / "app" / "pipeline.py").write_text("import app.common\n" + PIPELINE)
+    (root / "app" / "common.py").write_text("def clean(text):\n    return text.strip()\n")
+    (root / "app" / "chat.py").write_text(CHAT)
+    with (root / "pyproject.toml").open("a") as config:
+        config.write("\n" + toml_table("tool.evalgate.models.chat", {"kind": "python", "function": "app.chat:answer"}))
+    add_suite(root, "chat", cases=6, model="chat")
+    repo = GitRepo(root)
+    repo.write(".gitignore", ".pytest_cache/\n__pycache__/\n.evalgate/\n")
+    repo.commit("initial")
+    assert pytester.runpytest("--eval-tier=full").ret == 0
+    return repo
+
+
+def plan_on_branch(repo: GitRepo, branch: str, path: str, text: str, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], str]:
+    repo.git("checkout", "-q", "-b", branch, "main")
+    repo.write(path, text)
+    repo.commit(f"change {path}")
+    assert main(["plan", str(repo.path), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert main(["plan", str(repo.path)]) == 0
+    return document, capsys.readouterr().out
+
+
+def test_a_file_one_suite_uses_targets_that_suite(
+    pytester: pytest.Pytester, mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document, text = plan_on_branch(mapped_repo, "retrieval", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
+    assert document["change"] == "targeted" and document["suites"] == {"qa": "deep-dive", "chat": "smoke"}
+    assert "app/retrieval.py (M) +2 -0: targeted (qa) by the recorded dependencies" in text
+    assert "suites' dependencies as recorded by their last runs" in text
+    run = pytester.runpytest("--eval-tier=auto")
+    run.stdout.fnmatch_lines(["evalgate plan: change=targeted tier=deep-dive*"])
+    run.assert_outcomes(passed=6 * 3 + 6)  # qa's deep dive repeats its 6 cases 3 times; chat's smoke runs its 6
+
+
+def test_a_file_no_suite_uses_is_minor_and_says_so(mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    document, text = plan_on_branch(mapped_repo, "ui", "app/ui.py", "BUTTON = 'red'\n", capsys)
+    assert document["change"] == "minor" and document["suites"] == {"qa": "smoke", "chat": "smoke"}
+    assert "minor by the recorded dependencies: no suite uses app/ui.py" in text
+
+
+def test_a_file_every_suite_uses_is_major(mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    document, text = plan_on_branch(mapped_repo, "common", "app/common.py", "def clean(text):\n    return text\n", capsys)
+    assert document["change"] == "major" and document["suites"] == {"qa": "full", "chat": "full"}
+    assert "major by the recorded dependencies: every suite uses app/common.py" in text
+
+
+def test_without_maps_the_rules_decide_and_the_plan_says_why(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    app_project(pytester.path, cases=3)
+    repo = GitRepo(pytester.path)
+    repo.commit("initial")
+    _, text = plan_on_branch(repo, "feature", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
+    assert "no recorded dependencies yet (no result store): the rules alone decide" in text
+    assert "app/retrieval.py (M) +2 -0: minor by no rule matched (default minor)" in text
+
+
+def test_deps_shows_each_suites_map_and_what_changed(mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(mapped_repo.path)
+    (mapped_repo.path / "app" / "common.py").write_text("def clean(text):\n    return text\n")
+    assert main(["deps", "chat", "--project", root]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("chat: recorded ") and lines[0].endswith("(1 changed since)")
+    assert "  app/chat.py" in lines and "  app/common.py" in lines and "  app/retrieval.py" not in lines
+    assert "  changed: app/common.py changed (a recorded dependency of suite chat)" in lines
+    assert main(["deps", "--project", root, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert set(document) == {"qa", "chat"} and "app/retrieval.py" in document["qa"]["files"]
+    assert main(["deps", "nope", "--project", root]) == 2
+    assert "no suite 'nope' (suites: " in capsys.readouterr().err
+
+
+def test_a_reverted_change_is_served_from_the_cache_again(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    """A branch switch or a revert brings back a state the cache has seen: each key keeps
+    one entry per dependency map, and the newest one that still holds is reused."""
+    app_project(pytester.path, cases=4)
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 0 hit(s), 4 model call(s)*"])
+    retrieval = pytester.path / "app" / "retrieval.py"
+    retrieval.write_text(RETRIEVAL + "\n# tuned\n")
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 0 hit(s), 4 model call(s)*"])
+    retrieval.write_text(RETRIEVAL)
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 4 hit(s), 0 model call(s)*"])
+    assert main(["cache", "--project", str(pytester.path), "explain", "qa", "case-001"]) == 0
+    assert "cached — the key and every recorded dependency are unchanged" in capsys.readouterr().out
+    retrieval.write_text(RETRIEVAL + "\n# tuned\n")
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 4 hit(s), 0 model call(s)*"])

@@ -173,6 +173,9 @@ def test_ctrl_c_cancels_pending_calls_and_ends(pytester: pytest.Pytester) -> Non
         run = subprocess.Popen(
             [sys.executable, "-m", "pytest", "--eval-tier=full", "--eval-no-cache", "-p", "no:xdist"],
             cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            # A shell's background job inherits SIGINT ignored, and then Python never raises
+            # KeyboardInterrupt: give the child the default disposition, as at a terminal.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while sum(server.requests.values()) < 4 and time.monotonic() < deadline:

@@ -84,7 +84,7 @@ def test_run_passes_pytest_arguments_through(tmp_path: Path, capsys: pytest.Capt
 def test_every_command_has_help_with_an_example() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"run", "check", "plan", "cache", "report", "init"}
+    assert set(commands) == {"run", "check", "plan", "cache", "report", "init", "deps"}
     for name, command in commands.items():
         assert command.description, name
         assert "example: evalgate " + name in (command.epilog or ""), name
@@ -100,8 +100,10 @@ def test_public_api_is_exactly_all() -> None:
 
 
 def test_init_writes_a_project_that_runs(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    (pytester.path / ".gitignore").write_text("venv/")  # the user's, without a final newline
     assert main(["init", str(pytester.path)]) == 0
     assert "wrote evalgate.toml" in capsys.readouterr().out
+    assert (pytester.path / ".gitignore").read_text().splitlines() == ["venv/", "# evalgate: the result store and reports", ".evalgate/", "reports/"]
     assert {p.name for p in (pytester.path / "tiers").glob("*.toml")} == {"smoke.toml", "full.toml", "deep-dive.toml"}
     result = pytester.runpytest("--eval-tier=smoke")
     result.stdout.fnmatch_lines(["example*PASS*100.0%*", "all 1 gate(s) passed"])

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from evalgate.changes.git import ChangeSet, collect_changes, open_repo
-from evalgate.changes.plan import Plan, SuiteInfo, find_override, override_plan, plan_change
+from evalgate.changes.plan import Plan, SuiteInfo, UsageMaps, find_override, override_plan, plan_change
 from evalgate.changes.rules import build_rules
 from evalgate.config import RecordedModelConfig
 from evalgate.project import Project, Suite
@@ -24,11 +24,17 @@ def plan_for_project(
     env: Mapping[str, str] | None = None,
     cli_tier: str | None = None,
     include_worktree: bool | None = None,
+    maps: UsageMaps | None = None,
+    maps_note: str | None = None,
 ) -> Plan:
-    """Analyse the project's repository and plan a tier per suite."""
+    """Analyse the project's repository and plan a tier per suite; with ``maps`` (the
+    suites' recorded dependencies), files no rule names go to the suites that use them.
+    ``maps_note`` says why there are none, when there are none."""
     env = os.environ if env is None else env
     changes = collect_changes(project.root, base, env, include_worktree)
-    plan = _plan(project, changes)
+    if maps is None and maps_note:
+        changes = replace(changes, notes=(*changes.notes, maps_note))
+    plan = _plan(project, changes, maps)
     found = find_override(cli_tier, env, changes.event, changes.head_message)
     if found is None:
         return plan
@@ -75,10 +81,10 @@ def evalgate_inputs(project: Project) -> list[str]:
     return [glob.removeprefix("./") for glob in dict.fromkeys(globs)]
 
 
-def _plan(project: Project, changes: ChangeSet) -> Plan:
+def _plan(project: Project, changes: ChangeSet, maps: UsageMaps | None = None) -> Plan:
     rules = build_rules(project.config.rules, evalgate_inputs(project), project.config.changes.default_rules)
     suites = [SuiteInfo(suite.name, tuple(suite.config.concerns)) for suite in project.suites]
-    return plan_change(changes, rules, suites, project.config.changes, _relative_paths(project, changes))
+    return plan_change(changes, rules, suites, project.config.changes, _relative_paths(project, changes), maps)
 
 
 def _relative_paths(project: Project, changes: ChangeSet) -> dict[str, str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from evalgate.changes.git import ChangeSet, EventInfo, FileChange
-from evalgate.changes.rules import ChangeClass, Rule, RuleClass, classify
+from evalgate.changes.rules import DEFAULT_ORIGIN, ChangeClass, Rule, RuleClass, classify
 from evalgate.config import ChangesConfig
 from evalgate.untrusted import one_line
 
@@ -35,6 +35,16 @@ class SuiteInfo:
 
 
 @dataclass(frozen=True)
+class UsageMaps:
+    """Which project files each suite was last recorded using (from the result store)."""
+
+    files: Mapping[str, frozenset[str]]
+    """Suite → project-relative paths it used."""
+    note: str
+    """Where the maps come from, for the plan's reasons."""
+
+
+@dataclass(frozen=True)
 class FileDecision:
     """How one changed file was classed, and by which rule."""
 
@@ -42,7 +52,9 @@ class FileDecision:
     rule_class: RuleClass
     concern: str | None
     origin: str
-    """``rule 'prompts/safety/**'``, ``built-in rule '*.md'`` or the default."""
+    """``rule 'prompts/safety/**'``, ``built-in rule '*.md'``, the recorded dependencies or the default."""
+    suites: tuple[str, ...] = ()
+    """For a file some suites were recorded using: those suites."""
 
     @property
     def change(self) -> ChangeClass:
@@ -51,6 +63,8 @@ class FileDecision:
     def line(self) -> str:
         """``prompts/safety/system.txt (M) +1 -1: targeted (safety) by rule '…'``."""
         label = f"{self.rule_class} ({self.concern})" if self.concern else self.rule_class
+        if self.suites:
+            label = f"{self.rule_class} ({', '.join(self.suites)})"
         return f"{_describe(self.file)}: {label} by {self.origin}"
 
 
@@ -134,7 +148,8 @@ class Plan:
         analysed = TIER_FOR.get(self.change)
         if self.change == ChangeClass.TARGETED:
             listed = ", ".join(self.deep_dive) if self.deep_dive else "no suite has that concern"
-            return f"change is targeted ({', '.join(self.concerns)}): deep-dive for {listed}; smoke for the rest"
+            what = ", ".join(self.concerns) or "files some suites use"
+            return f"change is targeted ({what}): deep-dive for {listed}; smoke for the rest"
         if self.change == ChangeClass.NONE:
             return "change is none: no eval suites run; gates report 'skipped: no relevant change'"
         return f"change is {self.change}: {analysed} tier for every suite"
@@ -146,17 +161,23 @@ def plan_change(
     suites: Sequence[SuiteInfo],
     limits: ChangesConfig,
     relative: Mapping[str, str] | None = None,
+    maps: UsageMaps | None = None,
 ) -> Plan:
     """Classify the change set and choose a tier per suite.
 
     ``relative`` maps repository paths to the paths rules are written against (the
-    project directory's view); missing entries are used as they are.
+    project directory's view); missing entries are used as they are. With ``maps`` (every
+    suite's recorded files), a file no rule names is classed by who uses it: some suites →
+    targeted at them; every suite → major; none → minor, served from the cache.
     """
     relative = relative or {}
-    decisions = tuple(_decide(file, rules, relative) for file in changes.files)
+    decisions = tuple(_decide(file, rules, relative, maps, [s.name for s in suites]) for file in changes.files)
     change = max((decision.change for decision in decisions), key=lambda c: c.rank, default=ChangeClass.NONE)
     concerns = sorted({d.concern for d in decisions if d.rule_class == "targeted" and d.concern})
+    users = sorted({suite for d in decisions if d.rule_class == "targeted" for suite in d.suites})
     notes = list(changes.notes)
+    if maps is not None:
+        notes.append(maps.note)
     if not changes.fallback_reasons:
         if len(changes.files) > limits.max_files:
             notes.append(f"{len(changes.files)} files changed, more than max_files = {limits.max_files}: major")
@@ -166,7 +187,7 @@ def plan_change(
             change = ChangeClass.MAJOR
     else:
         change = ChangeClass.MAJOR
-    per_suite = _tiers(change, set(concerns), suites)
+    per_suite = _tiers(change, set(concerns), suites, set(users))
     return Plan(
         change=change,
         tier=TIER_FOR.get(change),
@@ -233,19 +254,36 @@ def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str |
     )
 
 
-def _decide(file: FileChange, rules: Sequence[Rule], relative: Mapping[str, str]) -> FileDecision:
-    """The class of a changed file: the larger over its paths (both sides of a rename)."""
-    best: tuple[RuleClass, str | None, str] = ("ignore", None, "")
+def _decide(
+    file: FileChange, rules: Sequence[Rule], relative: Mapping[str, str], maps: UsageMaps | None, names: Sequence[str]
+) -> FileDecision:
+    """The class of a changed file: the larger over its paths (both sides of a rename). A
+    rule decides; where none does, the recorded maps do; without maps, ``minor``."""
+    best = FileDecision(file, "ignore", None, "")
     for path in file.paths:
-        found = classify(relative.get(path, path), rules)
-        if ChangeClass.of_rule(found[0]).rank >= ChangeClass.of_rule(best[0]).rank:
+        local = relative.get(path, path)
+        rule_class, concern, origin = classify(local, rules)
+        found = FileDecision(file, rule_class, concern, origin)
+        if origin == DEFAULT_ORIGIN and maps is not None:
+            found = _by_usage(file, local, maps, names)
+        if found.change.rank > best.change.rank or (found.change == best.change and len(found.suites) > len(best.suites)):
             best = found
-    return FileDecision(file, *best)
+    return best
 
 
-def _tiers(change: ChangeClass, concerns: set[str], suites: Sequence[SuiteInfo]) -> dict[str, str | None]:
+def _by_usage(file: FileChange, path: str, maps: UsageMaps, names: Sequence[str]) -> FileDecision:
+    users = tuple(name for name in names if path in maps.files.get(name, frozenset()))
+    if not users:
+        return FileDecision(file, "minor", None, f"the recorded dependencies: no suite uses {path}")
+    if len(users) == len(names):
+        return FileDecision(file, "major", None, f"the recorded dependencies: every suite uses {path}")
+    return FileDecision(file, "targeted", None, "the recorded dependencies", users)
+
+
+def _tiers(change: ChangeClass, concerns: set[str], suites: Sequence[SuiteInfo], users: set[str] | None = None) -> dict[str, str | None]:
     if change == ChangeClass.TARGETED:
-        return {s.name: "deep-dive" if concerns & set(s.concerns) else "smoke" for s in suites}
+        users = users or set()
+        return {s.name: "deep-dive" if concerns & set(s.concerns) or s.name in users else "smoke" for s in suites}
     return {s.name: TIER_FOR.get(change) for s in suites}
 
 

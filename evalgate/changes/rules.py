@@ -25,7 +25,12 @@ DEFAULT_MAJOR = (
     "constraints*.txt", "poetry.lock", "uv.lock", "pdm.lock", "Pipfile", "Pipfile.lock",
     "environment.yml", "package-lock.json", "yarn.lock", "evalgate.toml",
 )
-DEFAULT_IGNORE = ("docs/**", "*.md", "*.rst", "LICENSE*", "CHANGELOG*", "AUTHORS*")
+DEFAULT_IGNORE = (
+    "docs/**", "*.md", "*.rst", "LICENSE*", "CHANGELOG*", "AUTHORS*",
+    ".evalgate/**", "evalgate-reports/**", "reports/**",
+)
+"""Never a change: documentation, and evalgate's own output (the result store, reports)."""
+DEFAULT_ORIGIN = "no rule matched (default minor)"
 
 
 class ChangeClass(StrEnum):
@@ -84,7 +89,7 @@ def classify(path: str, rules: Sequence[Rule]) -> tuple[RuleClass, str | None, s
     for rule in rules:
         if rule.matches(path):
             return rule.change, rule.concern, rule.origin
-    return "minor", None, "no rule matched (default minor)"
+    return "minor", None, DEFAULT_ORIGIN
 
 
 @lru_cache(maxsize=4096)

@@ -64,7 +64,8 @@ class CaseRunner:
         self.refresh = refresh
         self.keys: dict[str, SuiteKeys] = {}
         self.prefetched: dict[str, dict[str, tuple[CaseResult, str | None]]] = {}
-        self.hit_keys: list[str] = []
+        self.hit_keys: list[tuple[str, str | None]] = []
+        """Cache entries (key, map id) this process reused, to mark used."""
         self.pending_hits: list[CaseResult] = []
         self.lock = threading.Lock()
         self.digests = Digests(project.root)
@@ -107,6 +108,7 @@ class CaseRunner:
                 return key, None
             if entry[1] is not None:
                 self.seen_deps.setdefault(planned.suite.name, set()).add(entry[1])
+            self.hit_keys.append((key, entry[1]))
         return key, entry[0]
 
     def compute(self, planned: PlannedSuite, case: Case, repeat: int, key: str | None) -> CaseResult:
@@ -164,8 +166,6 @@ class CaseRunner:
         # The key says nothing of suite names: another suite's identical case is a valid hit.
         update = {"cached": True, "suite": suite, "case_id": case_id, "repeat": repeat, "latency": 0.0}
         result = hit.replace(**update)
-        if key is not None:
-            self.hit_keys.append(key)
         self.pending_hits.append(result)
         if len(self.pending_hits) >= self.HIT_BATCH:
             self.flush()
@@ -200,21 +200,24 @@ class CaseRunner:
         return self.keys[name]
 
     def _still_valid(
-        self, found: dict[str, tuple[CaseResult, str | None]], suite: str
+        self, found: dict[str, list[tuple[CaseResult, str | None]]], suite: str
     ) -> dict[str, tuple[CaseResult, str | None]]:
-        """The cached results whose dependency map still holds; the others miss, and why is
-        counted for the run's summary. A result stored without a map (an older evalgate)
-        never counts: nothing says what it depended on."""
+        """Per key, the newest cached result whose dependency map still holds; a key with
+        none misses, and why (its newest entry's changes) is counted for the run's summary.
+        A result stored without a map (an older evalgate) never counts: nothing says what
+        it depended on."""
         assert self.store is not None
-        ids = sorted({deps for _, deps in found.values() if deps is not None and deps not in self.stale})
+        ids = sorted({deps for entries in found.values() for _, deps in entries if deps is not None and deps not in self.stale})
         for deps_id, recorded in self.store.load_deps(ids).items():
             self.stale[deps_id] = self.digests.changes(recorded, suite)
-        usable = {}
-        for key, (result, deps) in found.items():
-            reasons = self.stale.get(deps, ["no recorded dependency map"]) if deps is not None else ["no recorded dependency map"]
-            if not reasons:
-                usable[key] = (result, deps)
+        usable: dict[str, tuple[CaseResult, str | None]] = {}
+        for key, entries in found.items():
+            valid = next(((result, deps) for result, deps in entries if deps is not None and not self.stale.get(deps, ["?"])), None)
+            if valid is not None:
+                usable[key] = valid
                 continue
+            newest = entries[0][1]
+            reasons = self.stale.get(newest, ["no recorded dependency map"]) if newest is not None else ["no recorded dependency map"]
             for reason in reasons[:3]:
                 self.not_reused[reason] = self.not_reused.get(reason, 0) + 1
         return usable

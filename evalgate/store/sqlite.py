@@ -112,6 +112,29 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        "cache entries per key and dependency map: a reverted change hits again",
+        """
+        CREATE TABLE cache_by_map (
+            key TEXT NOT NULL,
+            deps TEXT NOT NULL DEFAULT '',
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            parts TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL,
+            PRIMARY KEY (key, deps)
+        );
+        INSERT INTO cache_by_map (key, deps, suite, case_id, repeat, parts, result, created_at, used_at)
+            SELECT key, COALESCE(deps, ''), suite, case_id, repeat, parts, result, created_at, used_at FROM cache;
+        DROP TABLE cache;
+        ALTER TABLE cache_by_map RENAME TO cache;
+        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at)
+        """,
+    ),
 )
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 
@@ -202,19 +225,22 @@ class ResultStore:
     # --- cache ---------------------------------------------------------------------
 
     @_locked
-    def lookup_many(self, keys: list[str]) -> dict[str, tuple[CaseResult, str | None]]:
-        """Cached results for the keys that have one, each with the id of the dependency
-        map it was produced under (one query per 500 keys)."""
-        found: dict[str, tuple[CaseResult, str | None]] = {}
+    def lookup_many(self, keys: list[str]) -> dict[str, list[tuple[CaseResult, str | None]]]:
+        """Cached results for the keys that have one, newest first: one per dependency map
+        the key was produced under, each with that map's id (one query per 500 keys). A
+        change and its revert are two maps, so going back to a state hits again."""
+        found: dict[str, list[tuple[CaseResult, str | None]]] = {}
         if self.connection is None or not keys:
             return found
         try:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self.connection.execute(f"SELECT key, result, deps FROM cache WHERE key IN ({marks})", chunk)
+                rows = self.connection.execute(
+                    f"SELECT key, result, deps FROM cache WHERE key IN ({marks}) ORDER BY created_at DESC", chunk
+                )
                 for key, result, deps in rows:
-                    found[key] = (result_from_json(result), deps)
+                    found.setdefault(key, []).append((result_from_json(result), deps or None))
         except (sqlite3.Error, ValueError) as err:
             self._read_failed(err)
             return {}
@@ -238,7 +264,7 @@ class ResultStore:
                 "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, result.suite, result.case_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
-                 result_to_json(result), now, now, deps.id if deps is not None else None),
+                 result_to_json(result), now, now, deps.id if deps is not None else ""),
             ))
         try:
             with self._transaction() as connection:
@@ -247,12 +273,13 @@ class ResultStore:
         except sqlite3.Error as err:
             self._disable(f"writing to the cache failed ({err})")
 
-    def touch(self, keys: list[str]) -> None:
-        """Mark keys as used now (so pruning by age keeps what runs still use)."""
-        if self.connection is None or not keys:
+    def touch(self, entries: list[tuple[str, str | None]]) -> None:
+        """Mark entries (key, dependency map id) as used now, so pruning by age keeps what
+        runs still use and lets the versions they no longer match go first."""
+        if self.connection is None or not entries:
             return
         now = time.time()
-        self._write_many("UPDATE cache SET used_at = ? WHERE key = ?", [(now, key) for key in keys])
+        self._write_many("UPDATE cache SET used_at = ? WHERE key = ? AND deps = ?", [(now, key, deps or "") for key, deps in entries])
 
     @_locked
     def newest_entry(self, suite: str, case_id: str) -> tuple[dict[str, Any], float, str | None] | None:
@@ -268,7 +295,7 @@ class ResultStore:
         except sqlite3.DatabaseError as err:
             self._read_failed(err)
             return None
-        return (json.loads(row[0]), row[1], row[2]) if row else None
+        return (json.loads(row[0]), row[1], row[2] or None) if row else None
 
     # --- dependency maps ---------------------------------------------------------------
 
@@ -335,9 +362,9 @@ class ResultStore:
         maps = self.load_deps([row[1] for row in rows])
         return {suite: (maps[deps_id], recorded, run) for suite, deps_id, recorded, run in rows if deps_id in maps}
 
-    def has_key(self, key: str) -> bool:
-        """True when a result is cached under ``key``."""
-        return bool(self.lookup_many([key]))
+    def maps_of(self, key: str) -> list[str | None]:
+        """The dependency map ids ``key`` has a cached result under, newest first."""
+        return [deps for _, deps in self.lookup_many([key]).get(key, [])]
 
     # --- runs and results ----------------------------------------------------------
 
@@ -442,7 +469,7 @@ class ResultStore:
                 break
             with self._transaction() as connection:
                 removed += connection.execute(
-                    "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY used_at LIMIT ?)",
+                    "DELETE FROM cache WHERE rowid IN (SELECT rowid FROM cache ORDER BY used_at LIMIT ?)",
                     (max(1, entries // 10),),
                 ).rowcount
                 connection.execute(

@@ -1,0 +1,51 @@
+"""The suites' recorded dependency maps, as the planner takes them.
+
+``evalgate plan`` and ``--eval-tier=auto`` read each suite's newest map from the result store
+(:meth:`~evalgate.store.sqlite.ResultStore.latest_suite_maps`). They are used only when they
+can be trusted for this project as it is: every suite has one, and each was recorded under
+the lock files the project has now; otherwise the plan falls back to the rules alone and
+says why.
+"""
+
+from __future__ import annotations
+
+import time
+
+from evalgate.changes.plan import UsageMaps
+from evalgate.project import Project, cache_path
+from evalgate.store.deps import Digests
+from evalgate.store.sqlite import ResultStore
+
+
+def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
+    """``(maps, why)``: the maps when usable, else None and the reason the rules decide."""
+    if not project.config.changes.recorded_dependencies:
+        return None, "recorded_dependencies = false in [changes]: the rules alone decide"
+    path = cache_path(project)
+    if not path.exists():
+        return None, "no recorded dependencies yet (no result store): the rules alone decide"
+    store = ResultStore.open(path)
+    try:
+        latest = store.latest_suite_maps() if store.enabled else {}
+    finally:
+        store.close()
+    names = [suite.name for suite in project.suites]
+    missing = [name for name in names if name not in latest]
+    if missing:
+        return None, f"no recorded dependencies for {', '.join(missing)} (not run with the cache yet): the rules alone decide"
+    lock = Digests(project.root).lock()
+    stale = [name for name in names if latest[name][0].lock != lock]
+    if stale:
+        return None, f"the dependencies of {', '.join(stale)} were recorded under other lock files: the rules alone decide"
+    oldest = min(recorded for _, recorded, _ in latest.values())
+    note = f"suites' dependencies as recorded by their last runs (oldest {age(oldest)} ago)"
+    return UsageMaps({name: frozenset(latest[name][0].files) for name in names}, note), note
+
+
+def age(timestamp: float) -> str:
+    """How long ago ``timestamp`` was, compactly: ``42s``, ``5m``, ``3h``, ``2d``."""
+    seconds = max(0.0, time.time() - timestamp)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
