@@ -293,3 +293,17 @@ def test_cache_cli_stats_and_prune(pytester: pytest.Pytester, capsys: pytest.Cap
     assert main(["cache", "--project", str(pytester.path), "prune"]) == 2
     with pytest.raises(SystemExit):
         main(["cache", "--project", str(pytester.path), "prune", "--max-size", "lots"])
+
+
+def test_a_trailing_double_star_component_means_every_file_below(tmp_path: Path) -> None:
+    from evalgate.store.keys import component_digests
+
+    (tmp_path / "app" / "web" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "app" / "a.py").write_text("A = 1\n")
+    (tmp_path / "app" / "web" / "ui.py").write_text("B = 2\n")
+    (tmp_path / "app" / "web" / "__pycache__" / "ui.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / ".evalgate").mkdir()
+    (tmp_path / ".evalgate" / "cache.sqlite").write_bytes(b"\0")
+    assert set(component_digests(tmp_path, ["app/**"])) == {"app/a.py", "app/web/ui.py"}
+    assert set(component_digests(tmp_path, ["**"])) == {"app/a.py", "app/web/ui.py"}
+    assert component_digests(tmp_path, ["prompts/**"]) == {"prompts/**": "missing"}

@@ -17,12 +17,24 @@ from evalgate.sources import file_digest
 from evalgate.store.sqlite import SCHEMA_VERSION, cache_key
 
 
+NEVER_COMPONENTS = frozenset({"__pycache__", ".git", ".evalgate"})
+"""Folders whose files are never components: bytecode and evalgate's own store change on
+every run and would make every key miss."""
+
+
 def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:
     """``relative path → sha256`` of every file the globs match; a glob that matches
-    nothing maps to ``"missing"`` so that adding the file later changes the key."""
+    nothing maps to ``"missing"`` so that adding the file later changes the key.
+
+    A trailing ``**`` means every file below, on every Python (``Path.glob`` matched only
+    folders with it before 3.13), as it does in change rules."""
     digests: dict[str, str] = {}
     for pattern in globs:
-        matched = sorted(path for path in root.glob(pattern) if path.is_file())
+        walk = f"{pattern}/*" if pattern == "**" or pattern.endswith("/**") else pattern
+        matched = sorted(
+            path for path in root.glob(walk)
+            if path.is_file() and not NEVER_COMPONENTS.intersection(path.relative_to(root).parts)
+        )
         if not matched:
             digests[pattern] = "missing"
         for path in matched:
