@@ -77,3 +77,19 @@ def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert {"full", "capped", "stratified", "selected", "paired", "paired_capped", "paired_incomplete", "errors"} <= set(document["families"])
     assert set(document["metrics"]) >= {"worst_wrong_rate", "worst_cell", "wrong_block_rate_capped", "paired_false_alarm_capped"}
+
+
+def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:
+    """A tiny history: the exactness check must hold at any size; the ratios come from bench/."""
+    out = tmp_path / "impact.json"
+    run = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "impact.py"), "--commits", "3", "--cases", "12", "--rounds", "1",
+         "--files", "100", "--overhead-cases", "40", "--stale-files", "4", "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    document = json.loads(out.read_text())
+    assert document["metrics"]["stale_hits"] == 0 and document["stale"]["ineffective_mutations"] == 0
+    assert document["stale"]["dependencies_changed"] == 4 and document["stale"]["dependent_suite_checks"] >= 4
+    assert document["metrics"]["calls_recorded"] <= document["metrics"]["calls_always_full"]
+    assert document["plan"]["plan_time_ratio"] > 0 and document["recording"]["run_seconds_recording"] > 0

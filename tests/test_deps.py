@@ -244,3 +244,16 @@ def test_a_reverted_change_is_served_from_the_cache_again(pytester: pytest.Pytes
     assert "cached — the key and every recorded dependency are unchanged" in capsys.readouterr().out
     retrieval.write_text(RETRIEVAL + "\n# tuned\n")
     pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 4 hit(s), 0 model call(s)*"])
+
+
+def test_xdist_workers_record_and_the_maps_merge(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    app_project(pytester.path, cases=8)
+    first = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
+    first.stdout.fnmatch_lines(["evalgate cache: 0 hit(s), 8 model call(s)*"])
+    capsys.readouterr()
+    assert main(["deps", "qa", "--project", str(pytester.path), "--format", "json"]) == 0
+    files = json.loads(capsys.readouterr().out)["qa"]["files"]
+    assert {"app/pipeline.py", "app/retrieval.py", "app/template.txt"} <= set(files)
+    (pytester.path / "app" / "template.txt").write_text("b\n")
+    again = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
+    again.stdout.fnmatch_lines(["qa*FAIL*", "evalgate cache: 0 hit(s), 8 model call(s)*"])

@@ -1,9 +1,10 @@
-"""The shipped gsm8k example, run end to end, and the evalgate command."""
+"""The shipped examples, run end to end, and the evalgate command."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, add_suite, write_project
+from gitrepo import GitRepo
 
 import evalgate
 from evalgate.cli import build_parser, main
@@ -21,6 +23,44 @@ EXAMPLE = REPO / "examples" / "gsm8k"
 def recorded_accuracy(variant: str) -> float:
     rows = [json.loads(line) for line in (EXAMPLE / "data" / "gsm8k.jsonl").read_text().splitlines()]
     return sum(row[variant]["is_correct"] for row in rows) / len(rows)
+
+
+def test_assistant_example_plans_from_what_its_suites_use(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk-through in examples/assistant/README.md, in a repository of its own."""
+    monkeypatch.setenv("CI", "true")
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME", "EVALGATE_TIER"):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(REPO / "examples" / "assistant", pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".evalgate", "__pycache__"))
+    repo = GitRepo(pytester.path)
+    repo.write(".gitignore", ".evalgate/\n__pycache__/\n")
+    repo.commit("initial")
+    first = pytester.runpytest("--eval-tier=full")
+    first.stdout.fnmatch_lines(["rag*PASS*91.7%*", "safety*PASS*100.0%*", "tools*PASS*100.0%*", "all 3 gate(s) passed"])
+    capsys.readouterr()
+    assert main(["deps", "safety", "--project", str(pytester.path), "--format", "json"]) == 0
+    files = set(json.loads(capsys.readouterr().out)["safety"]["files"])
+    assert files == {"app/__init__.py", "app/safety/__init__.py", "app/safety/guard.py", "app/text.py",
+                     "prompts/safety/blocked.txt", "prompts/safety/refusal.txt"}
+    repo.git("checkout", "-q", "-b", "tune")
+    repo.write("app/rag/retrieval.py", (pytester.path / "app/rag/retrieval.py").read_text() + "# prefer longer passages on ties\n")
+    repo.write("app/web/ui.py", (pytester.path / "app/web/ui.py").read_text() + "THEME['accent'] = '#223377'\n")
+    repo.commit("tune")
+    assert main(["plan", str(pytester.path), "--format", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["change"] == "targeted" and plan["suites"] == {"rag": "deep-dive", "safety": "smoke", "tools": "smoke"}
+    assert {entry["path"]: (entry["class"], entry["suites"], entry["by"]) for entry in plan["files"]} == {
+        "app/rag/retrieval.py": ("targeted", ["rag"], "the recorded dependencies"),
+        "app/web/ui.py": ("minor", [], "the recorded dependencies: no suite uses app/web/ui.py"),
+    }
+    auto = pytester.runpytest("--eval-tier=auto")
+    auto.stdout.fnmatch_lines([
+        "*app/rag/retrieval.py (M) +1 -0: targeted (rag) by the recorded dependencies",
+        "all 3 gate(s) passed",
+        "evalgate cache: * hit(s), 23 model call(s)*",
+        "evalgate cache: 23 cached result(s) not reused: app/rag/retrieval.py changed (a recorded dependency of suite rag)",
+    ])
 
 
 def test_gsm8k_example_gates_follow_the_recorded_outputs(tmp_path: Path) -> None:

@@ -60,6 +60,13 @@ class FileDecision:
     def change(self) -> ChangeClass:
         return ChangeClass.of_rule(self.rule_class)
 
+    def to_json(self) -> dict[str, object]:
+        """One entry of the plan document's ``files``."""
+        return {
+            "path": self.file.path, "old_path": self.file.old_path, "status": self.file.status,
+            "class": str(self.change), "concern": self.concern, "suites": list(self.suites), "by": self.origin,
+        }
+
     def line(self) -> str:
         """``prompts/safety/system.txt (M) +1 -1: targeted (safety) by rule '…'``."""
         label = f"{self.rule_class} ({self.concern})" if self.concern else self.rule_class
@@ -129,6 +136,7 @@ class Plan:
             "fallback": self.fallback,
             "override": self.override,
             "override_note": self.override_note,
+            "files": [decision.to_json() for decision in self.decisions],
         }
 
     def _deciding_files(self) -> list[str]:

@@ -99,8 +99,10 @@ def import_closure(module_file: Path, root: Path) -> Usage:
     """The project files a module's source imports, followed through project-local modules
     (read with ``ast``, nothing is imported), and the top-level names of the other modules."""
     usage = Usage()
-    pending = [module_file.resolve()]
     root = root.resolve()
+    pending = [module_file.resolve()]
+    # Importing the module ran its packages' __init__ files first (app/__init__.py, …).
+    pending += [folder / "__init__.py" for folder in pending[0].parents if folder.is_relative_to(root) and folder != root]
     while pending:
         path = pending.pop()
         if str(path) in usage.files or not path.is_file():

@@ -16,7 +16,6 @@ from evalgate.project import Project, Suite
 from evalgate.sources import file_digest
 from evalgate.store.sqlite import SCHEMA_VERSION, cache_key
 
-
 NEVER_COMPONENTS = frozenset({"__pycache__", ".git", ".evalgate"})
 """Folders whose files are never components: bytecode and evalgate's own store change on
 every run and would make every key miss."""

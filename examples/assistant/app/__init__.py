@@ -1,0 +1,1 @@
+"""A small assistant: retrieval-augmented answers, a safety guard, a calculator tool."""

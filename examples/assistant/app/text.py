@@ -1,0 +1,6 @@
+"""Text clean-up every entry point shares."""
+
+
+def tidy(text: str) -> str:
+    """Collapse whitespace: what users type is rarely neat."""
+    return " ".join(text.split())
