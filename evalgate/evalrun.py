@@ -20,18 +20,20 @@ import pytest
 from evalgate.changes.plan import Plan
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
-from evalgate.project import cache_path, discover_project
+from evalgate.models.sharing import current_worker
+from evalgate.project import Project, cache_path, discover_project
 from evalgate.report import write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
-from evalgate.run.engine import Engine, Job
+from evalgate.run.engine import Engine
 from evalgate.run.lookahead import LookAhead
 from evalgate.run.progress import Progress
 from evalgate.run.runner import CaseRunner
 from evalgate.run.session import EvalSession
 from evalgate.run.sharding import parse_shard
+from evalgate.run.workers import auto_workers
 from evalgate.store.sqlite import ResultStore
 from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
@@ -48,14 +50,41 @@ REPORT_ATTR = "evalgate"
 travels with the report from xdist workers to the controller."""
 
 
+PROJECT = pytest.StashKey["Project"]()
+"""The project, when ``-n auto`` loaded it already (so it is loaded once)."""
+WORKERS_NOTE = pytest.StashKey[str]()
+"""Why ``-n auto`` chose the worker count it did, for the report header."""
+
+
+def _load_project(config: pytest.Config) -> Project:
+    if PROJECT not in config.stash:
+        explicit = config.getoption("eval_config")
+        config.stash[PROJECT] = discover_project(
+            config.invocation_params.dir, Path(explicit).resolve() if explicit else None, fallback=config.rootpath,
+            worker=current_worker(getattr(config, "workerinput", None)),
+        )
+    return config.stash[PROJECT]
+
+
+def auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto``'s worker count for this project (None: pytest-xdist decides)."""
+    try:
+        project = _load_project(config)
+    except EvalgateError:
+        return None  # the run reports it, once, when it starts
+    kinds: list[str] = [suite.model.kind for suite in project.suites]
+    kinds += ["custom scorer" for suite in project.suites if suite.config.scorer.kind == "custom"]
+    count, why = auto_workers(kinds)
+    if count is not None:
+        config.stash[WORKERS_NOTE] = why
+    return count
+
+
 def start_run(config: pytest.Config, tier: str) -> None:
     """Load the project, plan the run, open the store and register the run's hooks."""
-    explicit = config.getoption("eval_config")
     plan: Plan | None = None
     try:
-        project = discover_project(
-            config.invocation_params.dir, Path(explicit).resolve() if explicit else None, fallback=config.rootpath
-        )
+        project = _load_project(config)
         shard_text = config.getoption("eval_shard")
         shard = parse_shard(shard_text) if shard_text else None
         shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
@@ -133,11 +162,12 @@ class EvalRun:
         """Per-case properties go on reports only when pytest writes its JUnit (--junitxml)."""
 
     def pytest_report_header(self) -> list[str]:
+        lines = [f"evalgate: {self.config.stash[WORKERS_NOTE]}"] if WORKERS_NOTE in self.config.stash else []
         if self.plan is None:
-            return []
+            return lines
         plan = self.plan
         base, head = (sha[:12] if sha else "none" for sha in (plan.base, plan.head))
-        lines = [f"evalgate plan: change={plan.change} tier={plan.tier or 'none'} base={base} head={head}"]
+        lines += [f"evalgate plan: change={plan.change} tier={plan.tier or 'none'} base={base} head={head}"]
         lines += [f"  {one_line(reason)}" for reason in plan.reasons]
         return lines
 
@@ -178,11 +208,9 @@ class EvalRun:
         store = self.runner.store
         known_problems = len(store.problems) if store else 0
         upcoming = [
-            _job(i)
-            for i in self.lookahead.after(item, self.engine.window)
-            if isinstance(i, EvalCase) and not self.engine.knows(i.nodeid)
+            i.job for i in self.lookahead.after(item, self.engine.window) if isinstance(i, EvalCase) and not self.engine.knows(i.job.nodeid)
         ]
-        result = self.engine.result(_job(item), upcoming)
+        result = self.engine.result(item.job, upcoming)
         if store is not None:
             item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
         for reason, count in self.runner.not_reused.items():  # why cached results did not count
@@ -285,7 +313,7 @@ class EvalRun:
                 if v.verdict != Verdict.SKIPPED
             ]
             store.record_suites(self.runner.run_id, suites)
-            store.save_suite_maps(self.runner.run_id)
+            store.save_suite_maps(self.runner.run_id, self.runner.digests.lock())
             store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
             store.close()
@@ -361,6 +389,3 @@ def _status(errored: bool, passed: bool | None) -> tuple[str, str, Any] | None:
         return "case failed", "f", ("CASE FAILED", {"yellow": True})
     return None
 
-
-def _job(item: EvalCase) -> Job:
-    return Job(item.nodeid, item.planned, item.case, item.repeat)

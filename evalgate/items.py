@@ -19,6 +19,7 @@ import pytest
 
 from evalgate.cases import Case
 from evalgate.results import CaseResult
+from evalgate.run.engine import Job
 from evalgate.run.planned import PlannedSuite
 from evalgate.untrusted import log_line, one_line
 
@@ -91,6 +92,15 @@ class EvalCase(pytest.Item):
         self.repeat = repeat
         self.result: CaseResult | None = None
         self.extra_keyword_matches = keywords  # type: ignore[assignment]  # read-only, shared
+        self._job: Job | None = None
+
+    @property
+    def job(self) -> Job:
+        """The engine's view of this item, made once: the look-ahead asks for it on every
+        item it passes, and pytest computes a node id anew each time it is read."""
+        if self._job is None:
+            self._job = Job(self.nodeid, self.planned, self.case, self.repeat)
+        return self._job
 
     @property
     def suite_name(self) -> str:

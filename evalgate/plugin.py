@@ -1,4 +1,5 @@
-"""pytest hooks: options, and one ``pytest_configure`` that starts an eval run. Nothing else.
+"""pytest hooks: options, ``-n auto``'s worker count, and one ``pytest_configure`` that
+starts an eval run. Nothing else.
 
 This module is imported by every pytest run of every project that has evalgate
 installed, so it imports nothing but pytest and the standard library. Without
@@ -77,6 +78,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("eval_tier", "default for --eval-tier", default="")
     parser.addini("eval_progress_seconds", "seconds between progress lines on long runs", default="5")
     parser.addini("eval_report", "default for --eval-report", default="")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with a tier: no worker processes when every suite waits on its model
+    (see :mod:`evalgate.run.workers`); otherwise pytest-xdist counts the CPUs."""
+    tier = requested_tier(config)
+    if not tier:
+        return None
+    from evalgate.evalrun import auto_num_workers
+
+    return auto_num_workers(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:

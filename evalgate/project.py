@@ -59,6 +59,9 @@ class Project:
     config: ProjectConfig
     tiers: dict[str, TierConfig]
     suites: list[Suite] = field(default_factory=list)
+    worker: tuple[int, int] | None = None
+    """``(index, count)`` when this process is an xdist worker: models share their
+    ``concurrency`` with the other workers (:mod:`evalgate.models.sharing`)."""
 
     def tier(self, name: str) -> TierConfig:
         """The named tier, or a ConfigError listing the known ones."""
@@ -100,7 +103,9 @@ def cache_path(project: Project) -> Path:
     return Path(from_env).resolve() if from_env else project.root / project.config.cache
 
 
-def discover_project(directory: Path, explicit: Path | None = None, fallback: Path | None = None) -> Project:
+def discover_project(
+    directory: Path, explicit: Path | None = None, fallback: Path | None = None, worker: tuple[int, int] | None = None
+) -> Project:
     """Load the project whose config is ``explicit``, or the first found in ``directory``
     and its parents, or in ``fallback`` (pytest's rootdir). Searching from where the command
     was run — not from pytest's rootdir, which a path given as an option's value can move —
@@ -108,25 +113,26 @@ def discover_project(directory: Path, explicit: Path | None = None, fallback: Pa
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(f"{explicit}: config file not found; check --eval-config", path=explicit)
-        return load_project(explicit)
+        return load_project(explicit, worker)
     for candidate in (directory, *directory.parents, *([fallback] if fallback else [])):
         found = find_project_file(candidate)
         if found is not None:
-            return load_project(found)
+            return load_project(found, worker)
     raise ConfigError(
         f"no evalgate config in {directory} or above it: add a [tool.evalgate] table to pyproject.toml "
         f"or create evalgate.toml, or pass --eval-config PATH"
     )
 
 
-def load_project(config_path: Path) -> Project:
-    """Load config, tiers and every suite (datasets, adapters, scorers) of a project."""
+def load_project(config_path: Path, worker: tuple[int, int] | None = None) -> Project:
+    """Load config, tiers and every suite (datasets, adapters, scorers) of a project; in an
+    xdist ``worker`` (index, count), with the models' concurrency shared."""
     config_path = config_path.resolve()
     root = config_path.parent
     config = load_project_config(config_path)
     # Every configured secret is known before anything could print or store it.
     SECRETS.add_environment(getattr(model, "api_key_env", None) for model in config.models.values())
-    project = Project(root, config_path, config, load_tiers(root / config.tiers_dir))
+    project = Project(root, config_path, config, load_tiers(root / config.tiers_dir), worker=worker)
     suite_files = _suite_files(root, config)
     if not suite_files:
         raise ConfigError(
@@ -157,7 +163,7 @@ def load_suite(path: Path, project: Project) -> Suite:
     cases = load_cases(config.dataset, project.root, allow_outside, suite=path)
     if isinstance(model, RecordedModelConfig):
         project_file(project.root, model.path, "recorded outputs", allow_outside)
-    adapter = build_adapter(model, project.root)
+    adapter = build_adapter(model, project.root, project.worker)
     scorer = build_scorer(config.scorer, project.root)
     if scorer.needs_expected:
         missing = next((case for case in cases if case.expected is None), None)

@@ -65,6 +65,13 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.handle(self, body)
 
+            def do_GET(self) -> None:  # noqa: N802
+                """``/stats`` (served, peak in flight, span) and ``/reset``, for a server
+                run in its own process (``python tests/fake_openai.py``)."""
+                if self.path == "/reset":
+                    server.reset()
+                send(self, 200, json.dumps(server.stats()))
+
             def log_message(self, *args: Any) -> None:
                 pass
 
@@ -89,6 +96,13 @@ class FakeOpenAI:
             self.log.clear()
             self.first, self.last, self.served, self.max_in_flight = None, 0.0, 0, 0
 
+    def stats(self) -> dict[str, Any]:
+        """Requests served, the peak in flight, and the span from the first request to the
+        last answer (seconds; None before any request)."""
+        with self.lock:
+            span = None if self.first is None else self.last - self.first
+            return {"served": self.served, "max_in_flight": self.max_in_flight, "span": span}
+
     def handle(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         prompt = prompt_of(body)
         with self.lock:
@@ -98,9 +112,15 @@ class FakeOpenAI:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.first = self.first or time.perf_counter()
+        answering = False
         try:
             if self.latency:
                 time.sleep(self.latency)
+            # No longer in flight once the answer starts out: the client may send its next
+            # request the moment it has read this one, before this thread runs again.
+            with self.lock:
+                self.in_flight -= 1
+                answering = True
             if self.respond is not None:
                 self.respond(handler, body)
             else:
@@ -109,7 +129,7 @@ class FakeOpenAI:
             pass  # the client gave up (a timeout): expected
         finally:
             with self.lock:
-                self.in_flight -= 1
+                self.in_flight -= 0 if answering else 1
                 self.served += 1
                 self.last = time.perf_counter()
 
@@ -160,3 +180,13 @@ def send(handler: BaseHTTPRequestHandler, status: int, body: str, headers: dict[
         handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(data)
+
+
+if __name__ == "__main__":
+    # Its own process, so a benchmark's client does not share a GIL with the server: prints
+    # its URL, then serves until killed.
+    import sys
+
+    with FakeOpenAI(latency=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as standalone:
+        print(standalone.url, flush=True)
+        standalone.thread.join()

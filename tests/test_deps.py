@@ -257,3 +257,18 @@ def test_xdist_workers_record_and_the_maps_merge(pytester: pytest.Pytester, caps
     (pytester.path / "app" / "template.txt").write_text("b\n")
     again = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
     again.stdout.fnmatch_lines(["qa*FAIL*", "evalgate cache: 0 hit(s), 8 model call(s)*"])
+
+
+def test_a_lock_file_change_that_installs_nothing_new_keeps_the_maps(
+    pytester: pytest.Pytester, mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a dependency bump, the first run (all hits: no installed version changed)
+    confirms the maps under the new lock files; plans use them again."""
+    mapped_repo.write("requirements.txt", "requests>=2\n")
+    mapped_repo.commit("pin")
+    assert main(["plan", str(mapped_repo.path), "--base", "HEAD~1"]) == 0
+    assert "were recorded under other lock files: the rules alone decide" in capsys.readouterr().out
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["evalgate cache: 12 hit(s), 0 model call(s)*"])
+    capsys.readouterr()
+    document, _ = plan_on_branch(mapped_repo, "after-pin", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
+    assert document["suites"] == {"qa": "deep-dive", "chat": "smoke"}

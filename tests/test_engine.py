@@ -102,8 +102,8 @@ def test_a_faulty_endpoint_run_finishes_and_the_verdict_follows_the_error_budget
 
 
 def test_one_process_keeps_the_endpoint_busy(pytester: pytest.Pytester) -> None:
-    with FakeOpenAI(latency=0.2) as server:
-        write_project(pytester.path, cases=24, max_errors=10, model=openai_model(server.url, concurrency=8))
+    with FakeOpenAI(latency=0.4) as server:
+        write_project(pytester.path, cases=24, max_errors=10, model=openai_model(server.url, concurrency=8, timeout=5))
         result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "-p", "no:xdist")
         assert server.max_in_flight >= 6, server.max_in_flight
     result.assert_outcomes(passed=24)
@@ -216,3 +216,44 @@ def test_look_ahead_keeps_calls_in_flight_under_xdist(pytester: pytest.Pytester)
         peak = server.max_in_flight
     result.assert_outcomes(passed=40)
     assert peak > 2, f"peak in flight {peak}: the look-ahead did not reach xdist's worker queue"
+
+
+# --- concurrency is a total for the run ------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [4, 1])
+def test_concurrency_is_a_total_across_xdist_workers(pytester: pytest.Pytester, concurrency: int) -> None:
+    """Two workers, each with its own adapter: the endpoint never sees more than the
+    configured concurrency at once (shares for 4; lock-file slots for 1 < 2 workers)."""
+    with FakeOpenAI(latency=0.05) as server:
+        write_project(pytester.path, cases=40, model=openai_model(server.url, concurrency=concurrency, timeout=10))
+        result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "-n", "2")
+        result.stdout.fnmatch_lines(["qa*PASS*"])
+        assert sum(server.requests.values()) == 40
+        assert server.max_in_flight == concurrency, server.max_in_flight
+
+
+def test_share_of_adds_up_to_the_total() -> None:
+    from evalgate.models.sharing import current_worker, share_of
+
+    for total in range(1, 70):
+        for count in range(1, 9):
+            shares = [share_of(total, index, count) for index in range(count)]
+            assert max(shares) - min(shares) <= 1
+            assert sum(shares) == total if total >= count else shares == [1] * count
+    assert current_worker({"workerid": "gw3", "workercount": 4}) == (3, 4)
+    assert current_worker({"workerid": "master"}) is None and current_worker(None) is None
+
+
+def test_n_auto_runs_model_bound_suites_in_one_process(pytester: pytest.Pytester) -> None:
+    with FakeOpenAI() as server:
+        write_project(pytester.path, cases=10, model=openai_model(server.url, concurrency=8))
+        result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "-n", "auto")
+        result.stdout.fnmatch_lines(["evalgate: -n auto → one process: every suite waits on its model (openai)*"])
+        result.stdout.no_fnmatch_line("*bringing up nodes*")
+        result.stdout.no_fnmatch_line("created: * workers")
+        assert result.ret == 0
+    write_project(pytester.path, cases=10)  # a python model: xdist counts the CPUs as usual
+    result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "-n", "auto")
+    result.stdout.no_fnmatch_line("evalgate: -n auto*")
+    result.stdout.fnmatch_lines(["created: * workers"])

@@ -24,6 +24,7 @@ from evalgate.models.custom import CustomModel
 from evalgate.models.openai import OpenAIModel
 from evalgate.models.python import PythonModel
 from evalgate.models.recorded import RecordedModel
+from evalgate.models.sharing import per_process, register_guard
 
 BUILDERS: dict[type[Any], Callable[[Any, Path], ModelAdapter]] = {
     PythonModelConfig: PythonModel,
@@ -35,6 +36,11 @@ BUILDERS: dict[type[Any], Callable[[Any, Path], ModelAdapter]] = {
 """One adapter class per member of :data:`evalgate.config.ModelConfig` (a test checks it)."""
 
 
-def build_adapter(config: ModelConfig, project_dir: Path) -> ModelAdapter:
-    """The adapter for a validated model config."""
-    return BUILDERS[type(config)](config, project_dir)
+def build_adapter(config: ModelConfig, project_dir: Path, worker: tuple[int, int] | None = None) -> ModelAdapter:
+    """The adapter for a validated model config, as this process should run it: in an
+    xdist ``worker`` (index, count), with its share of the run's ``concurrency``."""
+    config, slots = per_process(config, worker)
+    adapter = BUILDERS[type(config)](config, project_dir)
+    if slots is not None:
+        register_guard(adapter, slots)
+    return adapter

@@ -23,20 +23,25 @@ class LookAhead:
         self.cursor = 0
         """Where the last item asked about sat: pytest runs the list in order, so the next
         one is usually right after it (no index of 100,000 node ids needed)."""
+        self.reached = 0
+        """Items before this index were handed out already: each is offered once, so a
+        window of 128 costs one new item per item, not 128."""
         self._interactor: Any = None
         self._searched = False
 
     def index(self, items: Sequence[pytest.Item]) -> None:
         """Remember the collected items (the same list on every xdist worker)."""
         self.items = list(items)
-        self.cursor = 0
+        self.cursor = self.reached = 0
 
     def after(self, item: pytest.Item, window: int) -> list[pytest.Item]:
-        """Up to ``window`` items this process will run after ``item``."""
+        """Items this process will run within ``window`` after ``item``. Without xdist,
+        only those not offered before."""
         interactor = self._worker_queue()
         if interactor is None:
             start = self._position(item) + 1
-            return self.items[start : start + window]
+            begin, self.reached = max(start, self.reached), max(self.reached, start + window)
+            return self.items[begin : start + window]
         try:
             with interactor.torun.lock() as queued:
                 indices = [i for i in list(queued)[: window + 1] if isinstance(i, int)]

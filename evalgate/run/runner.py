@@ -13,6 +13,7 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.errors import ModelError, ScorerError
 from evalgate.models.base import ModelAdapter
+from evalgate.models.sharing import guard_for
 from evalgate.project import Project, Suite
 from evalgate.redact import SECRETS
 from evalgate.results import CaseError, CaseResult
@@ -40,6 +41,16 @@ def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repe
     except ScorerError as err:
         return CaseResult(**done, error=CaseError.from_exception(err))
     return CaseResult(**done, score=score.value, passed=score.passed, explanation=SECRETS(score.explanation))
+
+
+def _call(suite: Suite, case: Case, repeat: int) -> CaseResult:
+    """One call, holding a cross-process slot when the run's workers share a small
+    ``concurrency`` (:mod:`evalgate.run.workers`)."""
+    guard = guard_for(suite.adapter)
+    if guard is None:
+        return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+    with guard:
+        return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
 
 
 class CaseRunner:
@@ -116,9 +127,9 @@ class CaseRunner:
         (thread-safe)."""
         suite = planned.suite
         if key is None or self.store is None:
-            return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+            return _call(suite, case, repeat)
         with recording() as usage:
-            result = run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
+            result = _call(suite, case, repeat)
         deps = self.dependency_map(suite, usage)
         self.store.store(self.run_id, key, self.keys[suite.name].parts(case, repeat), result, deps)
         with self.lock:

@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from evalgate.sources import file_digest
@@ -27,7 +28,8 @@ LOCKFILES = (
 )
 """Files whose content pins the environment: a map recorded under other pins is not trusted
 for planning."""
-_SKIPPED_PARTS = {"__pycache__", ".evalgate", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+SKIPPED_PARTS = frozenset({"__pycache__", ".evalgate", ".git", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+"""Folders whose files are never dependencies or components: caches, bytecode, the store."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,16 @@ class DepMap:
     lock: str = ""
     """Digest of the project's lock files when the map was recorded."""
 
-    @property
+    @cached_property
     def id(self) -> str:
         """A content id: equal maps share one row in the store."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:32]
 
     def to_json(self) -> str:
+        return self._json
+
+    @cached_property
+    def _json(self) -> str:  # a map is shared by every call that used the same things
         return json.dumps({"files": dict(self.files), "dists": dict(self.dists), "lock": self.lock}, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -108,7 +114,7 @@ class Digests:
                 relative = path.relative_to(self.root)
             except (ValueError, OSError):
                 continue
-            if _SKIPPED_PARTS & set(relative.parts) or any(path == s or s in path.parents for s in skip):
+            if SKIPPED_PARTS & set(relative.parts) or any(path == s or s in path.parents for s in skip):
                 continue
             if path.is_dir():
                 continue

@@ -14,11 +14,8 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.project import Project, Suite
 from evalgate.sources import file_digest
+from evalgate.store.deps import SKIPPED_PARTS
 from evalgate.store.sqlite import SCHEMA_VERSION, cache_key
-
-NEVER_COMPONENTS = frozenset({"__pycache__", ".git", ".evalgate"})
-"""Folders whose files are never components: bytecode and evalgate's own store change on
-every run and would make every key miss."""
 
 
 def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:
@@ -32,7 +29,7 @@ def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:
         walk = f"{pattern}/*" if pattern == "**" or pattern.endswith("/**") else pattern
         matched = sorted(
             path for path in root.glob(walk)
-            if path.is_file() and not NEVER_COMPONENTS.intersection(path.relative_to(root).parts)
+            if path.is_file() and not SKIPPED_PARTS.intersection(path.relative_to(root).parts)
         )
         if not matched:
             digests[pattern] = "missing"

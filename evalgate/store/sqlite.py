@@ -182,6 +182,8 @@ class ResultStore:
         self.problems = problems
         self.lock = threading.RLock()
         """One connection, used from pytest's thread and the engine's pool threads."""
+        self.deps_written: set[str] = set()
+        """Ids of dependency maps this process stored: most calls share one map."""
 
     @property
     def enabled(self) -> bool:
@@ -257,7 +259,7 @@ class ResultStore:
             return
         now = time.time()
         statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now))]
-        if deps is not None:
+        if deps is not None and deps.id not in self.deps_written:
             statements.append(("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", (deps.id, deps.to_json(), now)))
         if not result.errored:  # errors are never cached
             statements.append((
@@ -272,6 +274,9 @@ class ResultStore:
                     connection.execute(sql, params)
         except sqlite3.Error as err:
             self._disable(f"writing to the cache failed ({err})")
+            return
+        if deps is not None:
+            self.deps_written.add(deps.id)
 
     def touch(self, entries: list[tuple[str, str | None]]) -> None:
         """Mark entries (key, dependency map id) as used now, so pruning by age keeps what
@@ -321,9 +326,11 @@ class ResultStore:
         if rows:
             self._write_many("INSERT OR IGNORE INTO run_deps (run_id, suite, deps) VALUES (?, ?, ?)", rows)
 
-    def save_suite_maps(self, run_id: str) -> dict[str, DepMap]:
+    def save_suite_maps(self, run_id: str, lock: str) -> dict[str, DepMap]:
         """Each suite's map for this run — the union of its results' maps — kept as the
-        suite's latest map for plans; the maps saved."""
+        suite's latest map for plans; the maps saved. Each carries ``lock``, the lock files
+        the run had: its results (fresh, or cached and checked) hold under them, so a lock
+        file change that changed no installed version does not leave plans on rules alone."""
         if self.connection is None:
             return {}
         with self.lock:
@@ -337,6 +344,7 @@ class ResultStore:
         for suite, deps_id in rows:
             if deps_id in maps:
                 unions[suite] = unions[suite].union(maps[deps_id]) if suite in unions else maps[deps_id]
+        unions = {suite: DepMap(union.files, union.dists, lock) for suite, union in unions.items()}
         now = time.time()
         deps_rows = [(union.id, union.to_json(), now) for union in unions.values()]
         self._write_many("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", deps_rows)

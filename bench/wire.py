@@ -1,0 +1,144 @@
+"""Benchmark: evalgate against a bare async HTTP client on the same loopback endpoint.
+
+The endpoint is tests/fake_openai.py in its own process, answering every request after 50 ms.
+For each concurrency C, in interleaved rounds, three whole processes are timed from start to
+exit (start-up included, as a user waits for them):
+
+- bare: bench/wire_bare.py — httpx, asyncio, C connections, no framework;
+- evalgate: `pytest --eval-tier=full` (one process), concurrency = C, cache off, every case run;
+- evalgate -n auto: the same with pytest-xdist, as README's command has it.
+
+Reported per C: median seconds of each, `ratio_to_bare` (evalgate ÷ bare), `xdist_vs_serial`
+(evalgate -n auto ÷ evalgate), and the peak of requests in flight the server saw under xdist
+(never more than C: concurrency is a total for the run).
+
+    python bench/wire.py                         # writes bench/results/wire.json
+    python bench/wire.py --cases 60 --concurrency 8 --rounds 1 --out /tmp/wire.json   # tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SERVER = HERE.parent / "tests" / "fake_openai.py"
+LATENCY = 0.050
+
+
+def project(root: Path, url: str, cases: int, concurrency: int) -> Path:
+    (root / "evals").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "tiers").mkdir()
+    with (root / "data" / "qa.jsonl").open("w") as handle:
+        for index in range(cases):
+            handle.write(json.dumps({"id": f"c{index:05d}", "input": f"q{index}", "expected": f"a{index}"}) + "\n")
+    (root / "evalgate.toml").write_text(
+        f'suites = ["evals/*.toml"]\n[models.m]\nkind = "openai"\nmodel = "m"\nbase_url = "{url}"\n'
+        f'api_key_env = ""\nconcurrency = {concurrency}\ntemperature = 0\n'
+    )
+    (root / "evals" / "qa.toml").write_text('dataset = "data/qa.jsonl"\nmodel = "m"\nscorer = {kind = "exact"}\ngate = {min_pass_rate = 0.9}\n')
+    (root / "tiers" / "full.toml").write_text("early_stop = false  # every case runs: this measures the wire\n")
+    (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    return root
+
+
+class Server:
+    """The loopback endpoint in its own process."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, str(SERVER), str(LATENCY)], stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            raise SystemExit("the loopback server did not start")
+
+    def get(self, path: str) -> dict[str, Any]:
+        with urllib.request.urlopen(self.url.removesuffix("/v1") + path, timeout=10) as response:
+            return json.loads(response.read())
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def timed(command: list[str], cwd: Path, server: Server, cases: int) -> tuple[float, dict[str, Any]]:
+    server.get("/reset")
+    started = time.perf_counter()
+    run = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    seconds = time.perf_counter() - started
+    stats = server.get("/stats")
+    if run.returncode != 0 or stats["served"] != cases:
+        raise SystemExit(f"{' '.join(command)} failed ({run.returncode}, {stats['served']} served):\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
+    return seconds, stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are reported")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "wire.json")
+    args = parser.parse_args()
+    server = Server()
+    rows: dict[int, dict[str, Any]] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for concurrency in args.concurrency:
+                root = project(Path(tmp) / f"c{concurrency}", server.url, args.cases, concurrency)
+                pytest = [sys.executable, "-m", "pytest", "-q", "--eval-tier=full", "--eval-no-cache"]
+                variants = {
+                    "bare": [sys.executable, str(HERE / "wire_bare.py"), server.url, str(args.cases), str(concurrency)],
+                    "evalgate": [*pytest, "-p", "no:xdist"],
+                    "evalgate_xdist": [*pytest, "-n", "auto"],
+                }
+                seconds: dict[str, list[float]] = {name: [] for name in variants}
+                peaks: dict[str, list[int]] = {name: [] for name in variants}
+                for _ in range(args.rounds):
+                    for name, command in variants.items():
+                        elapsed, stats = timed(command, root, server, args.cases)
+                        seconds[name].append(elapsed)
+                        peaks[name].append(stats["max_in_flight"])
+                median = {name: statistics.median(values) for name, values in seconds.items()}
+                rows[concurrency] = {
+                    "seconds": {name: round(value, 3) for name, value in median.items()},
+                    "ratio_to_bare": round(median["evalgate"] / median["bare"], 3),
+                    "ratio_to_bare_xdist": round(median["evalgate_xdist"] / median["bare"], 3),
+                    "xdist_vs_serial": round(median["evalgate_xdist"] / median["evalgate"], 3),
+                    "peak_in_flight": {name: max(values) for name, values in peaks.items()},
+                    "rounds": {name: [round(value, 3) for value in values] for name, values in seconds.items()},
+                }
+                print(f"C={concurrency}: " + ", ".join(f"{name} {value:.2f}s" for name, value in median.items())
+                      + f"; peak in flight under xdist {rows[concurrency]['peak_in_flight']['evalgate_xdist']}", file=sys.stderr)
+    finally:
+        server.close()
+    metrics: dict[str, Any] = {}
+    for concurrency, row in rows.items():
+        metrics[f"ratio_to_bare_c{concurrency}"] = row["ratio_to_bare"]
+        metrics[f"xdist_vs_serial_c{concurrency}"] = row["xdist_vs_serial"]
+        metrics[f"peak_in_flight_xdist_c{concurrency}"] = row["peak_in_flight"]["evalgate_xdist"]
+    result = {
+        "benchmark": "wire",
+        "setup": {"cases": args.cases, "latency_seconds": LATENCY, "rounds": args.rounds, "cpus": os.cpu_count()},
+        "metrics": metrics,
+        "by_concurrency": rows,
+        "notes": "whole processes timed from start to exit, interleaved, medians; the endpoint runs in its "
+        "own process. Targets: ratio_to_bare_c32 <= 1.3, ratio_to_bare_c64 <= 1.5, xdist_vs_serial_c32 <= 1.0, "
+        "peak_in_flight_xdist_c32 <= 32.",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(metrics, indent=2))
+
+
+if __name__ == "__main__":
+    main()
