@@ -201,6 +201,22 @@ def test_openai_bad_answers_are_model_errors(
     assert SECRET not in str(info.value)
 
 
+def test_openai_reads_proxy_settings_once_when_built(endpoint: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pool threads never read os.environ: pytest's thread sets and deletes
+    PYTEST_CURRENT_TEST while they run, and iterating it then raised KeyError in a case."""
+    import threading
+
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    adapter = openai(endpoint, tmp_path, max_retries=0)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # a dead proxy, set after the build
+    outputs: list[Any] = []
+    thread = threading.Thread(target=lambda: outputs.append(adapter.generate(case())))
+    thread.start()
+    thread.join(10)
+    assert [output.text for output in outputs] == ["Paris"]
+
+
 def test_openai_timeout(endpoint: FakeOpenAI, tmp_path: Path) -> None:
     def slow(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         time.sleep(1.0)
