@@ -10,14 +10,16 @@ the exit status are computed once, on the controller.
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import uuid
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from evalgate.changes.plan import Plan
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
@@ -38,6 +40,9 @@ from evalgate.store.sqlite import ResultStore
 from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
 from evalgate.verdict.monitor import SuiteMonitor
+
+if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
+    from evalgate.changes.plan import Plan
 
 WORKER_RUN_ID = "evalgate_run_id"
 """Key of the run id the controller hands its workers: one run in the results store."""
@@ -123,6 +128,18 @@ def start_run(config: pytest.Config, tier: str) -> None:
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
+    _skip_the_final_sweep()
+
+
+@functools.cache  # once per process, however many runs it holds
+def _skip_the_final_sweep() -> None:
+    """At exit, spare the interpreter its last garbage collection over everything the run
+    kept (pytest's reports, items, results: ~100k objects for 1,000 cases, 0.1 s — a tenth
+    of a cached run). ``gc.freeze`` moves them out of the collector's reach; the process
+    frees its memory as it ends all the same. Registered at start, so it runs after every
+    handler registered later (LIFO) and after pytest's own end-of-run collections, which
+    report unraisable exceptions as before."""
+    atexit.register(gc.freeze)
 
 
 class EvalRun:

@@ -97,11 +97,14 @@ class FakeOpenAI:
             self.first, self.last, self.served, self.max_in_flight = None, 0.0, 0, 0
 
     def stats(self) -> dict[str, Any]:
-        """Requests served, the peak in flight, and the span from the first request to the
-        last answer (seconds; None before any request)."""
+        """Requests served, the peak in flight, the span from the first request to the last
+        answer (seconds; None before any request), and both instants on the machine's
+        monotonic clock (``time.perf_counter`` in another process on Linux reads the same
+        clock, so a benchmark can tell start-up and wind-down from time on the wire)."""
         with self.lock:
             span = None if self.first is None else self.last - self.first
-            return {"served": self.served, "max_in_flight": self.max_in_flight, "span": span}
+            return {"served": self.served, "max_in_flight": self.max_in_flight, "span": span,
+                    "first": self.first, "last": self.last}
 
     def handle(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         prompt = prompt_of(body)

@@ -10,70 +10,57 @@ from pathlib import Path
 from conftest import REPO
 
 
-def test_plan_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
-    out = tmp_path / "plan.json"
+def run_benchmark(script: str, tmp_path: Path, *args: str) -> Path:
+    """Run bench/SCRIPT with ARGS (tiny sizes) and return the JSON file it wrote."""
+    out = tmp_path / script.replace(".py", ".json")
     run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "plan.py"), "--files", "200", "--changed", "20", "--rounds", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, str(REPO / "bench" / script), *args, "--out", str(out)], capture_output=True, text=True, timeout=900
     )
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr
+    return out
+
+
+def test_plan_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
+    out = run_benchmark("plan.py", tmp_path, "--files", "200", "--changed", "20", "--rounds", "1")
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["plan_seconds"] > 0 and metrics["ratio_to_git_numstat"] > 0
 
 
 def test_cache_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
-    out = tmp_path / "cache.json"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "cache.py"), "--cases", "50", "--rounds", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    out = run_benchmark("cache.py", tmp_path, "--cases", "50", "--rounds", "1")
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["model_calls_on_rerun"] == 0 and metrics["cached_vs_plain_pytest_ratio"] > 0
 
 
 def test_throughput_and_overhead_benchmarks_run(tmp_path: Path) -> None:
     for script, args in (("throughput.py", ["--cases", "40", "--concurrency", "1", "8"]), ("overhead.py", ["--cases", "50", "--rounds", "1"])):
-        out = tmp_path / f"{script}.json"
-        run = subprocess.run(
-            [sys.executable, str(REPO / "bench" / script), *args, "--out", str(out)],
-            capture_output=True, text=True, timeout=600,
-        )
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert json.loads(out.read_text())["metrics"]
+        assert json.loads(run_benchmark(script, tmp_path, *args).read_text())["metrics"]
 
 
 def test_verdicts_benchmark_runs_on_the_shipped_data(tmp_path: Path) -> None:
-    out = tmp_path / "verdicts.json"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "verdicts.py"), "--orders", "1", "--pair-orders", "1", "--models", "2", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    out = run_benchmark("verdicts.py", tmp_path, "--orders", "1", "--pair-orders", "1", "--models", "2")
     document = json.loads(out.read_text())
     assert document["metrics"]["max_wrong_verdict_rate_by_distance"] <= 0.05
     assert set(document["by_method"]) >= {"evalgate", "first-n", "random-n-wilson-once", "wilson-every-case"}
 
 
 def test_startup_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
-    out = tmp_path / "startup.json"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "startup.py"), "--rounds", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    out = run_benchmark("startup.py", tmp_path, "--rounds", "1")
     metrics = json.loads(out.read_text())["metrics"]
     assert metrics["plugin_import_ms"] > 0 and metrics["collect_ratio"] > 0
 
 
+def test_wire_benchmark_runs_and_keeps_concurrency_a_total(tmp_path: Path) -> None:
+    """A tiny run: every variant serves every case, and two workers never exceed C in flight."""
+    out = run_benchmark("wire.py", tmp_path, "--cases", "60", "--concurrency", "8", "--rounds", "1")
+    row = json.loads(out.read_text())["by_concurrency"]["8"]
+    assert set(row["seconds"]) == {"bare", "evalgate", "evalgate_xdist", "evalgate_n2"}
+    assert 0 < row["peak_in_flight"]["evalgate_n2"] <= 8 and row["ratio_to_bare"] > 0
+
+
 def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
     """A tiny run: every family of cells, the replayed verdicts cross-checked against decide()."""
-    out = tmp_path / "conformance.json"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "conformance.py"), "--orders", "2", "--models", "2", "--workers", "1", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
+    out = run_benchmark("conformance.py", tmp_path, "--orders", "2", "--models", "2", "--workers", "1")
     document = json.loads(out.read_text())
     assert {"full", "capped", "stratified", "selected", "paired", "paired_capped", "paired_incomplete", "errors"} <= set(document["families"])
     assert set(document["metrics"]) >= {"worst_wrong_rate", "worst_cell", "wrong_block_rate_capped", "paired_false_alarm_capped"}
@@ -81,13 +68,10 @@ def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
 
 def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:
     """A tiny history: the exactness check must hold at any size; the ratios come from bench/."""
-    out = tmp_path / "impact.json"
-    run = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "impact.py"), "--commits", "3", "--cases", "12", "--rounds", "1",
-         "--files", "100", "--overhead-cases", "40", "--stale-files", "4", "--out", str(out)],
-        capture_output=True, text=True, timeout=900,
+    out = run_benchmark(
+        "impact.py", tmp_path, "--commits", "3", "--cases", "12", "--rounds", "1",
+        "--files", "100", "--overhead-cases", "40", "--stale-files", "4",
     )
-    assert run.returncode == 0, run.stdout + run.stderr
     document = json.loads(out.read_text())
     assert document["metrics"]["stale_hits"] == 0 and document["stale"]["ineffective_mutations"] == 0
     assert document["stale"]["dependencies_changed"] == 4 and document["stale"]["dependent_suite_checks"] >= 4

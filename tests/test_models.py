@@ -217,6 +217,24 @@ def test_openai_reads_proxy_settings_once_when_built(endpoint: FakeOpenAI, tmp_p
     assert [output.text for output in outputs] == ["Paris"]
 
 
+def test_openai_goes_through_the_proxy_the_environment_names(endpoint: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls skip requests' Session, not its routing: an HTTP proxy from the environment
+    receives the request with the endpoint's whole URL, as it would from requests."""
+    seen: list[str] = []
+
+    def as_proxy(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        seen.append(handler.path)
+        paris(handler, body)
+
+    endpoint.respond = as_proxy
+    for name in ("all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", endpoint.url.removesuffix("/v1"))
+    adapter = build_adapter(OpenAIModelConfig(kind="openai", model="m", base_url="http://models.example.invalid/v1", max_retries=0), tmp_path)
+    assert adapter.generate(case()).text == "Paris"
+    assert seen == ["http://models.example.invalid/v1/chat/completions"]
+
+
 def test_openai_timeout(endpoint: FakeOpenAI, tmp_path: Path) -> None:
     def slow(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         time.sleep(1.0)

@@ -23,13 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelOutput
+from evalgate.models.wire import Reply, Wire, WireError
 from evalgate.redact import SECRETS
 
 _EXCERPT = 200
@@ -37,7 +35,7 @@ RETRY_STATUSES = frozenset({408, 409, 429})
 
 
 class OpenAIModel:
-    """POSTs each case to the endpoint on a pooled session (one per thread)."""
+    """POSTs each case to the endpoint through one connection pool shared by its threads."""
 
     kind = "openai"
 
@@ -46,12 +44,7 @@ class OpenAIModel:
         path = "/chat/completions" if config.api == "chat" else "/completions"
         override = os.environ.get(config.base_url_env, "") if config.base_url_env else ""
         self.url = (override or config.base_url).rstrip("/") + path
-        self.local = threading.local()
-        # Proxy and CA-bundle settings, read from the environment once, here, on the thread
-        # that builds the adapter: requests re-reads them on every call (~15% of a call's
-        # CPU), and reading them on a pool thread iterates os.environ while pytest's own
-        # thread sets and deletes PYTEST_CURRENT_TEST — a KeyError in a random case.
-        self.environment = requests.Session().merge_environment_settings(self.url, {}, None, None, None)
+        self.wire = Wire(self.url, config.concurrency)
         self.sleep = time.sleep
         """Waits between attempts; tests may replace it to count the waits."""
         self.stopped = threading.Event()
@@ -105,7 +98,7 @@ class OpenAIModel:
         }
 
     def generate(self, case: Case) -> ModelOutput:
-        body = {"model": self.config.model, **self._input(case), **self._params()}
+        body = json.dumps({"model": self.config.model, **self._input(case), **self._params()}).encode()
         attempts = 0
         while True:
             attempts += 1
@@ -121,55 +114,35 @@ class OpenAIModel:
                 )
             self.sleep(wait)
 
-    def _attempt(self, body: dict[str, Any], attempt: int) -> tuple[ModelOutput | ModelError, float | None]:
+    def _attempt(self, body: bytes, attempt: int) -> tuple[ModelOutput | ModelError, float | None]:
         """One request: the output, or the error and how long to wait before retrying
         (None: do not retry)."""
-        timeout = (self.config.connect_timeout, self.config.timeout)
-        session = self._session()
-        # Prepared once per attempt and sent as is: Session.post would re-merge session and
-        # environment settings on every call, a measurable share of a call's CPU.
-        prepared = requests.Request("POST", self.url, json=body, headers=self._headers()).prepare()
         if self.stopped.is_set():
             return ModelError("the run ended before this call was sent", kind="connection"), None
         try:
             with self.slots:
                 if self.stopped.is_set():
                     return ModelError("the run ended before this call was sent", kind="connection"), None
-                response = session.send(
-                    prepared, timeout=timeout, verify=session.verify, proxies=session.proxies, allow_redirects=False
-                )
-        except requests.Timeout:
-            message = f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
-            return ModelError(message, kind="timeout"), self._backoff(attempt)
-        except requests.ConnectionError as err:
-            message = f"cannot connect to {self.url} ({type(err).__name__}); is the server running?"
-            return ModelError(message, kind="connection"), self._backoff(attempt)
-        except requests.RequestException as err:  # a truncated or undecodable body: like a reset
-            message = f"the response from {self.url} broke off ({type(err).__name__}); retrying"
-            return ModelError(message, kind="connection"), self._backoff(attempt)
-        status = response.status_code
+                reply = self.wire.post(body, self._headers(), self.config.connect_timeout, self.config.timeout)
+        except WireError as broken:
+            if broken.what == "timeout":
+                message = f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
+            elif broken.what == "connect":
+                message = f"cannot connect to {self.url} ({broken}); is the server running?"
+            else:  # a truncated or undecodable answer: like a reset
+                message = f"the response from {self.url} broke off ({broken}); retrying"
+            return ModelError(message, kind="timeout" if broken.what == "timeout" else "connection"), self._backoff(attempt)
+        status = reply.status
         if status >= 400:
             hint = f"; check the API key in ${self.config.api_key_env}" if status in (401, 403) else ""
-            error = ModelError(f"HTTP {status} from {self.url}: {_excerpt(response.text)}{hint}", kind="http", status=status)
+            refused = ModelError(f"HTTP {status} from {self.url}: {_excerpt(reply.text)}{hint}", kind="http", status=status)
             if status in RETRY_STATUSES or status >= 500:
-                return error, self._retry_after(response) or self._backoff(attempt)
-            return error, None
+                return refused, self._retry_after(reply.retry_after) or self._backoff(attempt)
+            return refused, None
         try:
-            return self._parse(response), None
+            return self._parse(reply), None
         except ModelError as error:
             return error, None  # a malformed answer is not transient; retrying would repeat it
-
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self.local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.mount("http://", HTTPAdapter(pool_maxsize=self.config.concurrency))
-            session.mount("https://", HTTPAdapter(pool_maxsize=self.config.concurrency))
-            session.proxies.update(self.environment.get("proxies") or {})
-            session.verify = self.environment.get("verify", True)
-            session.trust_env = False
-            self.local.session = session
-        return session
 
     def _backoff(self, attempt: int) -> float:
         # Exponential backoff with "full jitter" (AWS Architecture Blog, "Exponential Backoff
@@ -177,8 +150,7 @@ class OpenAIModel:
         ceiling = min(self.config.max_backoff, self.config.backoff * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 
-    def _retry_after(self, response: requests.Response) -> float | None:
-        value = response.headers.get("Retry-After")
+    def _retry_after(self, value: str | None) -> float | None:
         if not value:
             return None
         try:
@@ -216,21 +188,21 @@ class OpenAIModel:
         key = os.environ.get(self.config.api_key_env, "") if self.config.api_key_env else ""
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-    def _parse(self, response: requests.Response) -> ModelOutput:
+    def _parse(self, reply: Reply) -> ModelOutput:
         where = "choices[0].message.content" if self.config.api == "chat" else "choices[0].text"
         try:
-            payload = response.json()
+            payload = json.loads(reply.body)
             choice = payload["choices"][0]
             content = choice["message"]["content"] if self.config.api == "chat" else choice["text"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise ModelError(
-                f"response has no {where}: {_excerpt(response.text)}", kind="bad-response", status=response.status_code
+                f"response has no {where}: {_excerpt(reply.text)}", kind="bad-response", status=reply.status
             ) from None
         if not isinstance(content, str):
             raise ModelError(
-                f"{where} is {type(content).__name__}, not text: {_excerpt(response.text)}",
+                f"{where} is {type(content).__name__}, not text: {_excerpt(reply.text)}",
                 kind="bad-response",
-                status=response.status_code,
+                status=reply.status,
             )
         usage = payload.get("usage") if isinstance(payload, dict) else None
         tokens = {k: v for k, v in usage.items() if isinstance(v, int)} if isinstance(usage, dict) else {}

@@ -10,8 +10,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evalgate.changes.plan import Plan
 from evalgate.config import GateConfig
 from evalgate.document import MergeInfo
 from evalgate.project import Project, Suite
@@ -22,6 +22,9 @@ from evalgate.run.sharding import in_shard
 from evalgate.verdict.gate import SuiteVerdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
+
+if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
+    from evalgate.changes.plan import Plan
 
 
 class EvalSession:
