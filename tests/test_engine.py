@@ -257,3 +257,30 @@ def test_n_auto_runs_model_bound_suites_in_one_process(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "-n", "auto")
     result.stdout.no_fnmatch_line("evalgate: -n auto*")
     result.stdout.fnmatch_lines(["created: * workers"])
+
+
+def test_slots_go_to_waiters_in_arrival_order_and_nobody_barges() -> None:
+    """A freed slot passes to the longest waiter, never to a thread that arrives later."""
+    import threading
+    import time
+
+    from evalgate.models.slots import FairSlots
+
+    slots = FairSlots(1)
+    order: list[int] = []
+    slots.__enter__()  # the one slot is held
+    waiters = []
+    for index in range(4):
+        thread = threading.Thread(target=lambda i=index: (slots.__enter__(), order.append(i), slots.__exit__()))
+        thread.start()
+        waiters.append(thread)
+        while slots.waiting < index + 1:  # queued in this order
+            time.sleep(0.001)
+    slots.__exit__()  # hand over: 0 runs, then 1, 2, 3
+    late = threading.Thread(target=lambda: (slots.__enter__(), order.append(99), slots.__exit__()))
+    late.start()
+    for thread in [*waiters, late]:
+        thread.join(5)
+    assert order[:4] == [0, 1, 2, 3] and order[4] == 99
+    with pytest.raises(ValueError, match="at least 1"):
+        FairSlots(0)

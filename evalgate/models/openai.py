@@ -27,6 +27,7 @@ from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelOutput
+from evalgate.models.slots import FairSlots
 from evalgate.models.wire import Reply, Wire, WireError
 from evalgate.redact import SECRETS
 
@@ -49,7 +50,7 @@ class OpenAIModel:
         """Waits between attempts; tests may replace it to count the waits."""
         self.stopped = threading.Event()
         """Set when the run ends (Ctrl-C, -x): calls still waiting for a slot send nothing."""
-        self.slots = threading.BoundedSemaphore(config.concurrency)
+        self.slots = FairSlots(config.concurrency)
         """Requests on the wire at once: held only while a request is out, never while a
         call waits to retry, so calls backing off leave their slot to others."""
 
