@@ -344,12 +344,12 @@ def report(args: argparse.Namespace) -> int:
             print(line)
         return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
     document = read_document(args.source)
-    for line in workflow_commands(document.suites):
+    for line in workflow_commands(document.suites, shard=document.shard):
         print(line)
     summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
     if summary.exists():
         append_to(os.environ, "GITHUB_STEP_SUMMARY", summary.read_text(encoding="utf-8"))
-    values = outcome(document.suites)
+    values = outcome(document.suites, document.shard)
     write_outputs(os.environ, values)
     print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
     return 0

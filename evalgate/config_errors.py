@@ -63,7 +63,7 @@ def format_validation_error(err: ValidationError, model: type[BaseModel], path: 
     problems = _merge_typos(problems)
     problems.sort(key=lambda p: _ORDER.get(p.kind, 2))
     first, rest = problems[0], problems[1:]
-    line = _line_of_key(path, first.where.parts[-1]) if first.where.parts else None
+    line = line_of_key(path, first.where.parts[-1]) if first.where.parts else None
     where = f"{path}:{line}" if line else str(path)
     text = f"{where}: {_render(first, prefix)}"
     if rest:
@@ -222,7 +222,7 @@ def _describe(info: FieldInfo | None) -> str:
     return f" ({first})"
 
 
-def _line_of_key(path: Path, key: str) -> int | None:
+def line_of_key(path: Path, key: str) -> int | None:
     """Best-effort line of ``key = ...`` or ``[...key]`` in a TOML file (tomllib keeps no
     positions); None when the key is absent or appears more than once."""
     try:

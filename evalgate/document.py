@@ -138,6 +138,10 @@ class SuiteReport(_Model):
     """For UNDECIDED: the fewest further cases that could settle it."""
     baseline: ComparisonReport | None = None
     merge: MergeInfo | None = None
+    file: str | None = None
+    """The suite's file relative to the project root (annotations point at it)."""
+    line: int | None = None
+    """The line of the suite's gate in that file, where known."""
 
 
 class ResultsDocument(_Model):

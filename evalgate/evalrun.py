@@ -50,6 +50,8 @@ WORKER_BOARD = "evalgate_board"
 """Key of the folder where the controller posts settled suites for xdist workers."""
 WORKER_PLAN = "evalgate_plan"
 """Key of the plan the xdist controller hands its workers in ``workerinput``."""
+NOTES_ATTR = "evalgate_notes"
+"""Attribute of a case item's call report holding its notes (see ``EvalCase.notes``)."""
 REPORT_ATTR = "evalgate"
 """Attribute of a case item's report holding its CaseResult (as JSON-able data); it
 travels with the report from xdist workers to the controller."""
@@ -175,8 +177,11 @@ class EvalRun:
         """Why cached results were not reused, gathered from every process."""
         self.report_error: str | None = None
         self.xdist_scheduled = False
-        self.junit_properties = bool(getattr(config.option, "xmlpath", None))
-        """Per-case properties go on reports only when pytest writes its JUnit (--junitxml)."""
+        self.junit_properties = bool(getattr(config.option, "xmlpath", None)) and _junit_family(config) in ("legacy", "xunit1")
+        """Per-case properties go on reports only when pytest writes a JUnit whose schema has a
+        place for them: ``junit_family = xunit1`` (or ``legacy``). pytest's default, xunit2,
+        follows the Jenkins xunit schema, which allows no ``<properties>`` in a test case —
+        pytest's own rule for ``record_property``."""
 
     def pytest_report_header(self) -> list[str]:
         lines = [f"evalgate: {self.config.stash[WORKERS_NOTE]}"] if WORKERS_NOTE in self.config.stash else []
@@ -229,11 +234,11 @@ class EvalRun:
         ]
         result = self.engine.result(item.job, upcoming)
         if store is not None:
-            item.user_properties.extend(("cache_warning", p) for p in store.problems[known_problems:])
+            item.notes.extend(("cache_warning", p) for p in store.problems[known_problems:])
         for reason, count in self.runner.not_reused.items():  # why cached results did not count
             if self.reported_reasons.get(reason) != count:
                 self.reported_reasons[reason] = count
-                item.user_properties.append(("cache_not_reused", f"{reason}|{count}"))
+                item.notes.append(("cache_not_reused", f"{reason}|{count}"))
         return result
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -263,6 +268,8 @@ class EvalRun:
         # A case item's keywords (its names, tags, concerns) serve -k at collection; its
         # reports need none, and a 100k-case run keeps 300k reports.
         report.keywords = _NO_KEYWORDS
+        if call.when == "call" and item.notes:
+            setattr(report, NOTES_ATTR, item.notes)
         if call.when == "call" and item.result is not None:
             if self.is_worker:  # the result travels to the controller on the report
                 setattr(report, REPORT_ATTR, result_to_data(item.result))
@@ -285,7 +292,7 @@ class EvalRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        for name, value in report.user_properties:
+        for name, value in report.__dict__.pop(NOTES_ATTR, ()):
             if name == "cache_warning" and value not in self.cache_problems:
                 self.cache_problems.append(str(value))
             elif name == "cache_not_reused":
@@ -406,3 +413,9 @@ def _status(errored: bool, passed: bool | None) -> tuple[str, str, Any] | None:
         return "case failed", "f", ("CASE FAILED", {"yellow": True})
     return None
 
+
+def _junit_family(config: pytest.Config) -> str:
+    try:
+        return str(config.getini("junit_family"))
+    except ValueError:  # the junitxml plugin is disabled
+        return "xunit2"

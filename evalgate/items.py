@@ -91,6 +91,9 @@ class EvalCase(pytest.Item):
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
+        self.notes: list[tuple[str, str]] = []
+        """Cache problems and not-reused reasons first seen while this case ran; they travel
+        to the controller on the call report (never into pytest's JUnit)."""
         self.extra_keyword_matches = keywords  # type: ignore[assignment]  # read-only, shared
         self._job: Job | None = None
 

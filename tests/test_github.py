@@ -20,7 +20,7 @@ from evalgate.report.results_json import suite_report
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import decide
 
-WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), REPO / "examples" / "github" / "evalgate.yml"]
+WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), *sorted((REPO / "examples" / "github").glob("*.yml"))]
 
 SAFETY_RULE = {"rules": [{"paths": ["prompts/safety/**"], "change": "targeted", "concern": "safety"}]}
 
@@ -44,7 +44,8 @@ def test_example_workflow_has_the_triggers_and_history_it_needs() -> None:
     assert set(triggers) == {"pull_request", "push", "merge_group"} and triggers["push"]["branches"] == ["main"]
     checkout = workflow["jobs"]["evalgate"]["steps"][0]
     assert checkout["with"]["fetch-depth"] == 0
-    assert not triggers["pull_request"] and not triggers["merge_group"]  # no path filters: the check always reports
+    # No path filters (the check always reports); `labeled` so an eval-tier label acts at once.
+    assert triggers["pull_request"] == {"types": ["opened", "synchronize", "reopened", "labeled"]} and not triggers["merge_group"]
 
 
 @pytest.fixture
@@ -102,9 +103,31 @@ def test_merge_group_with_a_failing_gate_reports_and_fails(repo: GitRepo, tmp_pa
     runs, outputs, summary = run_action(repo.path, {"cache": "false", "tier": ""}, env)
     assert outputs["change"] == "major" and outputs["verdict"] == "fail"
     report = next(run for run in runs if run.name == "Report to GitHub")
-    assert "::error title=evalgate gate qa::FAIL: pass rate < 50.0%" in report.stdout
+    assert re.search(r"^::error file=evals/qa.toml,line=\d+,title=evalgate gate qa::FAIL: pass rate < 50.0%", report.stdout, re.M), report.stdout
     assert runs[-1].name == "Gate" and runs[-1].returncode == 1
     assert "block the merge" in summary
+
+
+def test_pytest_args_are_split_by_shell_quoting_rules(repo: GitRepo, tmp_path: Path) -> None:
+    """`-k "a or b"` stays one argument (word splitting made it three: "file or directory
+    not found: or"); nothing in it is expanded by a shell."""
+    repo.write("README.md", "docs\n")
+    head = repo.commit()
+    env = event(tmp_path, "push", {"before": repo.git("rev-parse", "HEAD~1"), "after": head})
+    args = '-k "case-001 or case-002" -p no:cacheprovider -o "console_output_style=classic" $HOME'
+    runs, outputs, _ = run_action(repo.path, {"cache": "false", "tier": "full", "pytest-args": args.replace(" $HOME", "")}, env)
+    run = next(run for run in runs if run.name == "Run the eval gates")
+    assert "file or directory not found" not in run.stdout and outputs["verdict"] == "pass", run.stdout
+    document = json.loads((repo.path / "evalgate-reports" / "results.json").read_text())
+    assert {case["case_id"] for case in document["cases"]} == {"case-001", "case-002"}
+    runs, _, _ = run_action(repo.path, {"cache": "false", "tier": "full", "pytest-args": args}, env)
+    run = next(run for run in runs if run.name == "Run the eval gates")
+    assert "file or directory not found: $HOME" in run.stdout  # taken literally, not expanded
+
+
+def test_every_matrix_leg_uploads_its_own_artifact() -> None:
+    upload = next(step for step in load_action()["runs"]["steps"] if step.get("name") == "Upload the reports")
+    assert "steps.report.outputs.artifact-suffix" in upload["with"]["name"] and "inputs.artifact-name" in upload["with"]["name"]
 
 
 def test_tier_input_overrides_the_plan(repo: GitRepo, tmp_path: Path) -> None:
@@ -126,7 +149,11 @@ def test_annotations_stay_within_github_limits() -> None:
     assert errors[0] == "::error title=evalgate gate s0::FAIL: bad%0Aworse"
     assert len(warnings) == 2
     assert escape_data("100% done\r\n") == "100%25 done%0D%0A"
-    assert outcome(suites) == {"verdict": "fail", "calls-saved": "0"}
+    assert outcome(suites) == {"verdict": "fail", "calls-saved": "0", "artifact-suffix": ""}
+    assert outcome(suites, "2/4") == {"verdict": "partial", "calls-saved": "0", "artifact-suffix": "-shard-2-of-4"}
+    partial = workflow_commands(suites, shard="2/4")
+    assert not [line for line in partial if line.startswith("::error")]  # a shard never blocks
+    assert "(shard 2/4, partial: the merged report decides)" in partial[0]
 
 
 def test_summary_stays_under_a_mebibyte_for_ten_thousand_cases(tmp_path: Path) -> None:
@@ -201,3 +228,19 @@ def test_published_schema_matches_the_models() -> None:
 
     published = json.loads((REPO / "docs" / "results.schema.json").read_text())
     assert published == json_schema(), "regenerate it: python -m evalgate.document > docs/results.schema.json"
+
+
+def test_zizmor_finds_nothing_above_low_but_the_pin_a_user_fills_in() -> None:
+    """zizmor (offline audits) on the action and every workflow: the only finding above
+    "low" is the placeholder `OWNER/evalgate@SHA` the README tells users to pin."""
+    import shutil
+    import subprocess
+
+    zizmor = shutil.which("zizmor")
+    assert zizmor, "zizmor is a test dependency: pip install -e '.[test]'"
+    run = subprocess.run([zizmor, "--offline", "--format", "json", *map(str, WORKFLOWS)], capture_output=True, text=True, cwd=REPO)
+    findings = json.loads(run.stdout)
+    serious = [f for f in findings if f["determinations"]["severity"] not in ("Unknown", "Informational", "Low")]
+    assert all(
+        f["ident"] == "unpinned-uses" and "OWNER/evalgate@SHA" in f["locations"][0]["concrete"]["feature"] for f in serious
+    ), [(f["ident"], f["locations"][0]["concrete"]["feature"][:80]) for f in serious]

@@ -29,7 +29,7 @@ def write_reports(
     merge`` decide again from several shards; ``shard`` marks a partial run ("2/4")."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
-        "junit.xml": junit_xml(verdicts, tier),
+        "junit.xml": junit_xml(verdicts, tier, shard),
         "summary.md": summary_markdown(verdicts, tier, results, shard),
         "results.json": results_json(verdicts, results, tier, metadata, shard),
     }

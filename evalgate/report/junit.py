@@ -2,10 +2,22 @@
 
 Required checks and JUnit report actions then show exactly which gate blocked a merge;
 the failure message carries the verdict and its numbers.
+
+The file validates against the Jenkins xunit schema (``junit-10.xsd``), the strictest
+reader CI users meet: junit-xml writes a ``disabled`` attribute and times with six
+decimals that the schema rejects, so both are normalised after writing. The schema has no
+``file`` attribute on a test case, so each gate is its own test suite, and the suite
+carries ``file`` (the suite's TOML, relative to the project root). A test case's ``time``
+is the suite's wall time, not the sum of its model calls.
+
+A shard's report is *partial* (``shard="2/4"``): its verdicts cover some cases only, so
+no gate test case fails or errors there — the merged report (``evalgate report merge``)
+is the one CI gates on. Each partial gate says so in its output.
 """
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[import-untyped]
@@ -13,15 +25,21 @@ from junit_xml import TestCase, TestSuite, to_xml_report_string  # type: ignore[
 from evalgate.report.table import percent
 from evalgate.verdict.gate import SuiteVerdict, Verdict
 
-
-def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str) -> str:
-    """The gate report as a JUnit XML document."""
-    cases = [_case(verdict) for verdict in verdicts]
-    suite = TestSuite("evalgate gates", cases, properties={"tier": tier})
-    return str(to_xml_report_string([suite], prettyprint=True, encoding="utf-8"))
+PARTIAL_NOTE = "partial: this shard ran some of the cases; the merged report decides"
 
 
-def _case(verdict: SuiteVerdict) -> TestCase:
+def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str, shard: str | None = None) -> str:
+    """The gate report as a JUnit XML document (see the module docstring)."""
+    properties = {"tier": tier, **({"shard": shard} if shard else {})}
+    suites = [
+        TestSuite(f"evalgate gate {verdict.suite}", [_case(verdict, shard)], properties=properties, file=verdict.file)
+        for verdict in verdicts
+    ]
+    written = str(to_xml_report_string(suites, prettyprint=False, encoding="utf-8"))
+    return _normalised(written)
+
+
+def _case(verdict: SuiteVerdict, shard: str | None) -> TestCase:
     low, high = verdict.interval
     details = (
         f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
@@ -32,13 +50,18 @@ def _case(verdict: SuiteVerdict) -> TestCase:
         f"saved_cache={verdict.cache_hits} saved_sampling={verdict.saved_by_sampling} "
         f"saved_early_stop={verdict.saved_by_early_stop}"
     )
+    note = f"{PARTIAL_NOTE}\n" if shard else ""
     case = TestCase(
         name=verdict.suite,
-        classname="evalgate.verdict.gate",
+        classname="evalgate.gate",
         elapsed_sec=verdict.wall_seconds or 0.0,
-        stdout=f"{verdict.reason}\n{details}",
+        stdout=f"{note}{verdict.reason}\n{details}",
     )
     message = f"{verdict.verdict}: {verdict.reason}"
+    if shard:
+        if verdict.verdict == Verdict.SKIPPED:
+            case.add_skipped_info(message=verdict.reason)
+        return case  # partial: never a failing gate (see the module docstring)
     if verdict.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
         case.add_error_info(message=message, output=details, error_type=f"Gate{verdict.verdict.title()}")
     elif verdict.blocks_merge:
@@ -46,3 +69,15 @@ def _case(verdict: SuiteVerdict) -> TestCase:
     elif verdict.verdict == Verdict.SKIPPED:
         case.add_skipped_info(message=verdict.reason)
     return case
+
+
+def _normalised(document: str) -> str:
+    """junit-xml's output made valid under the Jenkins xunit schema: no ``disabled``
+    attribute, ``time`` with at most three decimals (the schema's SUREFIRE_TIME)."""
+    root = ET.fromstring(document)
+    for element in root.iter():
+        element.attrib.pop("disabled", None)
+        if "time" in element.attrib:
+            element.set("time", f"{float(element.get('time') or 0):.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from evalgate.document import MergeInfo, read_document
 from evalgate.errors import ConfigError
@@ -31,6 +33,7 @@ def merge_reports(
     documents = [read_document(source) for source in sources]
     results: dict[tuple[str, str, int], CaseResult] = {}
     meta: dict[str, MergeInfo] = {}
+    where: dict[str, dict[str, Any]] = {}
     scheduled: dict[str, set[str]] = defaultdict(set)
     deselected: set[str] = set()
     for source, document in zip(sources, documents, strict=True):
@@ -38,6 +41,7 @@ def merge_reports(
             if suite.merge is None:
                 raise ConfigError(f"{source}: suite {suite.suite} has no merge data; re-run it with --eval-report and this evalgate")
             meta.setdefault(suite.suite, suite.merge)
+            where.setdefault(suite.suite, {"file": suite.file, "line": suite.line})
             if suite.merge.scheduled is not None:
                 deselected.add(suite.suite)
                 scheduled[suite.suite].update(suite.merge.scheduled)
@@ -57,5 +61,5 @@ def merge_reports(
             selected=name in deselected, repeats=info.repeats, skip_reason=info.skip_reason,
             baseline=baselines.get(name) if baseline else None,
         )
-        verdicts.append(decide(spec, suite_results))
+        verdicts.append(replace(decide(spec, suite_results), **where[name]))
     return verdicts, list(results.values()), documents[0].tier

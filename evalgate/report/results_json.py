@@ -57,6 +57,8 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> Suite
         more_needed=verdict.more_needed,
         baseline=comparison,
         merge=merge,
+        file=verdict.file,
+        line=verdict.line,
     )
 
 

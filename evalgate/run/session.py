@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evalgate.config import GateConfig
+from evalgate.config_errors import line_of_key
 from evalgate.document import MergeInfo
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult
@@ -173,7 +174,9 @@ class EvalSession:
         for suite in self.project.suites:
             verdict = decide(self.spec(suite), by_suite[suite.name])
             span = self.spans.get(suite.name)
-            verdicts.append(replace(verdict, wall_seconds=span[1] - span[0]) if span else verdict)
+            verdicts.append(replace(
+                verdict, wall_seconds=span[1] - span[0] if span else None, **suite_location(self.project.root, suite.path)
+            ))
         return verdicts
 
     def gate(self, suite: Suite) -> GateConfig:
@@ -198,3 +201,13 @@ class EvalSession:
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
             )
         return meta
+
+
+def suite_location(root: Path, path: Path) -> dict[str, Any]:
+    """``file`` (relative to the project root, POSIX) and ``line`` (of its gate, where
+    known) of a suite file, for verdicts CI annotations can place on the diff."""
+    try:
+        file = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        file = path.as_posix()
+    return {"file": file, "line": line_of_key(path, "gate")}

@@ -95,6 +95,11 @@ class SuiteVerdict:
     first_error: str | None = None
     wall_seconds: float | None = None
     """Wall time from the suite's first case starting to its last finishing (set by the run)."""
+    file: str | None = None
+    """The suite's file, relative to the project root (set by the run), so CI annotations
+    and JUnit readers can point at it."""
+    line: int | None = None
+    """The line of the suite's gate in that file, where known."""
 
     @property
     def pass_rate(self) -> float | None:
