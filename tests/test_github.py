@@ -165,6 +165,32 @@ def test_summary_stays_under_a_mebibyte_for_ten_thousand_cases(tmp_path: Path) -
     assert size < 1024 * 1024 and "… and 9980 more" in (tmp_path / "summary.md").read_text()
 
 
+def test_an_outage_of_250_suites_stays_within_a_mebibyte_failing_first(tmp_path: Path) -> None:
+    """Every suite errors (an outage), each with many long errors: the summary is cut short
+    of GitHub's limit with a note, blocking suites come first, the heading names a few."""
+    from evalgate.results import CaseError
+
+    verdicts, results = [], []
+    for index in range(250):
+        name = f"suite-{index:03d}"
+        suite_results = [
+            CaseResult(suite=name, case_id=f"c{i:03d}", output=None, score=None, passed=None,
+                       error=CaseError(kind="http", message="HTTP 503 from the endpoint: " + "overloaded " * 40, status=503))
+            for i in range(60)
+        ]
+        verdicts.append(decide(make_spec([r.case_id for r in suite_results], name=name), suite_results))
+        results += suite_results
+    passing = [CaseResult(suite="fine", case_id=f"c{i}", output="a", score=1.0, passed=True) for i in range(5)]
+    verdicts.insert(0, decide(make_spec([r.case_id for r in passing], name="fine", min_pass_rate=0.5), passing))
+    write_reports(tmp_path, verdicts, [*passing, *results], "full")
+    text = (tmp_path / "summary.md").read_text()
+    assert len(text.encode()) < 1024 * 1024 and "**Summary cut at" in text
+    heading = text.splitlines()[0]
+    assert "250 of 251 gate(s) block the merge" in heading and heading.endswith("and 245 more")
+    assert text.index("`suite-000`") < text.index("`fine`")  # blocking suites first
+    assert text.count("<details>") == text.count("</details>")
+
+
 def test_four_merged_shards_equal_one_unsharded_run(pytester: pytest.Pytester) -> None:
     write_project(pytester.path, cases=120, correct=80, min_pass_rate=0.5, early_stop=True)
     add_suite(pytester.path, "exact", cases=12, min_pass_rate=0.5)

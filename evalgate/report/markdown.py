@@ -21,38 +21,78 @@ _ICONS = {
 
 
 CASES_SHOWN = 20
-"""Failed or errored cases listed per suite; the rest are counted (keeps the summary far
-below GitHub's 1 MiB step-summary limit, whatever the suite size)."""
+"""Failed or errored cases listed per suite; the rest are counted."""
+
+BUDGET = 1_000_000
+"""Bytes the summary may take: GitHub drops a step summary over 1 MiB whole, so the
+document stops short of it with a note pointing at the artifact, whatever the suites."""
 
 
 def summary_markdown(
     verdicts: Sequence[SuiteVerdict], tier: str, results: Sequence[CaseResult] = (), shard: str | None = None
 ) -> str:
-    """The whole summary document."""
-    title = f"## evalgate: {markdown_text(headline(verdicts))}"
+    """The whole summary document: suites that block first, then undecided and errored ones,
+    then the rest; within :data:`BUDGET` bytes."""
+    ordered = sorted(verdicts, key=_urgency)
+    title = f"## evalgate: {markdown_text(headline(ordered))}"
     if shard:
         title = f"## evalgate shard {shard} (partial: merge the shards with `evalgate report merge`)"
-    lines = [title, "", f"Tier: {code_span(tier)}", ""]
-    lines.append("| " + " | ".join(HEADERS) + " |")
-    lines.append("|" + "---|" * len(HEADERS))
-    for verdict, cells in zip(verdicts, rows(verdicts), strict=True):
+    page = _Page(BUDGET)
+    page.add(title, "", f"Tier: {code_span(tier)}", "")
+    page.add("| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS))
+    for verdict, cells in zip(ordered, rows(ordered), strict=True):
         # The suite name comes from a file name, the rest from evalgate: escape accordingly.
         marked = (code_span(cells[0], table=True), f"{_ICONS[verdict.verdict]} {cells[1]}", *(markdown_text(cell) for cell in cells[2:]))
-        lines.append("| " + " | ".join(marked) + " |")
-    lines.append("")
-    lines.extend(f"- {code_span(v.suite)}: {markdown_text(v.reason, limit=1000)}" for v in verdicts)
-    lines.append("")
-    lines.extend(_failed_cases(results))
-    return "\n".join(lines)
+        page.add("| " + " | ".join(marked) + " |")
+    page.add("")
+    page.add(*(f"- {code_span(v.suite)}: {markdown_text(v.reason, limit=1000)}" for v in ordered))
+    page.add("")
+    order = {verdict.suite: rank for rank, verdict in enumerate(ordered)}
+    page.add(*_failed_cases(results, order))
+    return page.text()
 
 
-def _failed_cases(results: Sequence[CaseResult]) -> list[str]:
+def _urgency(verdict: SuiteVerdict) -> int:
+    if verdict.blocks_merge:
+        return 0
+    return 1 if verdict.verdict in (Verdict.UNDECIDED, Verdict.ERROR, Verdict.INCOMPLETE) else 2
+
+
+class _Page:
+    """Lines up to a byte budget; past it, one note saying what was left out and where it is."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.lines: list[str] = []
+        self.size = 0
+        self.left_out = 0
+
+    def add(self, *lines: str) -> None:
+        for line in lines:
+            cost = len(line.encode("utf-8")) + 1
+            if self.left_out or self.size + cost > self.budget - 300:  # room for the note
+                self.left_out += 1
+                continue
+            self.lines.append(line)
+            self.size += cost
+
+    def text(self) -> str:
+        if self.left_out:
+            # Close an open <details> so the note stays visible.
+            opened = sum(line.startswith("<details>") for line in self.lines) - self.lines.count("</details>")
+            self.lines += ["", "</details>"] * opened
+            self.lines += ["", f"**Summary cut at {self.size // 1000} kB** (GitHub drops step summaries over 1 MiB): "
+                           f"{self.left_out} more line(s) are in `results.json` and `junit.xml` in the reports artifact."]
+        return "\n".join(self.lines)
+
+
+def _failed_cases(results: Sequence[CaseResult], order: dict[str, int]) -> list[str]:
     by_suite: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
         if result.errored or result.passed is False:
             by_suite[result.suite].append(result)
     lines: list[str] = []
-    for suite, failed in sorted(by_suite.items()):
+    for suite, failed in sorted(by_suite.items(), key=lambda item: (order.get(item[0], len(order)), item[0])):
         lines += [f"<details><summary>{html_text(suite)}: {len(failed)} failed or errored case run(s)</summary>", ""]
         for result in failed[:CASES_SHOWN]:
             why = result.error.message if result.error else result.explanation

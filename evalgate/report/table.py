@@ -72,7 +72,16 @@ def headline(verdicts: Sequence[SuiteVerdict]) -> str:
     if not decided:
         return "no gate ran"
     if blocking:
-        return f"{len(blocking)} of {len(decided)} gate(s) block the merge: {', '.join(blocking)}"
+        return f"{len(blocking)} of {len(decided)} gate(s) block the merge: {_few(blocking)}"
     if undecided:
-        return f"no gate blocks the merge; undecided (by policy, not blocking): {', '.join(undecided)}"
+        return f"no gate blocks the merge; undecided (by policy, not blocking): {_few(undecided)}"
     return f"all {len(decided)} gate(s) passed"
+
+
+NAMED = 5
+"""Suites a headline names; the rest are counted (an outage can fail hundreds at once)."""
+
+
+def _few(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:NAMED])
+    return shown if len(names) <= NAMED else f"{shown} and {len(names) - NAMED} more"
