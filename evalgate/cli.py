@@ -337,8 +337,8 @@ def report(args: argparse.Namespace) -> int:
     from evalgate.report.terminal import table_lines
 
     if args.report_command == "merge":
-        verdicts, results, tier = merge_reports(args.sources, args.baseline)
-        for path in write_reports(args.out, verdicts, results, tier):
+        verdicts, results, tier, prices = merge_reports(args.sources, args.baseline)
+        for path in write_reports(args.out, verdicts, results, tier, prices=prices):
             print(f"evalgate report: {path}")
         for line in table_lines(verdicts):
             print(line)

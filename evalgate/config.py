@@ -47,8 +47,24 @@ def _check_import_path(value: str) -> str:
     return value
 
 
+class PriceConfig(StrictModel):
+    """What a model's tokens cost, for the reports' cost lines (never part of a cache key:
+    a price change re-runs nothing). Per million tokens, as providers list them."""
+
+    input: float = Field(ge=0)
+    """Price of one million input (prompt) tokens, e.g. ``0.15``."""
+    output: float = Field(ge=0)
+    """Price of one million output (completion) tokens, e.g. ``0.60``."""
+    currency: str = "USD"
+    """Shown next to amounts; evalgate converts nothing."""
+
+
 class ModelConfigBase(StrictModel):
     """Settings every model kind has."""
+
+    price: PriceConfig | None = None
+    """Token prices for cost reporting, e.g. ``price = {input = 0.15, output = 0.60}``
+    (per million tokens). Without it, reports show tokens but no money."""
 
     concurrency: int = Field(default=1, ge=1, le=256)
     """Calls to this model in flight at once; evalgate dispatches upcoming cases ahead of

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from evalgate.config import GateConfig
+from evalgate.config import GateConfig, PriceConfig
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
 
@@ -30,6 +30,29 @@ VerdictName = Literal["PASS", "FAIL", "UNDECIDED", "ERROR", "INCOMPLETE", "SKIPP
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class CostReport(_Model):
+    """Tokens and money of a suite's model calls (see :mod:`evalgate.report.cost`)."""
+
+    calls: int
+    """Case runs that called the model in this run."""
+    calls_with_usage: int
+    """Of those, the calls whose backend reported token usage."""
+    input_tokens: int | None = None
+    """Input tokens of this run's calls; None when no call reported usage."""
+    output_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    """Input tokens the cached answers cost when they were produced; None when none reported."""
+    cached_output_tokens: int | None = None
+    price: PriceConfig | None = None
+    """The model's price per million tokens, from its config; None when none is set."""
+    spent: float | None = None
+    """Money this run's calls cost; None without a price or usage."""
+    saved_by_cache: float | None = None
+    """What the cached answers cost when produced, not spent again."""
+    saved_estimate: float | None = None
+    """Estimated: the mean cost per call times the calls sampling and early stopping saved."""
 
 
 class CallsSaved(_Model):
@@ -138,6 +161,8 @@ class SuiteReport(_Model):
     """For UNDECIDED: the fewest further cases that could settle it."""
     baseline: ComparisonReport | None = None
     merge: MergeInfo | None = None
+    cost: CostReport | None = None
+    """Tokens and money; None in files written before evalgate reported them."""
     file: str | None = None
     """The suite's file relative to the project root (annotations point at it)."""
     line: int | None = None

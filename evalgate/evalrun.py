@@ -346,8 +346,9 @@ class EvalRun:
             directory = self.config.invocation_params.dir / report_dir
             shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             try:
+                prices = {suite.name: suite.model.price for suite in self.session.project.suites}
                 self.reports = write_reports(
-                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard
+                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard, prices
                 )
             except OSError as err:  # the verdicts still print; the step must not pass without its reports
                 self.report_error = f"cannot write the reports to {directory}: {err.strerror or err}; fix --eval-report"

@@ -133,7 +133,7 @@ def test_model_text_reaches_no_log_line_or_markup(pytester: pytest.Pytester) -> 
     assert workflow_command_lines(output) == [], workflow_command_lines(output)
     summary = (pytester.path / "out" / "summary.md").read_text()
     html = rendered(summary)
-    assert html.count("<details>") == html.count("</details>") == 1  # the model did not close ours
+    assert html.count("<details>") == html.count("</details>") == 2  # ours (cost, failed cases): the model closed none
     assert "<img" not in html and "<strong>" not in html and "<a " not in html
     assert html.count("<tr>") == 2  # the header and one suite: "|" in a name split no cell
     assert "<code>case`0</code>" in html and "<code>x|y &lt;b&gt;</code>" in html

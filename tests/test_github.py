@@ -200,7 +200,7 @@ def test_four_merged_shards_equal_one_unsharded_run(pytester: pytest.Pytester) -
         part = pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/4", f"--eval-report=shard{shard}")
         part.stdout.fnmatch_lines([f"*evalgate shard {shard}/4: partial verdicts, not gated*"])
         assert part.ret == 0
-    merged, _, _ = merge_reports([pytester.path / f"shard{k}" for k in range(1, 5)])
+    merged, _, _, _ = merge_reports([pytester.path / f"shard{k}" for k in range(1, 5)])
     single = {s["suite"]: s for s in json.loads((pytester.path / "whole" / "results.json").read_text())["suites"]}
     assert whole.ret in (0, 1)
     for verdict in merged:

@@ -56,6 +56,7 @@ def test_local_llm_example_passes_and_reruns_from_the_cache(llm_url: str, tmp_pa
     assert run.returncode == 0, run.stdout[-3000:]
     suite = json.loads((tmp_path / "reports" / "results.json").read_text())["suites"][0]
     assert suite["verdict"] == "PASS" and suite["pass_rate"] >= 0.7
+    assert suite["cost"]["input_tokens"] > 0 and suite["cost"]["output_tokens"] > 0  # counted by the real server
     again = subprocess.run(command, cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=600)
     assert f"evalgate cache: {suite['cases_run']} hit(s), 0 model call(s)" in again.stdout
 

@@ -113,7 +113,7 @@ def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester
     for shard in (1, 2):
         pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
     shards = [pytester.path / "s1", pytester.path / "s2"]
-    (verdict,), _, _ = merge_reports(shards, baseline)
+    (verdict,), _, _, _ = merge_reports(shards, baseline)
     assert verdict.verdict == "FAIL" and verdict.comparison is not None and verdict.comparison.worse == 6
-    (without,), _, _ = merge_reports(shards)
+    (without,), _, _, _ = merge_reports(shards)
     assert without.comparison is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from evalgate.config import PriceConfig
 from evalgate.document import MergeInfo
 from evalgate.report.junit import junit_xml
 from evalgate.report.markdown import summary_markdown
@@ -22,16 +23,18 @@ def write_reports(
     tier: str,
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
+    prices: Mapping[str, PriceConfig | None] | None = None,
 ) -> list[Path]:
     """Write the three report files into ``directory`` (created if needed); their paths.
 
     ``metadata`` (per suite: gate, planned order, size, repeats) lets ``evalgate report
-    merge`` decide again from several shards; ``shard`` marks a partial run ("2/4")."""
+    merge`` decide again from several shards; ``shard`` marks a partial run ("2/4");
+    ``prices`` (per suite, its model's) turn token counts into money."""
     directory.mkdir(parents=True, exist_ok=True)
     files = {
         "junit.xml": junit_xml(verdicts, tier, shard),
-        "summary.md": summary_markdown(verdicts, tier, results, shard),
-        "results.json": results_json(verdicts, results, tier, metadata, shard),
+        "summary.md": summary_markdown(verdicts, tier, results, shard, prices),
+        "results.json": results_json(verdicts, results, tier, metadata, shard, prices),
     }
     written = []
     for name, text in files.items():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from evalgate.config import PriceConfig
+from evalgate.report.cost import cost_line, suite_costs, total_line
 from evalgate.report.table import HEADERS, headline, rows
 from evalgate.results import CaseResult
 from evalgate.untrusted import code_span, html_text, markdown_text
@@ -29,7 +31,11 @@ document stops short of it with a note pointing at the artifact, whatever the su
 
 
 def summary_markdown(
-    verdicts: Sequence[SuiteVerdict], tier: str, results: Sequence[CaseResult] = (), shard: str | None = None
+    verdicts: Sequence[SuiteVerdict],
+    tier: str,
+    results: Sequence[CaseResult] = (),
+    shard: str | None = None,
+    prices: Mapping[str, PriceConfig | None] | None = None,
 ) -> str:
     """The whole summary document: suites that block first, then undecided and errored ones,
     then the rest; within :data:`BUDGET` bytes."""
@@ -37,8 +43,10 @@ def summary_markdown(
     title = f"## evalgate: {markdown_text(headline(ordered))}"
     if shard:
         title = f"## evalgate shard {shard} (partial: merge the shards with `evalgate report merge`)"
+    costs = suite_costs(ordered, results, prices)
+    total = total_line(costs)
     page = _Page(BUDGET)
-    page.add(title, "", f"Tier: {code_span(tier)}", "")
+    page.add(title, "", f"Tier: {code_span(tier)}", *([f"{markdown_text(total)}"] if total else []), "")
     page.add("| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS))
     for verdict, cells in zip(ordered, rows(ordered), strict=True):
         # The suite name comes from a file name, the rest from evalgate: escape accordingly.
@@ -46,7 +54,9 @@ def summary_markdown(
         page.add("| " + " | ".join(marked) + " |")
     page.add("")
     page.add(*(f"- {code_span(v.suite)}: {markdown_text(v.reason, limit=1000)}" for v in ordered))
-    page.add("")
+    page.add("", "<details><summary>Tokens and cost per suite</summary>", "")
+    page.add(*(f"- {code_span(v.suite)}: {markdown_text(cost_line(costs[v.suite]))}" for v in ordered))
+    page.add("", "</details>", "")
     order = {verdict.suite: rank for rank, verdict in enumerate(ordered)}
     page.add(*_failed_cases(results, order))
     return page.text()

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from evalgate.config import PriceConfig
 from evalgate.document import MergeInfo, read_document
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
@@ -25,8 +26,8 @@ from evalgate.verdict.monitor import SuiteSpec
 
 def merge_reports(
     sources: Sequence[Path], baseline: Path | None = None
-) -> tuple[list[SuiteVerdict], list[CaseResult], str]:
-    """``(verdicts, case results, tier label)`` of the shards at ``sources`` together;
+) -> tuple[list[SuiteVerdict], list[CaseResult], str, dict[str, PriceConfig | None]]:
+    """``(verdicts, case results, tier label, prices)`` of the shards at ``sources`` together;
     with ``baseline`` (a results.json), suites whose gate has a baseline are compared with it."""
     if not sources:
         raise ConfigError("give the report folders (or results.json files) of the shards to merge")
@@ -34,6 +35,7 @@ def merge_reports(
     results: dict[tuple[str, str, int], CaseResult] = {}
     meta: dict[str, MergeInfo] = {}
     where: dict[str, dict[str, Any]] = {}
+    prices: dict[str, PriceConfig | None] = {}
     scheduled: dict[str, set[str]] = defaultdict(set)
     deselected: set[str] = set()
     for source, document in zip(sources, documents, strict=True):
@@ -42,6 +44,8 @@ def merge_reports(
                 raise ConfigError(f"{source}: suite {suite.suite} has no merge data; re-run it with --eval-report and this evalgate")
             meta.setdefault(suite.suite, suite.merge)
             where.setdefault(suite.suite, {"file": suite.file, "line": suite.line})
+            if suite.cost is not None and suite.cost.price is not None:
+                prices.setdefault(suite.suite, suite.cost.price)
             if suite.merge.scheduled is not None:
                 deselected.add(suite.suite)
                 scheduled[suite.suite].update(suite.merge.scheduled)
@@ -62,4 +66,4 @@ def merge_reports(
             baseline=baselines.get(name) if baseline else None,
         )
         verdicts.append(replace(decide(spec, suite_results), **where[name]))
-    return verdicts, list(results.values()), documents[0].tier
+    return verdicts, list(results.values()), documents[0].tier, prices

@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 
-from evalgate.document import SCHEMA_VERSION, CallsSaved, ComparisonReport, MergeInfo, ResultsDocument, SuiteReport
+from evalgate.config import PriceConfig
+from evalgate.document import (
+    SCHEMA_VERSION,
+    CallsSaved,
+    ComparisonReport,
+    CostReport,
+    MergeInfo,
+    ResultsDocument,
+    SuiteReport,
+)
+from evalgate.report.cost import suite_costs
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import SuiteVerdict
 
 
-def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> SuiteReport:
+def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: CostReport | None = None) -> SuiteReport:
     """A verdict as it appears in results.json."""
     comparison = None
     if verdict.comparison is not None:
@@ -57,6 +67,7 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None) -> Suite
         more_needed=verdict.more_needed,
         baseline=comparison,
         merge=merge,
+        cost=cost,
         file=verdict.file,
         line=verdict.line,
     )
@@ -68,15 +79,17 @@ def results_document(
     tier: str,
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
+    prices: Mapping[str, PriceConfig | None] | None = None,
 ) -> ResultsDocument:
     """The results.json document."""
     metadata = metadata or {}
+    costs = suite_costs(verdicts, results, prices)
     return ResultsDocument(
         schema_version=SCHEMA_VERSION,
         evalgate_version=version("evalgate"),
         tier=tier,
         shard=shard,
-        suites=[suite_report(verdict, metadata.get(verdict.suite)) for verdict in verdicts],
+        suites=[suite_report(verdict, metadata.get(verdict.suite), costs[verdict.suite]) for verdict in verdicts],
         cases=list(results),
     )
 
@@ -87,6 +100,7 @@ def results_json(
     tier: str,
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
+    prices: Mapping[str, PriceConfig | None] | None = None,
 ) -> str:
     """The results.json text."""
-    return results_document(verdicts, results, tier, metadata, shard).model_dump_json(indent=2) + "\n"
+    return results_document(verdicts, results, tier, metadata, shard, prices).model_dump_json(indent=2) + "\n"
