@@ -11,9 +11,10 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +23,9 @@ from evalgate.errors import EvalgateError
 from evalgate.project import Project, cache_path, discover_project
 from evalgate.run.sampling import cases_for_tier
 from evalgate.untrusted import one_line
+
+if TYPE_CHECKING:
+    from evalgate.document import ResultsDocument
 
 EXIT_CONFIG_ERROR = 2
 
@@ -130,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: evalgate report github reports",
     )
     github.add_argument("source", type=Path, help="report folder (or results.json)")
+    comment = report_commands.add_parser(
+        "comment", help="create or update the pull request's evalgate comment",
+        description="On a pull_request event, post the verdicts, the plan, cost and flipped cases as one "
+        "comment and update it in place on every push (found by a hidden marker). Needs $GITHUB_TOKEN "
+        "with pull-requests: write; a refusal (a fork's read-only token) is noted in the step summary "
+        "and exits 0. Elsewhere it prints the comment.",
+        epilog="example: evalgate report comment reports",
+    )
+    comment.add_argument("source", type=Path, help="report folder (or results.json)")
 
     cache = commands.add_parser(
         "cache",
@@ -344,6 +357,8 @@ def report(args: argparse.Namespace) -> int:
             print(line)
         return 1 if any(verdict.blocks_merge for verdict in verdicts) else 0
     document = read_document(args.source)
+    if args.report_command == "comment":
+        return _comment(document, os.environ)
     for line in workflow_commands(document.suites, shard=document.shard):
         print(line)
     summary = (args.source if args.source.is_dir() else args.source.parent) / "summary.md"
@@ -353,6 +368,50 @@ def report(args: argparse.Namespace) -> int:
     write_outputs(os.environ, values)
     print(f"evalgate: verdict={values['verdict']} calls-saved={values['calls-saved']}")
     return 0
+
+
+def _comment(document: ResultsDocument, env: Mapping[str, str]) -> int:
+    """``evalgate report comment``: the sticky comment on a pull request (see report/comment.py)."""
+    from evalgate.ci import append_to
+    from evalgate.redact import SECRETS
+    from evalgate.report.comment import CommentRefused, PullRequest, comment_markdown, post_sticky
+
+    server, repository, run = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    run_url = f"{server}/{repository}/actions/runs/{run}" if repository and run else None
+    body = comment_markdown(document, run_url)
+    number = _pull_request_number(env)
+    if number is None or not repository:
+        print(body)
+        print("evalgate: not a pull_request event: the comment above was not posted", file=sys.stderr)
+        return 0
+    token = env.get("GITHUB_TOKEN", "")
+    SECRETS.add(token)
+    if shard := document.shard:
+        print(f"evalgate: shard {shard} is partial: comment from the merged report instead")
+        return 0
+    try:
+        if not token:
+            raise CommentRefused("no GITHUB_TOKEN in the environment; pass github.token to this step")
+        done = post_sticky(PullRequest(env.get("GITHUB_API_URL", "https://api.github.com"), repository, number), token, body)
+    except CommentRefused as refused:
+        note = f"evalgate: no pull request comment: {refused}"
+        print(note)
+        if env.get("GITHUB_STEP_SUMMARY"):
+            append_to(env, "GITHUB_STEP_SUMMARY", f"\n> {note}\n")
+        return 0
+    print(f"evalgate: pull request comment {done}")
+    return 0
+
+
+def _pull_request_number(env: Mapping[str, str]) -> int | None:
+    """The pull request's number from the event payload, or None off pull_request events."""
+    if env.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target") or not env.get("GITHUB_EVENT_PATH"):
+        return None
+    try:
+        payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
+        return int(payload["pull_request"]["number"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def cache(args: argparse.Namespace) -> int:

@@ -91,6 +91,10 @@ class ComparisonReport(_Model):
     exact: bool
     """Every case of the population paired: the difference is known, not estimated."""
     method: str
+    worse_cases: list[str] = []
+    """The cases that flipped to failing (the baseline passed them), in sampling order."""
+    better_cases: list[str] = []
+    """The cases that flipped to passing."""
 
 
 class MergeInfo(_Model):
@@ -169,6 +173,18 @@ class SuiteReport(_Model):
     """The line of the suite's gate in that file, where known."""
 
 
+class PlanReport(_Model):
+    """The change plan that chose the run's tiers (``--eval-tier=auto``)."""
+
+    change: str
+    """none, minor, targeted or major."""
+    tier: str | None
+    base: str | None
+    head: str | None
+    reasons: list[str]
+    """Why, in reading order (untrusted: they quote file names)."""
+
+
 class ResultsDocument(_Model):
     """The whole results.json."""
 
@@ -180,6 +196,8 @@ class ResultsDocument(_Model):
     """``K/N`` when this is one shard's partial report."""
     suites: list[SuiteReport]
     cases: list[CaseResult]
+    plan: PlanReport | None = None
+    """The change plan, when the run planned (``--eval-tier=auto``)."""
 
 
 def read_document(source: Path) -> ResultsDocument:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from evalgate.document import PlanReport
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
@@ -347,8 +348,13 @@ class EvalRun:
             shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             try:
                 prices = {suite.name: suite.model.price for suite in self.session.project.suites}
+                plan = None
+                if self.plan is not None:
+                    plan = PlanReport(change=str(self.plan.change), tier=self.plan.tier, base=self.plan.base,
+                                      head=self.plan.head, reasons=list(self.plan.reasons))
                 self.reports = write_reports(
-                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard, prices
+                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard,
+                    prices, plan,
                 )
             except OSError as err:  # the verdicts still print; the step must not pass without its reports
                 self.report_error = f"cannot write the reports to {directory}: {err.strerror or err}; fix --eval-report"

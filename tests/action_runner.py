@@ -53,6 +53,8 @@ def run_action(workdir: Path, inputs: dict[str, str], env: dict[str, str]) -> tu
             continue
         if "inputs.cache == 'true'" in condition and values["cache"] != "true":
             continue
+        if "inputs.comment == 'true'" in condition and (values["comment"] != "true" or env.get("GITHUB_EVENT_NAME") != "pull_request"):
+            continue
         output_file = workdir / f"output_{index}"
         output_file.write_text("")
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 from action_runner import ACTION, load_action, run_action
 from conftest import REPO, add_suite, make_spec, write_project
+from fake_github import FakeGitHub
 from gitrepo import GitRepo
 
 from evalgate.report import write_reports
@@ -76,9 +77,13 @@ def test_pull_request_targeted_change(repo: GitRepo, tmp_path: Path) -> None:
     repo.git("checkout", "-q", "-b", "feature")
     repo.write("prompts/safety/system.txt", "Refuse harmful requests, kindly.\n")
     head = repo.commit("safer prompt")
-    env = event(tmp_path, "pull_request", {"pull_request": {"base": {"sha": base}, "head": {"sha": head}, "labels": []}})
-    runs, outputs, summary = run_action(repo.path, {"cache": "false"}, env)
+    env = event(tmp_path, "pull_request", {"pull_request": {"number": 3, "base": {"sha": base}, "head": {"sha": head}, "labels": []}})
+    with FakeGitHub() as github:
+        env |= {"GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "9"}
+        runs, outputs, summary = run_action(repo.path, {"cache": "false", "github-token": "t0ken-value"}, env)
     assert [run.returncode for run in runs] == [0] * len(runs), "\n".join(run.stdout for run in runs)
+    (comment,) = github.comments  # the sticky comment names the change and why
+    assert "**Change:** targeted → tier `deep-dive`" in comment["body"] and "prompts/safety/system.txt" in comment["body"]
     assert outputs["tier"] == "deep-dive" and outputs["change"] == "targeted" and outputs["verdict"] == "pass"
     assert int(outputs["calls-saved"]) > 0
     assert "## evalgate: all 2 gate(s) passed" in summary and "| `safety` | ✅ PASS |" in summary
@@ -229,7 +234,7 @@ def test_report_merge_command_writes_reports_and_gates(pytester: pytest.Pytester
 
 def test_action_declares_its_interface() -> None:
     action = load_action()
-    assert {"python-version", "tier", "config", "pytest-args", "cache", "report-dir", "undecided"} <= set(action["inputs"])
+    assert {"python-version", "tier", "config", "pytest-args", "cache", "report-dir", "undecided", "comment", "github-token"} <= set(action["inputs"])
     assert set(action["outputs"]) == {"tier", "change", "verdict", "calls-saved"}
 
 

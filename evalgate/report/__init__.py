@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from evalgate.config import PriceConfig
-from evalgate.document import MergeInfo
+from evalgate.document import MergeInfo, PlanReport
 from evalgate.report.junit import junit_xml
 from evalgate.report.markdown import summary_markdown
 from evalgate.report.results_json import results_json
@@ -24,6 +24,7 @@ def write_reports(
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
     prices: Mapping[str, PriceConfig | None] | None = None,
+    plan: PlanReport | None = None,
 ) -> list[Path]:
     """Write the three report files into ``directory`` (created if needed); their paths.
 
@@ -34,7 +35,7 @@ def write_reports(
     files = {
         "junit.xml": junit_xml(verdicts, tier, shard),
         "summary.md": summary_markdown(verdicts, tier, results, shard, prices),
-        "results.json": results_json(verdicts, results, tier, metadata, shard, prices),
+        "results.json": results_json(verdicts, results, tier, metadata, shard, prices, plan),
     }
     written = []
     for name, text in files.items():

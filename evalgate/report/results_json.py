@@ -12,6 +12,7 @@ from evalgate.document import (
     ComparisonReport,
     CostReport,
     MergeInfo,
+    PlanReport,
     ResultsDocument,
     SuiteReport,
 )
@@ -29,6 +30,7 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
             pairs=c.pairs, candidate_rate=c.candidate_rate, baseline_rate=c.baseline_rate, difference=c.difference,
             interval=c.interval, max_regression=c.max_regression, decision=c.decision, decided_at=c.decided_at,
             worse=c.worse, better=c.better, mcnemar_p=c.mcnemar_p, exact=c.exact, method=c.method,
+            worse_cases=list(c.worse_cases), better_cases=list(c.better_cases),
         )
     return SuiteReport(
         suite=verdict.suite,
@@ -80,6 +82,7 @@ def results_document(
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
     prices: Mapping[str, PriceConfig | None] | None = None,
+    plan: PlanReport | None = None,
 ) -> ResultsDocument:
     """The results.json document."""
     metadata = metadata or {}
@@ -91,6 +94,7 @@ def results_document(
         shard=shard,
         suites=[suite_report(verdict, metadata.get(verdict.suite), costs[verdict.suite]) for verdict in verdicts],
         cases=list(results),
+        plan=plan,
     )
 
 
@@ -101,6 +105,7 @@ def results_json(
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
     prices: Mapping[str, PriceConfig | None] | None = None,
+    plan: PlanReport | None = None,
 ) -> str:
     """The results.json text."""
-    return results_document(verdicts, results, tier, metadata, shard, prices).model_dump_json(indent=2) + "\n"
+    return results_document(verdicts, results, tier, metadata, shard, prices, plan).model_dump_json(indent=2) + "\n"

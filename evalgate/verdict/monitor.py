@@ -118,6 +118,8 @@ class SuiteMonitor:
     """Outcomes of the cases read so far."""
     pairs: dict[str, int] = field(default_factory=lambda: {"better": 0, "worse": 0, "read": 0, "candidate": 0, "baseline": 0})
     """Paired cases read so far: candidate better / worse, and each side's passes."""
+    flipped: dict[str, list[str]] = field(default_factory=lambda: {"better": [], "worse": []})
+    """The case ids behind ``better`` and ``worse``, in sampling order (for reviewers)."""
     read: bytearray = field(default_factory=bytearray)
     """Outcome codes of the cases read, in order (0 fail, 1 pass, 2 error): what intervals
     are computed from, one byte per case."""
@@ -160,7 +162,7 @@ class SuiteMonitor:
             self.errors.update(outcome == "error")
         baseline = self.spec.baseline
         if self.paired is not None and baseline is not None and case_id in baseline.outcomes:
-            self._pair(outcome, baseline.outcomes[case_id])
+            self._pair(case_id, outcome, baseline.outcomes[case_id])
         if self.decision is None:
             self.decision = self._status()
             if self.decision is not None:
@@ -184,9 +186,11 @@ class SuiteMonitor:
             extra += 1
         return extra if test.decision is not None else None
 
-    def _pair(self, candidate: Outcome, baseline: Outcome) -> None:
+    def _pair(self, case_id: str, candidate: Outcome, baseline: Outcome) -> None:
         assert self.paired is not None
         self.pairs["read"] += 1
+        if candidate != baseline and "error" not in (candidate, baseline):
+            self.flipped["better" if candidate == "pass" else "worse"].append(case_id)
         self.pairs["candidate"] += candidate == "pass"
         self.pairs["baseline"] += baseline == "pass"
         self.pairs["better"] += candidate == "pass" and baseline == "fail"

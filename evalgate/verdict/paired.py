@@ -48,6 +48,9 @@ class Comparison:
     exact: bool = False
     """Every case of the population was paired: Δ is known, not estimated."""
     method: str = "paired anytime-valid betting test; exact McNemar p for Δ = 0"
+    worse_cases: tuple[str, ...] = ()
+    """The ids of the ``worse`` cases (baseline passed, candidate failed), in sampling order."""
+    better_cases: tuple[str, ...] = ()
 
 
 def exact_comparison(candidate: dict[str, Outcome], baseline: dict[str, Outcome], required: int) -> Literal["PASS", "FAIL"]:
@@ -87,4 +90,6 @@ def comparison(monitor: SuiteMonitor, exact: Literal["PASS", "FAIL"] | None = No
         better=pairs["better"],
         mcnemar_p=mcnemar_exact(pairs["worse"], pairs["better"]),
         exact=exact is not None,
+        worse_cases=tuple(monitor.flipped["worse"]),
+        better_cases=tuple(monitor.flipped["better"]),
     )

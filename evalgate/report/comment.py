@@ -1,0 +1,149 @@
+"""The sticky pull-request comment: one comment per pull request, updated in place.
+
+On every push the same comment changes (found by a hidden marker), so a reviewer reads
+the current verdicts, the change class and its reasons, what the run spent and saved,
+the cases that flipped against the baseline, and a link to the run's artifact — and the
+thread does not fill with bot comments. Three REST calls of GitHub's issues API are used:
+list a pull request's comments, create one, update one.
+
+A fork's pull request gets a read-only token: GitHub answers 403. That is not the gate's
+business — the caller says so in the step summary and the job's result stands. The token
+goes only into the Authorization header; error text is redacted and cut short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from evalgate.document import ResultsDocument, SuiteReport
+from evalgate.redact import SECRETS
+from evalgate.report.cost import total_line
+from evalgate.report.table import percent
+from evalgate.untrusted import code_span, markdown_text, one_line
+
+MARKER = "<!-- evalgate:sticky-comment -->"
+"""Hidden in the comment's first line; how the comment is found again."""
+LIMIT = 60_000
+"""Characters a comment may take (GitHub refuses bodies over 65,536)."""
+FLIPS_SHOWN = 10
+_ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "❌", "INCOMPLETE": "⚠️", "UNDECIDED": "❔", "SKIPPED": "⏭️"}
+
+
+class CommentRefused(Exception):
+    """GitHub would not take the comment (a fork's read-only token, a missing permission)."""
+
+
+def comment_markdown(document: ResultsDocument, run_url: str | None = None) -> str:
+    """The comment's body: verdicts, plan, cost, flipped cases, and the run's link."""
+    suites = sorted(document.suites, key=lambda s: (not s.blocks_merge, s.verdict == "PASS", s.verdict == "SKIPPED"))
+    blocking = [s.suite for s in suites if s.blocks_merge]
+    ran = [s for s in suites if s.verdict != "SKIPPED"]
+    if blocking:
+        head = f"❌ {len(blocking)} of {len(ran)} gate(s) block the merge"
+    else:
+        head = f"✅ all {len(ran)} gate(s) pass" if ran else "⏭️ no gate ran"
+    lines = [MARKER, f"### evalgate: {head}", ""]
+    if document.plan is not None:
+        plan = document.plan
+        lines.append(f"**Change:** {markdown_text(plan.change)} → tier {code_span(plan.tier or 'none')}")
+        lines += [f"- {markdown_text(reason)}" for reason in plan.reasons[:8]]
+        if len(plan.reasons) > 8:
+            lines.append(f"- … and {len(plan.reasons) - 8} more")
+        lines.append("")
+    else:
+        lines += [f"**Tier:** {code_span(document.tier)}", ""]
+    lines += ["| suite | verdict | pass rate | interval | cases |", "|---|---|---|---|---|"]
+    lines += [_row(suite) for suite in suites]
+    lines.append("")
+    saved = sum(s.calls_saved.cache + s.calls_saved.sampling + s.calls_saved.early_stop for s in suites)
+    calls = sum(s.model_calls for s in suites)
+    money = total_line({s.suite: s.cost for s in suites if s.cost is not None})
+    lines.append(f"Model calls: {calls} made, {saved} saved (cache, sampling, early stopping)."
+                 + (f" {markdown_text(money)}." if money else ""))
+    flips = _flips(suites)
+    if flips:
+        lines += ["", "<details><summary>Cases that flipped against the baseline</summary>", "", *flips, "", "</details>"]
+    if run_url:
+        lines += ["", f"[The run, its reports artifact and every case]({run_url})"]
+    body = "\n".join(lines)
+    if len(body) > LIMIT:
+        cut = body[:LIMIT].rsplit("\n", 1)[0]
+        body = cut + ("\n\n</details>" if cut.count("<details>") > cut.count("</details>") else "")
+        body += "\n\n(cut short: the full report is in the run's artifact)"
+    return body
+
+
+def _row(suite: SuiteReport) -> str:
+    low, high = suite.interval
+    cells = [
+        code_span(suite.suite, table=True),
+        f"{_ICONS.get(suite.verdict, '')} {suite.verdict}",
+        percent(suite.pass_rate),
+        f"[{percent(low)}, {percent(high)}]",
+        f"{suite.counted}/{suite.population}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _flips(suites: list[SuiteReport]) -> list[str]:
+    lines = []
+    for suite in suites:
+        if suite.baseline is None:
+            continue
+        for kind, cases in (("now failing", suite.baseline.worse_cases), ("now passing", suite.baseline.better_cases)):
+            if cases:
+                shown = ", ".join(code_span(case) for case in cases[:FLIPS_SHOWN])
+                more = f" and {len(cases) - FLIPS_SHOWN} more" if len(cases) > FLIPS_SHOWN else ""
+                lines.append(f"- {code_span(suite.suite)} {kind}: {shown}{more}")
+    return lines
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """Where the comment goes: ``api`` (GITHUB_API_URL), ``repository`` (owner/name), ``number``."""
+
+    api: str
+    repository: str
+    number: int
+
+
+def post_sticky(target: PullRequest, token: str, body: str, timeout: float = 30) -> str:
+    """Create the comment or update the one already there; ``created`` or ``updated``."""
+    session = requests.Session()
+    session.trust_env = True
+    session.headers.update({
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    base = target.api.rstrip("/")
+    url: str | None = f"{base}/repos/{target.repository}/issues/{target.number}/comments?per_page=100"
+    existing = None
+    while url and existing is None:
+        response = _call(session, "GET", url, timeout)
+        existing = next((c for c in response.json() if MARKER in str(c.get("body", ""))), None)
+        url = response.links.get("next", {}).get("url")
+    if existing is not None:
+        _call(session, "PATCH", f"{base}/repos/{target.repository}/issues/comments/{existing['id']}", timeout, {"body": body})
+        return "updated"
+    _call(session, "POST", f"{base}/repos/{target.repository}/issues/{target.number}/comments", timeout, {"body": body})
+    return "created"
+
+
+def _call(session: requests.Session, method: str, url: str, timeout: float, body: dict[str, str] | None = None) -> requests.Response:
+    try:
+        response = session.request(method, url, json=body, timeout=timeout)
+    except requests.RequestException as err:
+        raise CommentRefused(f"cannot reach GitHub's API ({type(err).__name__})") from None
+    if response.status_code in (401, 403, 404):
+        raise CommentRefused(
+            f"GitHub answered {response.status_code} to {method} {one_line(url.split('?')[0])}: the token cannot write "
+            "to this pull request (a fork's pull request gets a read-only token; elsewhere give the job "
+            "'pull-requests: write')"
+        )
+    if response.status_code >= 400:
+        excerpt = one_line(SECRETS(response.text), limit=200)
+        raise CommentRefused(f"GitHub answered {response.status_code} to {method}: {excerpt}")
+    return response
