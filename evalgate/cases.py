@@ -274,3 +274,22 @@ def _generated_id(prompt: str | None, messages: Messages | None, expected: Any) 
 def _hash(value: Any) -> str:
     encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()
+
+
+@dataclass(frozen=True)
+class CaseText:
+    """What a case asked and expected, as text for reviewers (results hold only outputs)."""
+
+    input: str
+    expected: str | None
+
+
+def case_text(case: Case) -> CaseText:
+    """A case's input as one text (a chat as ``role: content`` lines) and its expected value."""
+    if case.messages is not None:
+        asked = "\n".join(f"{role}: {content}" for role, content in case.messages)
+    else:
+        asked = case.prompt or ""
+    expected = case.expected
+    shown = None if expected is None else expected if isinstance(expected, str) else json.dumps(expected, ensure_ascii=False)
+    return CaseText(asked, shown)

@@ -344,14 +344,14 @@ def init(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     """``evalgate report merge|github``."""
     from evalgate.document import read_document
-    from evalgate.report import write_reports
+    from evalgate.report import RunReport, write_reports
     from evalgate.report.github import append_to, outcome, workflow_commands, write_outputs
     from evalgate.report.merge import merge_reports
     from evalgate.report.terminal import table_lines
 
     if args.report_command == "merge":
         verdicts, results, tier, prices = merge_reports(args.sources, args.baseline)
-        for path in write_reports(args.out, verdicts, results, tier, prices=prices):
+        for path in write_reports(args.out, RunReport(verdicts, results, tier, prices=prices)):
             print(f"evalgate report: {path}")
         for line in table_lines(verdicts):
             print(line)

@@ -25,7 +25,7 @@ from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
 from evalgate.project import Project, cache_path, discover_project
-from evalgate.report import write_reports
+from evalgate.report import RunReport, write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
@@ -352,10 +352,10 @@ class EvalRun:
                 if self.plan is not None:
                     plan = PlanReport(change=str(self.plan.change), tier=self.plan.tier, base=self.plan.base,
                                       head=self.plan.head, reasons=list(self.plan.reasons))
-                self.reports = write_reports(
-                    directory, self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard,
-                    prices, plan,
-                )
+                self.reports = write_reports(directory, RunReport(
+                    self.verdicts, self.session.results, self.session.label, self.session.metadata(), shard,
+                    prices, plan, self.session.case_texts(),
+                ))
             except OSError as err:  # the verdicts still print; the step must not pass without its reports
                 self.report_error = f"cannot write the reports to {directory}: {err.strerror or err}; fix --eval-report"
         status = int(session.exitstatus)

@@ -14,7 +14,7 @@ from conftest import REPO, add_suite, make_spec, write_project
 from fake_github import FakeGitHub
 from gitrepo import GitRepo
 
-from evalgate.report import write_reports
+from evalgate.report import RunReport, write_reports
 from evalgate.report.github import LIMIT, escape_data, outcome, workflow_commands
 from evalgate.report.merge import merge_reports
 from evalgate.report.results_json import suite_report
@@ -165,7 +165,7 @@ def test_summary_stays_under_a_mebibyte_for_ten_thousand_cases(tmp_path: Path) -
     results = [CaseResult(suite="big", case_id=f"c{i:05d}", output="x" * 200, score=0.0, passed=False,
                           explanation="expected 'a', got 'b' " * 5) for i in range(10_000)]
     verdict = decide(make_spec([r.case_id for r in results], name="big", min_pass_rate=0.5), results)
-    write_reports(tmp_path, [verdict], results, "full")
+    write_reports(tmp_path, RunReport([verdict], results, "full"))
     size = (tmp_path / "summary.md").stat().st_size
     assert size < 1024 * 1024 and "… and 9980 more" in (tmp_path / "summary.md").read_text()
 
@@ -187,7 +187,7 @@ def test_an_outage_of_250_suites_stays_within_a_mebibyte_failing_first(tmp_path:
         results += suite_results
     passing = [CaseResult(suite="fine", case_id=f"c{i}", output="a", score=1.0, passed=True) for i in range(5)]
     verdicts.insert(0, decide(make_spec([r.case_id for r in passing], name="fine", min_pass_rate=0.5), passing))
-    write_reports(tmp_path, verdicts, [*passing, *results], "full")
+    write_reports(tmp_path, RunReport(verdicts, [*passing, *results], "full"))
     text = (tmp_path / "summary.md").read_text()
     assert len(text.encode()) < 1024 * 1024 and "**Summary cut at" in text
     heading = text.splitlines()[0]

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalgate.cases import CaseText, case_text
 from evalgate.config import GateConfig
 from evalgate.config_errors import line_of_key
 from evalgate.document import MergeInfo
@@ -185,6 +186,16 @@ class EvalSession:
             return suite.config.gate
         return suite.config.gate.model_copy(update={"undecided": self.undecided})
 
+    def case_texts(self) -> dict[tuple[str, str], CaseText]:
+        """What each case that ran asked and expected, for report.html."""
+        ran = {(result.suite, result.case_id) for result in self.results}
+        texts: dict[tuple[str, str], CaseText] = {}
+        for suite in self.project.suites:
+            for case in suite.cases:
+                if (suite.name, case.id) in ran:
+                    texts[(suite.name, case.id)] = case_text(case)
+        return texts
+
     def metadata(self) -> dict[str, MergeInfo]:
         """What ``evalgate report merge`` needs to decide each suite again from merged
         shards: its gate, full planned order, size, repeats and skip reason."""
@@ -211,3 +222,4 @@ def suite_location(root: Path, path: Path) -> dict[str, Any]:
     except ValueError:
         file = path.as_posix()
     return {"file": file, "line": line_of_key(path, "gate")}
+

@@ -93,6 +93,9 @@ class SuiteVerdict:
     more_needed: int | None = None
     """For an UNDECIDED verdict: the fewest further cases that could settle it."""
     first_error: str | None = None
+    codes: tuple[int, ...] = ()
+    """Outcome codes of the counted cases in sampling order (see ``OUTCOME_CODES``): what
+    :func:`interval_trajectory` replays for the report's picture."""
     wall_seconds: float | None = None
     """Wall time from the suite's first case starting to its last finishing (set by the run)."""
     file: str | None = None
@@ -398,7 +401,24 @@ class _Judge:
             exact=exact,
             more_needed=more_needed,
             first_error=self.first_error,
+            codes=tuple(codes),
         )
+
+
+def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[int, float, float]]:
+    """The verdict's interval after k counted cases, for k = 1, 2, 4, … up to ``counted``
+    (and the last): how the anytime-valid interval narrowed until it settled. Each point is
+    the same computation as the verdict's own interval on that prefix; the grid is
+    geometric so a 10,000-case suite costs a few dozen prefixes, not 10,000."""
+    values = [_CODE_VALUES[code] for code in verdict.codes]
+    if not values or verdict.verdict == Verdict.SKIPPED:
+        return []
+    grid = sorted({min(len(values), 2**i) for i in range(points)} | {len(values)})
+    trajectory = []
+    for k in grid:
+        low, high = confidence_bounds(values[:k], verdict.population, verdict.alpha, alpha_high=verdict.alpha_fail)
+        trajectory.append((k, float(low), float(high)))
+    return trajectory
 
 
 def exit_status(pytest_status: int, verdicts: Sequence[SuiteVerdict], other_failures: int) -> int:
