@@ -54,7 +54,7 @@ def comment_markdown(document: ResultsDocument, run_url: str | None = None) -> s
         lines.append("")
     else:
         lines += [f"**Tier:** {code_span(document.tier)}", ""]
-    lines += ["| suite | verdict | pass rate | interval | cases |", "|---|---|---|---|---|"]
+    lines += ["| suite | verdict | pass rate | interval | cases | tokens · cost |", "|---|---|---|---|---|---|"]
     lines += [_row(suite) for suite in suites]
     lines.append("")
     saved = sum(s.calls_saved.cache + s.calls_saved.sampling + s.calls_saved.early_stop for s in suites)
@@ -83,8 +83,20 @@ def _row(suite: SuiteReport) -> str:
         percent(suite.pass_rate),
         f"[{percent(low)}, {percent(high)}]",
         f"{suite.counted}/{suite.population}",
+        _cost_cell(suite),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _cost_cell(suite: SuiteReport) -> str:
+    cost = suite.cost
+    if cost is None or (cost.input_tokens is None and cost.cached_input_tokens is None):
+        return "not reported" if cost is not None and cost.calls else "—"
+    spent = (cost.input_tokens or 0) + (cost.output_tokens or 0)
+    cell = f"{spent:,} tokens"
+    if cost.spent is not None and cost.price is not None:
+        cell += f" · {cost.spent:,.4f} {markdown_text(cost.price.currency)}"
+    return cell
 
 
 def _flips(suites: list[SuiteReport]) -> list[str]:
