@@ -20,7 +20,7 @@ import pytest
 
 from evalgate.config import find_project_file
 from evalgate.errors import EvalgateError
-from evalgate.project import Project, cache_path, discover_project
+from evalgate.project import Project, discover_project
 from evalgate.run.sampling import cases_for_tier
 from evalgate.untrusted import one_line
 
@@ -286,15 +286,14 @@ def deps(args: argparse.Namespace) -> int:
     """``evalgate deps``: the recorded dependency maps."""
     from evalgate.run.usage_maps import age
     from evalgate.store.deps import Digests
-    from evalgate.store.sqlite import ResultStore
+    from evalgate.store.location import existing_store
 
     project = _project(args)
     names = [suite.name for suite in project.suites]
     if args.suite and args.suite not in names:
         print(f"evalgate: error: no suite '{args.suite}' (suites: {', '.join(names)})", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    path = cache_path(project)
-    store = ResultStore.open(path) if path.exists() else None
+    store = existing_store(project)
     try:
         latest = store.latest_suite_maps() if store is not None else {}
     finally:
@@ -419,14 +418,13 @@ def cache(args: argparse.Namespace) -> int:
     from evalgate.run.usage_maps import age
     from evalgate.store.deps import Digests
     from evalgate.store.keys import SuiteKeys, explain_change
-    from evalgate.store.sqlite import ResultStore
+    from evalgate.store.location import existing_store, store_name
 
     project = _project(args)
-    path = cache_path(project)
-    if not path.exists():
-        print(f"no cache yet at {path}: run the evals once (pytest --eval-tier=smoke) to create it")
+    store = existing_store(project)
+    if store is None:
+        print(f"no cache yet at {store_name(project)}: run the evals once (pytest --eval-tier=smoke) to create it")
         return 0
-    store = ResultStore.open(path)
     for problem in store.problems:
         print(f"evalgate: warning: {problem}", file=sys.stderr)
     try:

@@ -474,6 +474,22 @@ class ChangesConfig(StrictModel):
     minor. False: such files are minor, as with no recorded maps. Default true."""
 
 
+class StoreConfig(StrictModel):
+    """Where results are shared: ``[tool.evalgate.store]``."""
+
+    url: str | None = None
+    """A PostgreSQL database every run of the team writes to and reads from, e.g.
+    ``postgresql://evalgate@db.internal:5432/evalgate``; the password goes in ``PGPASSWORD``,
+    never here. ``EVALGATE_STORE_URL`` overrides it. Unset: the SQLite file ``cache``."""
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (for a file, set 'cache' instead)")
+        return value
+
+
 class ProjectConfig(StrictModel):
     """``[tool.evalgate]`` in pyproject.toml, or the top level of evalgate.toml."""
 
@@ -501,6 +517,8 @@ class ProjectConfig(StrictModel):
     cache: str = ".evalgate/cache.sqlite"
     """The results store and cache (SQLite), relative to the project directory; the
     ``EVALGATE_CACHE`` environment variable overrides it. Default ``.evalgate/cache.sqlite``."""
+    store: StoreConfig = StoreConfig()
+    """A shared store on PostgreSQL instead of the file (see ``[tool.evalgate.store]``)."""
 
 
 # --- loading -----------------------------------------------------------------------

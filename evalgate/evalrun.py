@@ -24,7 +24,7 @@ from evalgate.document import PlanReport
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
-from evalgate.project import Project, cache_path, discover_project
+from evalgate.project import Project, discover_project
 from evalgate.report import RunReport, write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
@@ -37,7 +37,7 @@ from evalgate.run.runner import CaseRunner
 from evalgate.run.session import EvalSession
 from evalgate.run.sharding import parse_shard
 from evalgate.run.workers import auto_workers
-from evalgate.store.sqlite import ResultStore
+from evalgate.store.location import open_store
 from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
 from evalgate.verdict.monitor import SuiteMonitor
@@ -121,7 +121,7 @@ def start_run(config: pytest.Config, tier: str) -> None:
     run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
     store = None
     if not config.getoption("eval_no_cache"):
-        store = ResultStore.open(cache_path(project))
+        store = open_store(project)
         if not hasattr(config, "workerinput"):
             store.start_run(run_id, session.label)
     runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
@@ -383,7 +383,7 @@ class EvalRun:
         store = self.runner.store
         if store is not None:
             terminalreporter.write_line(
-                f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.path})"
+                f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.location})"
             )
         for reason, count in sorted(self.not_reused.items(), key=lambda item: -item[1])[:5]:
             terminalreporter.write_line(f"evalgate cache: {count} cached result(s) not reused: {one_line(reason)}")

@@ -33,6 +33,7 @@ from evalgate.scorers.registry import build_scorer
 from evalgate.sources import project_file
 
 ENV_CACHE = "EVALGATE_CACHE"
+ENV_STORE_URL = "EVALGATE_STORE_URL"
 """Environment variable that overrides where the result store lives."""
 
 
@@ -101,6 +102,11 @@ def cache_path(project: Project) -> Path:
     """Where the project's result cache lives: ``$EVALGATE_CACHE``, else its ``cache`` setting."""
     from_env = os.environ.get(ENV_CACHE, "").strip()
     return Path(from_env).resolve() if from_env else project.root / project.config.cache
+
+
+def store_url(project: Project) -> str | None:
+    """The shared store's URL: ``$EVALGATE_STORE_URL``, else ``[store] url``; None: the file."""
+    return os.environ.get(ENV_STORE_URL, "").strip() or project.config.store.url
 
 
 def discover_project(

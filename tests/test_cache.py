@@ -230,7 +230,7 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
 
 
 def test_a_store_of_an_earlier_version_is_migrated_with_its_entries(tmp_path: Path) -> None:
-    from evalgate.store.sqlite import MIGRATIONS
+    from evalgate.store.schema import MIGRATIONS
 
     path = tmp_path / "c.sqlite"
     connection = sqlite3.connect(path)

@@ -9,13 +9,14 @@ opens a file or a database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from evalgate.document import read_document
 from evalgate.errors import ConfigError
-from evalgate.project import Project, cache_path
+from evalgate.project import Project
 from evalgate.results import CaseResult
+from evalgate.store.location import existing_store
 from evalgate.store.sqlite import ResultStore
 from evalgate.verdict.monitor import Baseline
 from evalgate.verdict.outcomes import Outcome, case_outcome
@@ -26,11 +27,11 @@ every case of it."""
 
 
 def load_baselines(
-    source: str, project_root: Path, store_path: Path | None, current_run: str | None, suites: Iterable[str]
+    source: str, project_root: Path, store: Callable[[], ResultStore | None] | None, current_run: str | None, suites: Iterable[str]
 ) -> dict[str, Baseline]:
     """Suite → baseline, from a results.json file (``source``) or the result store."""
     if source == STORE:
-        return _from_store(store_path, current_run, suites)
+        return _from_store(store, current_run, suites)
     path = (project_root / source).resolve()
     if not path.exists():
         raise ConfigError(f"{path}: baseline results not found; point 'baseline' at a results.json from an earlier run", path=path)
@@ -55,19 +56,19 @@ def baselines_for(project: Project, override: str | None, run_id: str) -> dict[s
             wanted[source].append(suite.name)
     chosen: dict[str, Baseline] = {}
     for source, names in wanted.items():
-        loaded = load_baselines(source, project.root, cache_path(project), run_id, names)
+        loaded = load_baselines(source, project.root, lambda: existing_store(project), run_id, names)
         for name in names:
             chosen[name] = loaded.get(name) or Baseline({}, complete=False, random=False, source=source)
     return chosen
 
 
-def _from_store(store_path: Path | None, current_run: str | None, suites: Iterable[str]) -> dict[str, Baseline]:
-    if store_path is None or not store_path.exists():
+def _from_store(opener: Callable[[], ResultStore | None] | None, current_run: str | None, suites: Iterable[str]) -> dict[str, Baseline]:
+    store = opener() if opener is not None else None
+    if store is None:
         raise ConfigError('baseline = "store" needs the result store; run the suites once with the cache on first')
-    store = ResultStore.open(store_path)
     try:
         if not store.enabled:
-            raise ConfigError(f"the result store {store.path} cannot be read: {'; '.join(store.problems)}")
+            raise ConfigError(f"the result store {store.location} cannot be read: {'; '.join(store.problems)}")
         baselines = {}
         for suite in suites:
             run_id = store.newest_complete_run(suite, exclude=current_run)

@@ -80,7 +80,7 @@ class CaseRunner:
         self.pending_hits: list[CaseResult] = []
         self.lock = threading.Lock()
         self.digests = Digests(project.root)
-        self.excluded = [store.path] if store is not None else []
+        self.excluded = [store.path] if store is not None and store.url is None else []
         self.static: dict[str, Usage] = {}
         """Suite → the files and modules its model and scorer use by their source alone."""
         self.maps: dict[tuple[str, frozenset[str], frozenset[str]], DepMap] = {}

@@ -12,19 +12,18 @@ from __future__ import annotations
 import time
 
 from evalgate.changes.plan import UsageMaps
-from evalgate.project import Project, cache_path
+from evalgate.project import Project
 from evalgate.store.deps import Digests
-from evalgate.store.sqlite import ResultStore
+from evalgate.store.location import existing_store
 
 
 def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
     """``(maps, why)``: the maps when usable, else None and the reason the rules decide."""
     if not project.config.changes.recorded_dependencies:
         return None, "recorded_dependencies = false in [changes]: the rules alone decide"
-    path = cache_path(project)
-    if not path.exists():
+    store = existing_store(project)
+    if store is None:
         return None, "no recorded dependencies yet (no result store): the rules alone decide"
-    store = ResultStore.open(path)
     try:
         latest = store.latest_suite_maps() if store.enabled else {}
     finally:

@@ -29,114 +29,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from evalgate.redact import SECRETS
 from evalgate.results import CaseResult, result_from_json, result_to_json
+from evalgate.store import postgres
 from evalgate.store.deps import DepMap
+from evalgate.store.schema import apply_migrations
+from evalgate.untrusted import one_line
+
+Connection = sqlite3.Connection | postgres.PostgresConnection
+"""Either backend's connection: the store's SQL runs on both (see evalgate.store.postgres)."""
 
 SCHEMA_VERSION = 2
 """Part of every key: bump when the meaning of a cached result changes. (2: results are valid
 only with their recorded dependency map.)"""
 BUSY_TIMEOUT_MS = 30_000
 
-MIGRATIONS: tuple[tuple[int, str, str], ...] = (
-    (
-        1,
-        "cache, runs and results tables",
-        """
-        CREATE TABLE cache (
-            key TEXT PRIMARY KEY,
-            suite TEXT NOT NULL,
-            case_id TEXT NOT NULL,
-            repeat INTEGER NOT NULL,
-            parts TEXT NOT NULL,
-            result TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            used_at REAL NOT NULL
-        );
-        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at);
-        CREATE TABLE runs (
-            run_id TEXT PRIMARY KEY,
-            label TEXT NOT NULL,
-            started_at REAL NOT NULL,
-            finished_at REAL,
-            hits INTEGER NOT NULL DEFAULT 0,
-            misses INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE results (
-            run_id TEXT NOT NULL,
-            suite TEXT NOT NULL,
-            case_id TEXT NOT NULL,
-            repeat INTEGER NOT NULL,
-            cached INTEGER NOT NULL,
-            result TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            PRIMARY KEY (run_id, suite, case_id, repeat)
-        );
-        """,
-    ),
-    (
-        2,
-        "per-suite facts of finished runs (complete, selected), for baselines",
-        """
-        CREATE TABLE run_suites (
-            run_id TEXT NOT NULL,
-            suite TEXT NOT NULL,
-            complete INTEGER NOT NULL,
-            selected INTEGER NOT NULL,
-            verdict TEXT NOT NULL,
-            PRIMARY KEY (run_id, suite)
-        );
-        """,
-    ),
-    (
-        3,
-        "recorded dependency maps: per cache entry, per run and per suite",
-        """
-        CREATE TABLE deps (
-            id TEXT PRIMARY KEY,
-            map TEXT NOT NULL,
-            created_at REAL NOT NULL
-        );
-        ALTER TABLE cache ADD COLUMN deps TEXT;
-        CREATE TABLE run_deps (
-            run_id TEXT NOT NULL,
-            suite TEXT NOT NULL,
-            deps TEXT NOT NULL,
-            PRIMARY KEY (run_id, suite, deps)
-        );
-        CREATE TABLE suite_maps (
-            suite TEXT NOT NULL,
-            run_id TEXT NOT NULL,
-            recorded_at REAL NOT NULL,
-            deps TEXT NOT NULL,
-            PRIMARY KEY (suite, run_id)
-        );
-        """,
-    ),
-    (
-        4,
-        "cache entries per key and dependency map: a reverted change hits again",
-        """
-        CREATE TABLE cache_by_map (
-            key TEXT NOT NULL,
-            deps TEXT NOT NULL DEFAULT '',
-            suite TEXT NOT NULL,
-            case_id TEXT NOT NULL,
-            repeat INTEGER NOT NULL,
-            parts TEXT NOT NULL,
-            result TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            used_at REAL NOT NULL,
-            PRIMARY KEY (key, deps)
-        );
-        INSERT INTO cache_by_map (key, deps, suite, case_id, repeat, parts, result, created_at, used_at)
-            SELECT key, COALESCE(deps, ''), suite, case_id, repeat, parts, result, created_at, used_at FROM cache;
-        DROP TABLE cache;
-        ALTER TABLE cache_by_map RENAME TO cache;
-        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at)
-        """,
-    ),
-)
-"""Applied in order, each in its own transaction, recorded in ``migrations``."""
+
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -163,7 +71,8 @@ def cache_key(parts: Mapping[str, Any]) -> str:
 class CacheStats:
     """What ``evalgate cache stats`` prints."""
 
-    path: Path
+    path: str
+    """The file, or the shared store's URL (without a password)."""
     entries: int
     size_bytes: int
     last_run: dict[str, Any] | None
@@ -176,10 +85,20 @@ class ResultStore:
     lookups miss, writes are dropped, and ``problems`` says why.
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection | None, problems: list[str]) -> None:
+    def __init__(
+        self, path: Path, connection: Connection | None, problems: list[str], url: str | None = None
+    ) -> None:
         self.path = path
+        self.url = url
+        """The shared store's URL (PostgreSQL), or None for the SQLite file at ``path``."""
+        self.location = postgres.display(url) if url else str(path)
+        """Where the store is, as messages name it (never with a password)."""
         self.connection = connection
         self.problems = problems
+        self.errors: tuple[type[Exception], ...] = (sqlite3.Error, *(postgres.database_errors() if url else ()))
+        """What a failing database call raises here."""
+        self.read_errors: tuple[type[Exception], ...] = (*self.errors, ValueError)
+        """... and a read of a row that does not parse."""
         self.lock = threading.RLock()
         """One connection, used from pytest's thread and the engine's pool threads."""
         self.deps_written: set[str] = set()
@@ -224,6 +143,21 @@ class ResultStore:
                 return cls(path, None, problems)
         raise AssertionError("unreachable: the second attempt returns")
 
+    @classmethod
+    def open_url(cls, url: str) -> ResultStore:
+        """Open the shared store at a ``postgresql://`` URL (creating its tables); when the
+        server cannot be reached, the store is disabled with one line saying this run's
+        results are not shared — the run goes on and reports everything."""
+        where = postgres.display(url)
+        try:
+            connection = postgres.connect(url)
+        except ImportError:
+            return cls(Path(where), None, [f"the store {where} needs psycopg: pip install 'evalgate[postgres]'; running without the cache"], url)
+        except Exception as err:  # psycopg's OperationalError and kin: one line, never a traceback
+            reason = SECRETS(one_line(str(err), limit=200))
+            return cls(Path(where), None, [f"cannot reach the shared store {where} ({reason}); this run's results are not shared"], url)
+        return cls(Path(where), connection, [], url)
+
     # --- cache ---------------------------------------------------------------------
 
     @_locked
@@ -243,7 +177,7 @@ class ResultStore:
                 )
                 for key, result, deps in rows:
                     found.setdefault(key, []).append((result_from_json(result), deps or None))
-        except (sqlite3.Error, ValueError) as err:
+        except self.read_errors as err:
             self._read_failed(err)
             return {}
         return found
@@ -272,7 +206,7 @@ class ResultStore:
             with self._transaction() as connection:
                 for sql, params in statements:
                     connection.execute(sql, params)
-        except sqlite3.Error as err:
+        except self.errors as err:
             self._disable(f"writing to the cache failed ({err})")
             return
         if deps is not None:
@@ -297,7 +231,7 @@ class ResultStore:
                 "SELECT parts, created_at, deps FROM cache WHERE suite = ? AND case_id = ? ORDER BY created_at DESC LIMIT 1",
                 (suite, case_id),
             ).fetchone()
-        except sqlite3.DatabaseError as err:
+        except self.errors as err:
             self._read_failed(err)
             return None
         return (json.loads(row[0]), row[1], row[2] or None) if row else None
@@ -316,7 +250,7 @@ class ResultStore:
                 marks = ",".join("?" * len(chunk))
                 for deps_id, text in self.connection.execute(f"SELECT id, map FROM deps WHERE id IN ({marks})", chunk):
                     found[deps_id] = DepMap.from_json(text)
-        except (sqlite3.Error, ValueError) as err:
+        except self.read_errors as err:
             self._read_failed(err)
         return found
 
@@ -336,7 +270,7 @@ class ResultStore:
         with self.lock:
             try:
                 rows = self.connection.execute("SELECT suite, deps FROM run_deps WHERE run_id = ?", (run_id,)).fetchall()
-            except sqlite3.DatabaseError as err:
+            except self.errors as err:
                 self._read_failed(err)
                 return {}
         maps = self.load_deps(sorted({deps_id for _, deps_id in rows}))
@@ -364,7 +298,7 @@ class ResultStore:
                 "SELECT suite, deps, recorded_at, run_id FROM suite_maps AS m WHERE recorded_at = "
                 "(SELECT MAX(recorded_at) FROM suite_maps WHERE suite = m.suite)"
             ).fetchall()
-        except sqlite3.DatabaseError as err:
+        except self.errors as err:
             self._read_failed(err)
             return {}
         maps = self.load_deps([row[1] for row in rows])
@@ -447,10 +381,15 @@ class ResultStore:
                 total = hits + misses
                 last = {"run_id": run_id, "label": label, "started_at": started, "finished_at": finished,
                         "hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
-        return CacheStats(self.path, entries, self.size_bytes(), last)
+        return CacheStats(self.location, entries, self.size_bytes(), last)
 
     def size_bytes(self) -> int:
-        """Bytes on disk, including the write-ahead log."""
+        """Bytes on disk, including the write-ahead log (the shared store: its tables)."""
+        if self.url:
+            if self.connection is None:
+                return 0
+            tables = " + ".join(f"pg_total_relation_size('{table}')" for table in _OWN_TABLES)
+            return int(self.connection.execute(f"SELECT {tables}").fetchone()[0])
         return sum(Path(f"{self.path}{suffix}").stat().st_size
                    for suffix in ("", "-wal") if Path(f"{self.path}{suffix}").exists())
 
@@ -498,11 +437,15 @@ class ResultStore:
 
     def _compact(self) -> None:
         assert self.connection is not None
+        if self.url:
+            self.connection.execute("VACUUM ANALYZE cache")  # autocommit: outside any transaction
+            self.connection.execute("VACUUM ANALYZE results")
+            return
         self.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.connection.execute("VACUUM")
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         assert self.connection is not None
         self.connection.execute("BEGIN IMMEDIATE")
         try:
@@ -522,18 +465,22 @@ class ResultStore:
         try:
             with self._transaction() as connection:
                 connection.executemany(sql, rows)
-        except sqlite3.Error as err:
+        except self.errors as err:
             self._disable(f"writing to the cache failed ({err})")
 
     def _disable(self, why: str) -> None:
-        self.problems.append(f"{self.path}: {why}; the run continues without the cache")
+        shared = "; this run's later results are not shared (its reports have them all)" if self.url else ""
+        self.problems.append(f"{self.location}: {SECRETS(why)}; the run continues without the cache{shared}")
         self.close()
 
     def _read_failed(self, err: Exception) -> None:
         """A read failed: when the file is damaged (some pages corrupt, the header fine), move
         it aside so the next run starts a new one, instead of failing every run."""
         self.close()
-        if isinstance(err, sqlite3.DatabaseError) and not _is_locked(err) and _damaged(self.path):
+        if self.url:
+            self.problems.append(f"{self.location}: reading the shared store failed ({SECRETS(one_line(str(err), limit=200))}); "
+                                 "the run continues without the cache")
+        elif isinstance(err, sqlite3.DatabaseError) and not _is_locked(err) and _damaged(self.path):
             self.problems.append(f"{_move_aside(self.path, err)}; this run continues without the cache")
         else:
             self.problems.append(f"{self.path}: reading the cache failed ({err}); the run continues without the cache")
@@ -575,22 +522,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
-        applied = {row[0] for row in connection.execute("SELECT version FROM migrations")}
-        for version, name, script in MIGRATIONS:
-            if version in applied:
-                continue
-            for statement in filter(str.strip, script.split(";")):
-                connection.execute(statement)
-            connection.execute("INSERT INTO migrations VALUES (?, ?, ?)", (version, name, time.time()))
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+    apply_migrations(connection, "BEGIN IMMEDIATE")
 
 
 APPLICATION_ID = 0x45764C47

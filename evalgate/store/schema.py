@@ -1,0 +1,131 @@
+"""The store's tables, as recorded migrations both backends apply (SQLite's dialect;
+evalgate.store.postgres translates each statement for PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+MIGRATIONS: tuple[tuple[int, str, str], ...] = (
+    (
+        1,
+        "cache, runs and results tables",
+        """
+        CREATE TABLE cache (
+            key TEXT PRIMARY KEY,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            parts TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL
+        );
+        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at);
+        CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            hits INTEGER NOT NULL DEFAULT 0,
+            misses INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE results (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            cached INTEGER NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (run_id, suite, case_id, repeat)
+        );
+        """,
+    ),
+    (
+        2,
+        "per-suite facts of finished runs (complete, selected), for baselines",
+        """
+        CREATE TABLE run_suites (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            complete INTEGER NOT NULL,
+            selected INTEGER NOT NULL,
+            verdict TEXT NOT NULL,
+            PRIMARY KEY (run_id, suite)
+        );
+        """,
+    ),
+    (
+        3,
+        "recorded dependency maps: per cache entry, per run and per suite",
+        """
+        CREATE TABLE deps (
+            id TEXT PRIMARY KEY,
+            map TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        ALTER TABLE cache ADD COLUMN deps TEXT;
+        CREATE TABLE run_deps (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            deps TEXT NOT NULL,
+            PRIMARY KEY (run_id, suite, deps)
+        );
+        CREATE TABLE suite_maps (
+            suite TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            recorded_at REAL NOT NULL,
+            deps TEXT NOT NULL,
+            PRIMARY KEY (suite, run_id)
+        );
+        """,
+    ),
+    (
+        4,
+        "cache entries per key and dependency map: a reverted change hits again",
+        """
+        CREATE TABLE cache_by_map (
+            key TEXT NOT NULL,
+            deps TEXT NOT NULL DEFAULT '',
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            parts TEXT NOT NULL,
+            result TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL,
+            PRIMARY KEY (key, deps)
+        );
+        INSERT INTO cache_by_map (key, deps, suite, case_id, repeat, parts, result, created_at, used_at)
+            SELECT key, COALESCE(deps, ''), suite, case_id, repeat, parts, result, created_at, used_at FROM cache;
+        DROP TABLE cache;
+        ALTER TABLE cache_by_map RENAME TO cache;
+        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at)
+        """,
+    ),
+)
+"""Applied in order, each in its own transaction, recorded in ``migrations``."""
+
+
+def apply_migrations(connection: Any, begin: str, lock: tuple[str, tuple[Any, ...]] | None = None) -> None:
+    """Apply the migrations ``connection`` has not recorded yet, in one transaction opened
+    with ``begin`` (after taking ``lock``, a statement and its parameters, when given)."""
+    connection.execute(begin)
+    try:
+        if lock is not None:
+            connection.execute(*lock)
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        applied = {row[0] for row in connection.execute("SELECT version FROM migrations").fetchall()}
+        for version, name, script in MIGRATIONS:
+            if version in applied:
+                continue
+            for statement in filter(str.strip, script.split(";")):
+                connection.execute(statement)
+            connection.execute("INSERT INTO migrations VALUES (?, ?, ?)", (version, name, time.time()))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

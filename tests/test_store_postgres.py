@@ -1,0 +1,176 @@
+"""The shared store on a real PostgreSQL server (a throwaway cluster started by
+scripts/postgres.sh): runs share results through it, many writers lose nothing, a server
+that drops mid-run or cannot be reached never stops a run and is said, and no password is
+ever printed. Set EVALGATE_REQUIRE_POSTGRES=1 (CI does) to fail instead of skip without the
+server binaries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import REPO, write_project
+
+from evalgate.cli import main
+from evalgate.results import CaseResult
+from evalgate.store.postgres import display, translate
+from evalgate.store.sqlite import ResultStore
+
+SCRIPT = REPO / "scripts" / "postgres.sh"
+
+
+def has_server_binaries() -> bool:
+    return bool(shutil.which("pg_ctl")) or any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a fresh cluster's ``evalgate`` database."""
+    pytest.importorskip("psycopg")
+    if not has_server_binaries():
+        message = "no PostgreSQL server binaries (initdb, pg_ctl); PostgreSQL 15 is on the CI image"
+        if os.environ.get("EVALGATE_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tmp_path_factory.mktemp("postgres")
+    started = subprocess.run(["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr
+    yield started.stdout.strip()
+    subprocess.run(["bash", str(SCRIPT), "remove", str(folder)], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def database(server: str) -> str:
+    """A new, empty database on the server, for one test."""
+    import psycopg
+
+    name = f"t{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_sqlite_statements_become_postgres_ones() -> None:
+    assert translate("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)") == (
+        "INSERT INTO deps (id, map, created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING"
+    )
+    assert translate("INSERT OR REPLACE INTO run_suites (run_id, suite, complete, selected, verdict) VALUES (?, ?, ?, ?, ?)") == (
+        "INSERT INTO run_suites (run_id, suite, complete, selected, verdict) VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (run_id, suite) DO UPDATE SET complete = EXCLUDED.complete, selected = EXCLUDED.selected, "
+        "verdict = EXCLUDED.verdict"
+    )
+    assert translate("CREATE TABLE t (at REAL NOT NULL)") == "CREATE TABLE t (at DOUBLE PRECISION NOT NULL)"
+    assert display("postgresql://me:s3cret@db:5432/x") == "postgresql://me:***@db:5432/x"
+
+
+def test_runs_share_results_through_the_store(pytester: pytest.Pytester, database: str, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("EVALGATE_STORE_URL", database)
+    write_project(pytester.path, cases=12, correct=12, min_pass_rate=0.5)
+    first = pytester.runpytest("--eval-tier=full")
+    first.stdout.fnmatch_lines(["*evalgate cache: 0 hit(s), 12 model call(s) (postgresql://*)"])
+    other = pytester.path / "elsewhere"  # another checkout, another machine: same store
+    write_project(other, cases=12, correct=12, min_pass_rate=0.5)
+    second = pytester.runpytest("--eval-tier=full", f"--rootdir={other}", str(other))
+    second.stdout.fnmatch_lines(["*evalgate cache: 12 hit(s), 0 model call(s)*"])
+    assert not (pytester.path / ".evalgate" / "cache.sqlite").exists()  # nothing went to a file
+    capsys.readouterr()
+    assert main(["cache", "--project", str(pytester.path), "stats"]) == 0
+    stats = capsys.readouterr().out
+    assert "cache: postgresql://evalgate@127.0.0.1" in stats and "entries: 12" in stats, stats
+    assert main(["cache", "--project", str(pytester.path), "prune", "--older-than", "0s"]) == 0
+
+
+WRITER = """
+import sys
+from evalgate.results import CaseResult
+from evalgate.store.sqlite import ResultStore
+url, worker = sys.argv[1], int(sys.argv[2])
+store = ResultStore.open_url(url)
+assert store.enabled, store.problems
+for i in range(300):
+    result = CaseResult(suite="s", case_id=f"w{worker}-{i}", output="a", score=1.0, passed=True)
+    store.store(f"run{worker}", f"key-{worker}-{i}", {"n": i}, result)
+assert store.enabled, store.problems
+store.close()
+"""
+
+
+def test_many_writers_at_once_lose_nothing(database: str) -> None:
+    """Four processes start on a new database together (one migrates, the others wait on the
+    advisory lock) and write 300 results each."""
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, database, str(worker)], stderr=subprocess.PIPE, text=True)
+               for worker in range(4)]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=120)
+        assert writer.returncode == 0, errors
+    store = ResultStore.open_url(database)
+    assert store.stats().entries == 1200 and len(store.lookup_many([f"key-3-{i}" for i in range(300)])) == 300
+    assert len(store.run_results("run2")) == 300
+    store.close()
+
+
+DROPPING_MODEL = """
+import psycopg
+
+def answer(prompt, **params):
+    if prompt == "q5":  # the server drops every other connection: evalgate's too
+        with psycopg.connect({url!r}, autocommit=True) as connection:
+            connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE pid <> pg_backend_pid() AND datname = current_database()")
+    return "a" + prompt[1:]
+"""
+
+
+def test_a_server_that_drops_mid_run_stops_nothing_and_is_said(pytester: pytest.Pytester, database: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EVALGATE_STORE_URL", database)
+    write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5, model_code=DROPPING_MODEL.format(url=database))
+    result = pytester.runpytest("--eval-tier=full", "--eval-report=out", "-p", "no:randomly")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*the run continues without the cache; this run's later results are not shared*"])
+    document = (pytester.path / "out" / "results.json").read_text()
+    assert document.count('"case_id"') == 10  # every case reported, shared or not
+
+
+def test_an_unreachable_store_is_one_line_and_never_shows_the_password(pytester: pytest.Pytester,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("EVALGATE_STORE_URL", f"postgresql://team:hunter2secret@127.0.0.1:{port}/evalgate")
+    write_project(pytester.path, cases=4, min_pass_rate=0.5)
+    result = pytester.runpytest("--eval-tier=full", "--eval-report=out")
+    assert result.ret == 0
+    output = result.stdout.str() + result.stderr.str()
+    assert "cannot reach the shared store postgresql://team:***@127.0.0.1" in output and "results are not shared" in output
+    reports = "".join(path.read_text() for path in (pytester.path / "out").iterdir())
+    assert "hunter2secret" not in output + reports
+
+
+def test_a_cache_result_round_trips_with_its_dependency_map(database: str) -> None:
+    from evalgate.store.deps import DepMap
+
+    store = ResultStore.open_url(database)
+    deps = DepMap({"app/model.py": "abc"}, {"requests": "2.32"}, "lock1")
+    result = CaseResult(suite="s", case_id="c", output="a", score=1.0, passed=True, usage={"prompt_tokens": 3})
+    store.store("run", "key", {"model": "m"}, result, deps)
+    store.store("run", "key", {"model": "m"}, result, deps)  # an upsert, not a duplicate
+    ((found, deps_id),) = store.lookup_many(["key"])["key"]
+    assert found == result and store.load_deps([deps_id])[deps_id] == deps
+    store.record_suites("run", [("s", True, False, "PASS")])
+    store.finish_run("run", 0, 1)
+    assert store.newest_complete_run("s") is None  # the run was never started
+    store.start_run("run2", "full")
+    store.record_suites("run2", [("s", True, False, "PASS")])
+    store.finish_run("run2", 0, 1)
+    assert store.newest_complete_run("s") == "run2"
+    store.close()
