@@ -147,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache = commands.add_parser(
         "cache",
         help="inspect and maintain the result cache",
-        description="The result cache is one SQLite file (default .evalgate/cache.sqlite; "
-        "[tool.evalgate] cache = ... or $EVALGATE_CACHE).",
+        description="The result cache: one SQLite file (default .evalgate/cache.sqlite; "
+        "[tool.evalgate] cache = ... or $EVALGATE_CACHE), or a shared PostgreSQL store "
+        "([tool.evalgate.store] url or $EVALGATE_STORE_URL).",
         epilog="example: evalgate cache stats\n"
         "         evalgate cache explain gsm8k-175b-verification gsm8k-test-0001\n"
         "         evalgate cache prune --older-than 30d --max-size 1GB",
@@ -177,6 +178,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--older-than", type=parse_duration, metavar="AGE", help="e.g. 12h, 30d, 2w")
     prune.add_argument("--max-size", type=parse_size, metavar="SIZE", help="e.g. 500MB, 1GB")
+    for action, direction in (("push", "from this machine's file to the shared store"),
+                              ("pull", "from the shared store into this machine's file")):
+        move = cache_commands.add_parser(
+            action, help=f"copy cache entries {direction}",
+            description=f"Copy cache entries, their dependency maps and the suites' latest maps {direction} "
+            "(entries already there are kept). The shared store is [tool.evalgate.store] url, "
+            "$EVALGATE_STORE_URL or --store; the file is the project's cache (or $EVALGATE_CACHE).",
+            epilog=f"example: evalgate cache {action} --store postgresql://evalgate@db.internal/evalgate",
+        )
+        move.add_argument("--store", metavar="URL", help="the shared store (default: the project's)")
     return parser
 
 
@@ -402,6 +413,37 @@ def _comment(document: ResultsDocument, env: Mapping[str, str]) -> int:
     return 0
 
 
+def _move_entries(project: Project, action: str, url: str | None) -> int:
+    """``evalgate cache push|pull``: copy entries between the file and the shared store."""
+    from evalgate.project import cache_path, store_url
+    from evalgate.store.postgres import display
+    from evalgate.store.sqlite import ResultStore
+    from evalgate.store.transfer import copy_entries
+
+    shared_url = url or store_url(project)
+    if not shared_url:
+        print("evalgate: error: no shared store: pass --store postgresql://… or set EVALGATE_STORE_URL "
+              "or [tool.evalgate.store] url", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    path = cache_path(project)
+    if action == "push" and not path.exists():
+        print(f"no cache yet at {path}: nothing to push")
+        return 0
+    local, shared = ResultStore.open(path), ResultStore.open_url(shared_url)
+    source, target = (local, shared) if action == "push" else (shared, local)
+    try:
+        copied = copy_entries(source, target)
+    except Exception as err:  # either backend's error, or a store that did not open
+        print(f"evalgate: error: {action} failed: {one_line(str(err), limit=300)}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    finally:
+        local.close()
+        shared.close()
+    where = f"{path} → {display(shared_url)}" if action == "push" else f"{display(shared_url)} → {path}"
+    print(f"{action}: {where}: {copied.entries} new entr{'y' if copied.entries == 1 else 'ies'}, {copied.maps} new dependency map(s)")
+    return 0
+
+
 def _pull_request_number(env: Mapping[str, str]) -> int | None:
     """The pull request's number from the event payload, or None off pull_request events."""
     if env.get("GITHUB_EVENT_NAME") not in ("pull_request", "pull_request_target") or not env.get("GITHUB_EVENT_PATH"):
@@ -414,13 +456,15 @@ def _pull_request_number(env: Mapping[str, str]) -> int | None:
 
 
 def cache(args: argparse.Namespace) -> int:
-    """``evalgate cache stats|explain|prune``."""
+    """``evalgate cache stats|explain|prune|push|pull``."""
     from evalgate.run.usage_maps import age
     from evalgate.store.deps import Digests
     from evalgate.store.keys import SuiteKeys, explain_change
     from evalgate.store.location import existing_store, store_name
 
     project = _project(args)
+    if args.cache_command in ("push", "pull"):
+        return _move_entries(project, args.cache_command, args.store)
     store = existing_store(project)
     if store is None:
         print(f"no cache yet at {store_name(project)}: run the evals once (pytest --eval-tier=smoke) to create it")

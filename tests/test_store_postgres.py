@@ -174,3 +174,23 @@ def test_a_cache_result_round_trips_with_its_dependency_map(database: str) -> No
     store.finish_run("run2", 0, 1)
     assert store.newest_complete_run("s") == "run2"
     store.close()
+
+
+def test_push_and_pull_move_a_laptops_results_and_ci_s_both_ways(
+    pytester: pytest.Pytester, database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("EVALGATE_STORE_URL", raising=False)
+    write_project(pytester.path, cases=8, correct=8, min_pass_rate=0.5)
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*0 hit(s), 8 model call(s)*"])
+    for _ in range(2):  # twice: nothing is copied twice
+        assert main(["cache", "--project", str(pytester.path), "push", "--store", database]) == 0
+    pushed = capsys.readouterr().out
+    assert "push: " in pushed and ": 8 new entries, 1 new dependency map(s)" in pushed and ": 0 new entries" in pushed
+    monkeypatch.setenv("EVALGATE_STORE_URL", database)
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*8 hit(s), 0 model call(s) (postgresql://*"])
+    monkeypatch.delenv("EVALGATE_STORE_URL")
+    monkeypatch.setenv("EVALGATE_CACHE", str(pytester.path / "fresh.sqlite"))  # a new laptop
+    assert main(["cache", "--project", str(pytester.path), "pull", "--store", database]) == 0
+    assert ": 8 new entries" in capsys.readouterr().out
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*8 hit(s), 0 model call(s)*fresh.sqlite*"])
+    assert main(["cache", "--project", str(pytester.path), "push"]) == 2  # no shared store named anywhere
