@@ -350,8 +350,10 @@ class GateConfig(StrictModel):
     evalgate looks (the FAIL side's α is split over the suite's gates). Default 0.05."""
     baseline: str | None = None
     """Compare with a baseline on the same cases: a results.json from an earlier run
-    (relative to the project directory), or ``"store"`` for the newest complete run of the
-    suite in the result store. ``--eval-baseline`` sets it for every suite. Default: none."""
+    (relative to the project directory), ``"store"`` for the newest complete run of the
+    suite in the result store, or ``"base"`` for the newest complete run at the change's
+    merge base (else on its base branch) — main's runs as every pull request's control.
+    ``--eval-baseline`` sets it for every suite. Default: none."""
     max_regression: float = Field(default=0.0, ge=0, lt=1)
     """With a baseline: the largest drop in pass rate (candidate − baseline) that still
     passes, e.g. ``0.02``; a larger one, shown at ``alpha``, fails the gate. Default 0."""

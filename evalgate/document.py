@@ -95,6 +95,8 @@ class ComparisonReport(_Model):
     """The cases that flipped to failing (the baseline passed them), in sampling order."""
     better_cases: list[str] = []
     """The cases that flipped to passing."""
+    source: str = ""
+    """Which run the baseline is: a results.json, a store run, or the merge base's run."""
 
 
 class MergeInfo(_Model):

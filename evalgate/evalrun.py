@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from evalgate.changes.checkout import checkout_identity
 from evalgate.document import PlanReport
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
@@ -123,11 +124,11 @@ def start_run(config: pytest.Config, tier: str) -> None:
     if not config.getoption("eval_no_cache"):
         store = open_store(project)
         if not hasattr(config, "workerinput"):
-            store.start_run(run_id, session.label)
+            store.start_run(run_id, session.label, *checkout_identity(project.root))
     runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
     if not hasattr(config, "workerinput"):
         try:
-            session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id)
+            session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id, plan.base if plan else None)
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")

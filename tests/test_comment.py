@@ -48,7 +48,8 @@ def test_one_comment_created_then_updated_in_place(
     body = ours[0]["body"]
     assert "block the merge" in body and "| `qa` | ❌ FAIL |" in body and "| not reported |" in body  # a python model reports no usage
     flipped = next(line for line in body.splitlines() if line.startswith("- `qa` now failing: "))
-    assert sorted(flipped.removeprefix("- `qa` now failing: ").split(", ")) == ["`case-006`", "`case-007`", "`case-008`"]
+    cases, _, against = flipped.removeprefix("- `qa` now failing: ").partition(" (vs ")
+    assert sorted(cases.split(", ")) == ["`case-006`", "`case-007`", "`case-008`"] and "base/results.json" in against
     assert "[The run, its reports artifact and every case](https://github.example/acme/app/actions/runs/42)" in body
     assert TOKEN not in capsys.readouterr().out
 

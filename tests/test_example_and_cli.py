@@ -144,7 +144,7 @@ def test_init_writes_a_project_that_runs(pytester: pytest.Pytester, capsys: pyte
     assert main(["init", str(pytester.path)]) == 0
     assert "wrote evalgate.toml" in capsys.readouterr().out
     assert (pytester.path / ".gitignore").read_text().splitlines() == ["venv/", "# evalgate: the result store and reports", ".evalgate/", "reports/"]
-    assert {p.name for p in (pytester.path / "tiers").glob("*.toml")} == {"smoke.toml", "full.toml", "deep-dive.toml"}
+    assert {p.name for p in (pytester.path / "tiers").glob("*.toml")} == {"smoke.toml", "full.toml", "deep-dive.toml", "complete.toml"}
     result = pytester.runpytest("--eval-tier=smoke")
     result.stdout.fnmatch_lines(["example*PASS*100.0%*", "all 1 gate(s) passed"])
     assert result.ret == 0

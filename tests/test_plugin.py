@@ -197,7 +197,7 @@ def test_unknown_tier_lists_the_known_ones(pytester: pytest.Pytester) -> None:
     write_project(pytester.path)
     result = pytester.runpytest("--eval-tier=smok")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: unknown tier 'smok'; known tiers: deep-dive, full, smoke*"])
+    result.stderr.fnmatch_lines(["ERROR: unknown tier 'smok'; known tiers: complete, deep-dive, full, smoke*"])
 
 
 def test_missing_config_says_how_to_add_one(pytester: pytest.Pytester) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 
 import git
 
+from evalgate.changes.checkout import DEFAULT_BRANCHES
 from evalgate.errors import GitError
 
 ZERO_SHA = "0" * 40
-DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 DEEPEN_STEPS = (50, 500, 5000)
 """Commits fetched per attempt when shallow history lacks the merge base."""
 SHALLOW_FIX = "set fetch-depth: 0 in actions/checkout (or run git fetch --unshallow)"

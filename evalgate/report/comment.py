@@ -104,11 +104,12 @@ def _flips(suites: list[SuiteReport]) -> list[str]:
     for suite in suites:
         if suite.baseline is None:
             continue
+        against = f" (vs {markdown_text(suite.baseline.source)})" if suite.baseline.source else ""
         for kind, cases in (("now failing", suite.baseline.worse_cases), ("now passing", suite.baseline.better_cases)):
             if cases:
                 shown = ", ".join(code_span(case) for case in cases[:FLIPS_SHOWN])
                 more = f" and {len(cases) - FLIPS_SHOWN} more" if len(cases) > FLIPS_SHOWN else ""
-                lines.append(f"- {code_span(suite.suite)} {kind}: {shown}{more}")
+                lines.append(f"- {code_span(suite.suite)} {kind}: {shown}{more}{against}")
     return lines
 
 

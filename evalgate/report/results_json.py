@@ -30,7 +30,7 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
             pairs=c.pairs, candidate_rate=c.candidate_rate, baseline_rate=c.baseline_rate, difference=c.difference,
             interval=c.interval, max_regression=c.max_regression, decision=c.decision, decided_at=c.decided_at,
             worse=c.worse, better=c.better, mcnemar_p=c.mcnemar_p, exact=c.exact, method=c.method,
-            worse_cases=list(c.worse_cases), better_cases=list(c.better_cases),
+            worse_cases=list(c.worse_cases), better_cases=list(c.better_cases), source=c.source,
         )
     return SuiteReport(
         suite=verdict.suite,

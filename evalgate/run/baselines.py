@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from evalgate.changes.checkout import baseline_anchor
 from evalgate.document import read_document
 from evalgate.errors import ConfigError
 from evalgate.project import Project
@@ -22,6 +23,8 @@ from evalgate.verdict.monitor import Baseline
 from evalgate.verdict.outcomes import Outcome, case_outcome
 
 STORE = "store"
+BASE = "base"
+"""The newest complete run at the change's merge base, else on its base branch."""
 """``baseline = "store"``: for each suite, the newest run in the result store that ran
 every case of it."""
 
@@ -46,9 +49,10 @@ def load_baselines(
     return baselines
 
 
-def baselines_for(project: Project, override: str | None, run_id: str) -> dict[str, Baseline]:
+def baselines_for(project: Project, override: str | None, run_id: str, plan_base: str | None = None) -> dict[str, Baseline]:
     """Each suite's baseline, from ``--eval-baseline`` or its gate's ``baseline``; a suite
-    whose source has none of it gets an empty one (its comparison is then undecided)."""
+    whose source has none of it gets an empty one (its comparison is then undecided).
+    ``plan_base``: the merge base the change plan found, for ``baseline = "base"``."""
     wanted: dict[str, list[str]] = defaultdict(list)
     for suite in project.suites:
         source = override or suite.config.gate.baseline
@@ -56,7 +60,10 @@ def baselines_for(project: Project, override: str | None, run_id: str) -> dict[s
             wanted[source].append(suite.name)
     chosen: dict[str, Baseline] = {}
     for source, names in wanted.items():
-        loaded = load_baselines(source, project.root, lambda: existing_store(project), run_id, names)
+        if source == BASE:
+            loaded = _from_base(project, plan_base, run_id, names)
+        else:
+            loaded = load_baselines(source, project.root, lambda: existing_store(project), run_id, names)
         for name in names:
             chosen[name] = loaded.get(name) or Baseline({}, complete=False, random=False, source=source)
     return chosen
@@ -75,6 +82,35 @@ def _from_store(opener: Callable[[], ResultStore | None] | None, current_run: st
             if run_id is not None:
                 outcomes = _outcomes(store.run_results(run_id, suite)).get(suite, {})
                 baselines[suite] = Baseline(outcomes, complete=True, random=True, source=f"store run {run_id[:12]}")
+        return baselines
+    finally:
+        store.close()
+
+
+def _from_base(project: Project, plan_base: str | None, current_run: str, suites: Iterable[str]) -> dict[str, Baseline]:
+    """Main's runs as the control of a pull request: per suite, the newest complete run at the
+    merge base; when that commit has none, the newest complete run on the base branch
+    (nearby, not exact — the source says which)."""
+    commit, branch = baseline_anchor(project.root, plan_base)
+    store = existing_store(project)
+    if store is None or not store.enabled:
+        raise ConfigError('baseline = "base" needs the result store with complete runs of the base branch; '
+                          "run the full tier there with the cache on (the example workflow does on main)")
+    try:
+        baselines = {}
+        for suite in suites:
+            run_id = store.newest_complete_run(suite, exclude=current_run, commit=commit) if commit else None
+            source = f"the merge base {commit[:12]} (run {run_id[:12]})" if commit and run_id else ""
+            if run_id is None and branch:
+                run_id = store.newest_complete_run(suite, exclude=current_run, branch=branch)
+                where = f"merge base {commit[:12]}" if commit else "the merge base"
+                source = f"the newest complete run on {branch} (run {run_id[:12]}; none at {where})" if run_id else ""
+            if run_id is not None:
+                outcomes = _outcomes(store.run_results(run_id, suite)).get(suite, {})
+                baselines[suite] = Baseline(outcomes, complete=True, random=True, source=source)
+            else:
+                missing = f"no complete run of {branch or 'the base branch'} in {store.location}: run the full tier there with the cache on"
+                baselines[suite] = Baseline({}, complete=False, random=False, source=missing)
         return baselines
     finally:
         store.close()

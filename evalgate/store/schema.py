@@ -104,6 +104,15 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX cache_by_case ON cache (suite, case_id, created_at)
         """,
     ),
+    (
+        5,
+        "the commit and branch of each run: main's complete runs are the baselines of pull requests",
+        """
+        ALTER TABLE runs ADD COLUMN commit_sha TEXT;
+        ALTER TABLE runs ADD COLUMN branch TEXT;
+        CREATE INDEX runs_by_commit ON runs (commit_sha)
+        """,
+    ),
 )
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 

@@ -310,10 +310,11 @@ class ResultStore:
 
     # --- runs and results ----------------------------------------------------------
 
-    def start_run(self, run_id: str, label: str) -> None:
-        """Record that a run began."""
+    def start_run(self, run_id: str, label: str, commit: str | None = None, branch: str | None = None) -> None:
+        """Record that a run began, at which commit of which branch (when known)."""
         self._write(
-            "INSERT OR IGNORE INTO runs (run_id, label, started_at) VALUES (?, ?, ?)", (run_id, label, time.time())
+            "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch) VALUES (?, ?, ?, ?, ?)",
+            (run_id, label, time.time(), commit, branch),
         )
 
     def record_results(self, run_id: str, results: list[CaseResult]) -> None:
@@ -350,16 +351,25 @@ class ResultStore:
         )
 
     @_locked
-    def newest_complete_run(self, suite: str, exclude: str | None = None) -> str | None:
+    def newest_complete_run(
+        self, suite: str, exclude: str | None = None, commit: str | None = None, branch: str | None = None
+    ) -> str | None:
         """The id of the newest finished run other than ``exclude`` in which every case of
-        ``suite`` ran, or None."""
+        ``suite`` ran — at ``commit`` and/or on ``branch`` when given — or None."""
         if self.connection is None:
             return None
+        where, params = "", [suite, exclude or ""]
+        if commit is not None:
+            where += " AND runs.commit_sha = ?"
+            params.append(commit)
+        if branch is not None:
+            where += " AND runs.branch = ?"
+            params.append(branch)
         row = self.connection.execute(
             "SELECT runs.run_id FROM runs JOIN run_suites ON run_suites.run_id = runs.run_id "
-            "WHERE run_suites.suite = ? AND run_suites.complete = 1 AND runs.finished_at IS NOT NULL AND runs.run_id != ? "
-            "ORDER BY runs.finished_at DESC LIMIT 1",
-            (suite, exclude or ""),
+            "WHERE run_suites.suite = ? AND run_suites.complete = 1 AND runs.finished_at IS NOT NULL AND runs.run_id != ?"
+            f"{where} ORDER BY runs.finished_at DESC LIMIT 1",
+            tuple(params),
         ).fetchone()
         return str(row[0]) if row else None
 

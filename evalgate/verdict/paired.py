@@ -51,6 +51,8 @@ class Comparison:
     worse_cases: tuple[str, ...] = ()
     """The ids of the ``worse`` cases (baseline passed, candidate failed), in sampling order."""
     better_cases: tuple[str, ...] = ()
+    source: str = ""
+    """Which run the baseline is (a results.json, a store run, the merge base's run)."""
 
 
 def exact_comparison(candidate: dict[str, Outcome], baseline: dict[str, Outcome], required: int) -> Literal["PASS", "FAIL"]:
@@ -92,4 +94,5 @@ def comparison(monitor: SuiteMonitor, exact: Literal["PASS", "FAIL"] | None = No
         exact=exact is not None,
         worse_cases=tuple(monitor.flipped["worse"]),
         better_cases=tuple(monitor.flipped["better"]),
+        source=spec.baseline.source if spec.baseline is not None else "",
     )

@@ -1,0 +1,54 @@
+"""Where a run stands in git: its commit and branch (recorded with each run in the store),
+and — for ``baseline = "base"`` — the commit and branch its baseline should come from.
+
+Plain ``git`` calls, no GitPython: this runs at the start of every run that uses the store.
+Outside a git checkout everything is None and the run is recorded without them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+"""Where the base is looked for when nothing names it, in order."""
+
+
+def _git(root: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def checkout_identity(root: Path, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``(commit, branch)`` of the checkout: CI's own name for the branch when it has one
+    (a pull request's head branch, a push's branch), else git's; None when unknown."""
+    env = os.environ if env is None else env
+    commit = _git(root, "rev-parse", "HEAD")
+    branch = env.get("GITHUB_HEAD_REF") or (
+        env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF", "").startswith("refs/heads/") else None
+    ) or env.get("CI_COMMIT_BRANCH")
+    if not branch:
+        named = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
+        branch = named if named and named != "HEAD" else None
+    return commit, branch
+
+
+def baseline_anchor(root: Path, plan_base: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``(merge base, base branch)``: the commit whose complete run is the best baseline (the
+    plan's merge base when the run planned, else HEAD's merge base with the base branch),
+    and the branch whose newest complete run stands in when that commit has none."""
+    env = os.environ if env is None else env
+    branch = env.get("GITHUB_BASE_REF") or env.get("CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
+    ref = f"origin/{branch}" if branch else None
+    if ref is None or _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is None:
+        ref = next((c for c in DEFAULT_BRANCHES if _git(root, "rev-parse", "--verify", "--quiet", f"{c}^{{commit}}")), ref)
+    if branch is None and ref is not None:
+        resolved = _git(root, "rev-parse", "--abbrev-ref", ref) or ref
+        branch = resolved.removeprefix("origin/")
+    base = plan_base or (_git(root, "merge-base", "HEAD", ref) if ref else None)
+    return base, branch
