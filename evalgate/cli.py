@@ -71,13 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse the change (merge base of the base revision and HEAD, plus "
         "uncommitted files outside CI), apply the rules and overrides, and print the plan.",
         epilog="example: evalgate plan --base origin/main --format json\n"
-        "         evalgate plan --format github   # appends tier= and change= to $GITHUB_OUTPUT",
+        "         evalgate plan --format github   # appends tier= and change= to $GITHUB_OUTPUT\n"
+        "         evalgate plan --format gitlab > plan.env   # a GitLab dotenv report",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
     plan.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
     plan.add_argument("--base", metavar="REV", help="base revision (default: the GitHub event's base, else the default branch)")
-    plan.add_argument("--format", choices=("text", "json", "github"), default="text", help="output format (default: text)")
+    plan.add_argument(
+        "--format", choices=("text", "json", "github", "gitlab"), default="text",
+        help="output format (default: text); gitlab prints EVALGATE_TIER= and EVALGATE_CHANGE= lines for a "
+        "dotenv report (the plan's reasons go to stderr)",
+    )
     plan.add_argument(
         "--committed-only",
         action="store_true",
@@ -288,6 +293,11 @@ def plan(args: argparse.Namespace) -> int:
         return 0
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
+    elif args.format == "gitlab":
+        from evalgate.changes.output import dotenv
+
+        print(plan_text(result), file=sys.stderr)
+        print(dotenv(result), end="")
     else:
         print(plan_text(result))
     return 0

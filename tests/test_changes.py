@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from gitrepo import GitRepo, run_git
 
-from evalgate.changes.git import ZERO_SHA, collect_changes
+from evalgate.changes.ci import ZERO_SHA
+from evalgate.changes.git import collect_changes
 from evalgate.errors import GitError
 
 CI = {"CI": "true"}

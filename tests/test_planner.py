@@ -8,7 +8,8 @@ import pytest
 from conftest import add_suite, write_project
 from gitrepo import GitRepo
 
-from evalgate.changes.git import ChangeSet, EventInfo, FileChange
+from evalgate.changes.ci import EventInfo
+from evalgate.changes.git import ChangeSet, FileChange
 from evalgate.changes.plan import Override, SuiteInfo, find_override, plan_change
 from evalgate.changes.rules import build_rules, classify
 from evalgate.cli import main

@@ -9,19 +9,17 @@ the planner then chooses the larger tier and prints the reason with its fix.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import git
 
 from evalgate.changes.checkout import DEFAULT_BRANCHES
+from evalgate.changes.ci import ZERO_SHA, EventInfo, read_event
 from evalgate.errors import GitError
 
-ZERO_SHA = "0" * 40
 DEEPEN_STEPS = (50, 500, 5000)
 """Commits fetched per attempt when shallow history lacks the merge base."""
 SHALLOW_FIX = "set fetch-depth: 0 in actions/checkout (or run git fetch --unshallow)"
@@ -51,16 +49,6 @@ class FileChange:
 
 
 @dataclass(frozen=True)
-class EventInfo:
-    """What a GitHub Actions event payload says about the change."""
-
-    name: str
-    base: str | None = None
-    head: str | None = None
-    labels: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class ChangeSet:
     """The files changed between a base and a head, and how sure we are of that."""
 
@@ -79,35 +67,6 @@ class ChangeSet:
     @property
     def lines_changed(self) -> int:
         return sum(change.added + change.deleted for change in self.files)
-
-
-def read_event(env: Mapping[str, str]) -> EventInfo | None:
-    """The change's base, head and labels from ``GITHUB_EVENT_PATH``, if there is one."""
-    path = env.get("GITHUB_EVENT_PATH")
-    if not path:
-        return None
-    try:
-        payload: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise GitError(f"cannot read the GitHub event payload {path}: {err}") from None
-    name = env.get("GITHUB_EVENT_NAME", "")
-    if "pull_request" in payload and isinstance(payload["pull_request"], dict):
-        pull = payload["pull_request"]
-        labels = tuple(
-            label["name"] for label in pull.get("labels", []) if isinstance(label, dict) and "name" in label
-        )
-        return EventInfo(
-            name or "pull_request",
-            pull.get("base", {}).get("sha"),
-            pull.get("head", {}).get("sha"),
-            labels,
-        )
-    if "merge_group" in payload and isinstance(payload["merge_group"], dict):
-        group = payload["merge_group"]
-        return EventInfo(name or "merge_group", group.get("base_sha"), group.get("head_sha"))
-    if "before" in payload or "after" in payload:
-        return EventInfo(name or "push", payload.get("before"), payload.get("after"))
-    return EventInfo(name or "unknown")
 
 
 def open_repo(directory: Path) -> git.Repo:
@@ -218,11 +177,19 @@ def _choose_base(
         return explicit, explicit, ()
     if event is not None and event.base is not None:
         if event.base == ZERO_SHA:
-            return None, "push event", (
-                "the push event has an all-zero 'before' (a new branch or a force-push with no "
+            return None, f"{event.name} event", (
+                f"the {event.name} event has an all-zero 'before' (a new branch or a force-push with no "
                 "previous commit): no base to compare with; pass --base REV to choose one",
             )
-        return event.base, f"{event.name} base {event.base[:12]}", ()
+        return event.base, event.source or f"{event.name} base {event.base[:12]}", ()
+    if event is not None and event.base_branch:
+        ref = _branch_ref(repo, event.base_branch)
+        if ref is None:
+            return None, event.source, (
+                f"the base branch {event.base_branch} ({event.source}) is not in this clone and cannot be "
+                "fetched; fetch it (git fetch origin BRANCH) or pass --base REV",
+            )
+        return ref, event.source, ()
     for candidate in DEFAULT_BRANCHES:
         try:
             repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}")
@@ -233,6 +200,25 @@ def _choose_base(
         f"no base: none of {', '.join(DEFAULT_BRANCHES)} exists and no --base REV or GitHub event "
         f"payload was given; pass --base REV",
     )
+
+
+def _branch_ref(repo: git.Repo, branch: str) -> str | None:
+    """A revision for the base branch: the remote-tracking branch (fetched when the clone
+    lacks it — CI clones often hold only the change's own ref) or a local one."""
+    remote = repo.remotes[0].name if repo.remotes else None
+    candidates = [f"{remote}/{branch}", branch] if remote else [branch]
+    for candidate in candidates:
+        if not _is_missing_commit(repo, candidate):
+            return candidate
+    if remote is None:
+        return None
+    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
+    try:
+        depth = ["--depth", str(DEEPEN_STEPS[0])] if shallow else []
+        repo.git.fetch(*depth, remote, f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}")
+    except git.GitCommandError:
+        return None
+    return f"{remote}/{branch}"
 
 
 def _merge_base(repo: git.Repo, base: str, head: str) -> tuple[str | None, tuple[str, ...]]:

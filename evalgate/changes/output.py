@@ -35,3 +35,9 @@ def plan_text(plan: Plan) -> str:
 def github_output(plan: Plan, env: Mapping[str, str]) -> Path:
     """Append ``tier=`` and ``change=`` to ``$GITHUB_OUTPUT``."""
     return write_outputs(env, {"tier": plan.tier or "none", "change": plan.change})
+
+
+def dotenv(plan: Plan) -> str:
+    """``EVALGATE_TIER=…`` and ``EVALGATE_CHANGE=…`` lines for a GitLab ``dotenv`` report
+    (``artifacts: reports: dotenv``), so later jobs see the plan as variables."""
+    return f"EVALGATE_TIER={plan.tier or 'none'}\nEVALGATE_CHANGE={plan.change}\n"

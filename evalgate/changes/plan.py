@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from evalgate.changes.git import ChangeSet, EventInfo, FileChange
+from evalgate.changes.ci import EventInfo
+from evalgate.changes.git import ChangeSet, FileChange
 from evalgate.changes.rules import DEFAULT_ORIGIN, ChangeClass, Rule, RuleClass, classify
 from evalgate.config import ChangesConfig
 from evalgate.untrusted import one_line
@@ -98,6 +99,8 @@ class Plan:
     """Where an override came from (``--eval-tier smoke``), when one applies."""
     override_note: str | None = None
     """Said loudly with the plan: an override that lowers the tier, or one that was refused."""
+    base_source: str = ""
+    """How the base was found ("merge base of GitLab MR diff base 1a2b3c4d5e6f and HEAD")."""
 
     @property
     def fallback(self) -> bool:
@@ -132,6 +135,7 @@ class Plan:
             "suites": {name: tier or "none" for name, tier in self.suites.items()},
             "reasons": list(self.reasons),
             "base": self.base,
+            "base_source": self.base_source,
             "head": self.head,
             "fallback": self.fallback,
             "override": self.override,
@@ -184,6 +188,8 @@ def plan_change(
     concerns = sorted({d.concern for d in decisions if d.rule_class == "targeted" and d.concern})
     users = sorted({suite for d in decisions if d.rule_class == "targeted" for suite in d.suites})
     notes = list(changes.notes)
+    if changes.base and changes.base_source:
+        notes.insert(0, f"base: {changes.base_source} ({changes.base[:12]})")
     if maps is not None:
         notes.append(maps.note)
     if not changes.fallback_reasons:
@@ -207,6 +213,7 @@ def plan_change(
         notes=tuple(notes),
         concerns=tuple(concerns),
         deep_dive=tuple(name for name, tier in per_suite.items() if tier == "deep-dive"),
+        base_source=changes.base_source,
     )
 
 
@@ -237,7 +244,8 @@ def find_override(cli_tier: str | None, env: Mapping[str, str], event: EventInfo
     for label in event.labels if event else ():
         if label.lower().startswith(LABEL_PREFIX):
             tier = label[len(LABEL_PREFIX) :].strip()
-            return Override(tier, f"pull request label '{label}'", "label")
+            kind = "merge request" if event is not None and event.name.startswith("GitLab") else "pull request"
+            return Override(tier, f"{kind} label '{label}'", "label")
     trailer = OVERRIDE_TRAILER.findall(head_message)
     if trailer:
         return Override(trailer[-1], f"commit trailer 'Eval-Tier: {trailer[-1]}'", "trailer")
@@ -259,6 +267,7 @@ def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str |
         deep_dive=plan.deep_dive,
         override=origin,
         override_note=note,
+        base_source=plan.base_source,
     )
 
 
