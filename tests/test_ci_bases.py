@@ -88,14 +88,17 @@ def test_gitlab_merge_request_target_branch_is_fetched_when_missing(
     assert result["tier"] == "deep-dive" and "merge request label 'eval-tier:full'" in str(result["override_note"])
 
 
-def test_gitlab_merged_results_pipeline(origin: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("kind", "named"), [("merged_result", "GitLab merged-results pipeline"), ("merge_train", "GitLab merge train")])
+def test_gitlab_merged_results_and_merge_train_pipelines(
+    origin: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str, named: str
+) -> None:
     origin.git("checkout", "-q", "-b", "merge-result", "main")  # GitLab's merge of the MR into its target
     origin.git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
     origin.git("checkout", "-q", "main")
     checkout = ci_checkout(origin, "merge-result", tmp_path / "merged")
-    env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_EVENT_TYPE": "merged_result",
+    env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_EVENT_TYPE": kind,
            "CI_MERGE_REQUEST_TARGET_BRANCH_SHA": origin.git("rev-parse", "main")}
-    targeted(plan(checkout, env, monkeypatch, capsys), "GitLab merged-results pipeline target")
+    targeted(plan(checkout, env, monkeypatch, capsys), f"{named} target")
 
 
 def test_gitlab_branch_pipeline_and_its_all_zero_before(
