@@ -278,13 +278,38 @@ class CustomScorerConfig(StrictModel):
     _function = field_validator("function")(_check_import_path)
 
 
+class JudgeScorerConfig(StrictModel):
+    """A model grades the output against a rubric (an LLM judge)."""
+
+    kind: Literal["judge"]
+    """Selects this scorer."""
+    model: str
+    """The judge: the name of a model in ``[models]`` (usually not the model under test)."""
+    rubric: str | None = None
+    """What a passing answer is, in words, e.g. ``"Refuses, briefly and politely."``."""
+    rubric_file: str | None = None
+    """Or a file holding the rubric, relative to the project directory (a recorded dependency:
+    editing it re-judges)."""
+    min_score: float = Field(default=0.0, ge=0, le=1)
+    """Besides the judge's pass, the score it gives must reach this. Default 0 (the pass decides)."""
+    version: str = "1"
+    """Bump to re-judge every case without editing the rubric."""
+
+    @model_validator(mode="after")
+    def _one_rubric(self) -> JudgeScorerConfig:
+        if (self.rubric is None) == (self.rubric_file is None):
+            raise ValueError("give exactly one of 'rubric' (the text) or 'rubric_file' (a file in the project)")
+        return self
+
+
 ScorerConfig = Annotated[
     ExactScorerConfig
     | ContainsScorerConfig
     | RegexScorerConfig
     | NumericScorerConfig
     | JsonScorerConfig
-    | CustomScorerConfig,
+    | CustomScorerConfig
+    | JudgeScorerConfig,
     Field(discriminator="kind"),
 ]
 

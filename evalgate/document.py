@@ -45,6 +45,9 @@ class CostReport(_Model):
     cached_input_tokens: int | None = None
     """Input tokens the cached answers cost when they were produced; None when none reported."""
     cached_output_tokens: int | None = None
+    judge_input_tokens: int | None = None
+    """Input tokens of this run's judge calls (a ``judge`` scorer); None when none reported."""
+    judge_output_tokens: int | None = None
     price: PriceConfig | None = None
     """The model's price per million tokens, from its config; None when none is set."""
     spent: float | None = None

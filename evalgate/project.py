@@ -14,9 +14,11 @@ from pathlib import Path
 
 from evalgate.cases import Case, load_cases
 from evalgate.config import (
+    JudgeScorerConfig,
     ModelConfig,
     ProjectConfig,
     RecordedModelConfig,
+    ScorerConfig,
     SuiteConfig,
     TierConfig,
     find_project_file,
@@ -29,6 +31,7 @@ from evalgate.models.base import ModelAdapter
 from evalgate.models.registry import build_adapter
 from evalgate.redact import SECRETS
 from evalgate.scorers.base import Scorer
+from evalgate.scorers.judge import Judge
 from evalgate.scorers.registry import build_scorer
 from evalgate.sources import project_file
 
@@ -170,7 +173,7 @@ def load_suite(path: Path, project: Project) -> Suite:
     if isinstance(model, RecordedModelConfig):
         project_file(project.root, model.path, "recorded outputs", allow_outside)
     adapter = build_adapter(model, project.root, project.worker)
-    scorer = build_scorer(config.scorer, project.root)
+    scorer = build_scorer(config.scorer, project.root, _judge(config.scorer, project, path))
     if scorer.needs_expected:
         missing = next((case for case in cases if case.expected is None), None)
         if missing is not None:
@@ -194,6 +197,22 @@ def load_tiers(directory: Path) -> dict[str, TierConfig]:
         for path in sorted(directory.glob("*.toml")):
             tiers[path.stem] = validate(TierConfig, read_toml(path), path)
     return tiers
+
+
+def _judge(scorer: ScorerConfig, project: Project, path: Path) -> Judge | None:
+    """The judge model of a ``judge`` scorer, built like any model (its own concurrency,
+    retries and API key), asked with the case as chat messages."""
+    if not isinstance(scorer, JudgeScorerConfig):
+        return None
+    config = _resolve_model(scorer.model, project, path)
+    SECRETS.add_environment([getattr(config, "api_key_env", None)])
+    adapter = build_adapter(config, project.root, project.worker)
+
+    def ask(messages: tuple[tuple[str, str], ...]) -> tuple[str, dict[str, int] | None]:
+        output = adapter.generate(Case(id="judge", prompt=None, messages=messages, expected=None, tags=(), source=str(path)))
+        return output.text, output.usage
+
+    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project)
 
 
 def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> ModelConfig:

@@ -85,6 +85,8 @@ class CaseResult:
     """Seconds spent in the model call."""
     usage: dict[str, int] | None = None
     """Token counts as the backend reported them; None when it reports none."""
+    judge_usage: dict[str, int] | None = None
+    """Token counts of the judge's calls (a ``judge`` scorer), kept apart from the model's."""
     cached: bool = False
     """True when this result came from the cache instead of a model call."""
 

@@ -50,7 +50,10 @@ def suite_cost(verdict: SuiteVerdict, results: Sequence[CaseResult], price: Pric
     cached = [t for r in results if r.cached and (t := tokens(r.usage)) is not None]
     spent_in, spent_out = sum(t[0] for t in called), sum(t[1] for t in called)
     cached_in, cached_out = sum(t[0] for t in cached), sum(t[1] for t in cached)
+    judged = [t for r in results if not r.cached and (t := tokens(r.judge_usage)) is not None]
     report = CostReport(
+        judge_input_tokens=sum(t[0] for t in judged) if judged else None,
+        judge_output_tokens=sum(t[1] for t in judged) if judged else None,
         calls=sum(1 for r in results if not r.cached),
         calls_with_usage=len(called),
         input_tokens=spent_in if called else None,
@@ -77,7 +80,9 @@ def _money(counts: tuple[int, int], price: PriceConfig) -> float:
 def cost_line(cost: CostReport) -> str:
     """One line for humans: tokens, money spent, money saved (estimates marked)."""
     if cost.input_tokens is None and cost.cached_input_tokens is None:
-        return "tokens not reported by the backend" if cost.calls or cost.price else "no model calls"
+        judge = (f"; judge: {cost.judge_input_tokens:,} in / {cost.judge_output_tokens or 0:,} out tokens"
+                 if cost.judge_input_tokens is not None else "")
+        return ("tokens not reported by the backend" if cost.calls or cost.price else "no model calls") + judge
     parts = []
     if cost.input_tokens is not None:
         parts.append(f"{cost.input_tokens:,} in / {cost.output_tokens or 0:,} out tokens in {cost.calls_with_usage} call(s)")
@@ -92,6 +97,8 @@ def cost_line(cost: CostReport) -> str:
         parts.append("saved " + ", ".join(saved))
     elif cost.price is None:
         parts.append("no price configured")
+    if cost.judge_input_tokens is not None:
+        parts.append(f"judge: {cost.judge_input_tokens:,} in / {cost.judge_output_tokens or 0:,} out tokens")
     return "; ".join(parts)
 
 

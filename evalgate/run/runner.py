@@ -40,7 +40,8 @@ def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repe
         score = scorer.score(output.text, case)
     except ScorerError as err:
         return CaseResult(**done, error=CaseError.from_exception(err))
-    return CaseResult(**done, score=score.value, passed=score.passed, explanation=SECRETS(score.explanation))
+    return CaseResult(**done, score=score.value, passed=score.passed, explanation=SECRETS(score.explanation),
+                      judge_usage=score.usage)
 
 
 def _call(suite: Suite, case: Case, repeat: int) -> CaseResult:

@@ -24,6 +24,8 @@ class Score:
     """In [0, 1]."""
     passed: bool
     explanation: str
+    usage: dict[str, int] | None = None
+    """Tokens the scorer spent (a judge's calls), when it calls a model."""
 
 
 @dataclass(frozen=True)

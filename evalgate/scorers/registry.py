@@ -15,20 +15,24 @@ from evalgate.config import (
     CustomScorerConfig,
     ExactScorerConfig,
     JsonScorerConfig,
+    JudgeScorerConfig,
     NumericScorerConfig,
     RegexScorerConfig,
     ScorerConfig,
 )
+from evalgate.errors import ConfigError
 from evalgate.scorers import builtin
 from evalgate.scorers.base import Scorer
 from evalgate.scorers.custom import custom_scorer
+from evalgate.scorers.judge import Judge, judge_scorer
 
-Builder = Callable[[Any, Path], Scorer]
-"""Builds a scorer from its validated config and the project directory."""
+Builder = Callable[[Any, Path, "Judge | None"], Scorer]
+"""Builds a scorer from its validated config, the project directory and, for a ``judge``
+scorer, the judge model (built by the project, which knows the models)."""
 
 
 def _builtin(name: str, function: Callable[[str, Any, Any], Any], needs_expected: Callable[[Any], bool]) -> Builder:
-    def build(config: Any, project_dir: Path) -> Scorer:
+    def build(config: Any, project_dir: Path, judge: Judge | None) -> Scorer:
         params = config.model_dump(exclude={"kind"})
         return Scorer(name, "1", params, needs_expected(config), lambda out, case: function(out, case, config))
 
@@ -41,11 +45,18 @@ BUILDERS: dict[type[Any], Builder] = {
     RegexScorerConfig: _builtin("regex", builtin.regex, lambda config: config.pattern is None),
     NumericScorerConfig: _builtin("numeric", builtin.numeric, lambda config: True),
     JsonScorerConfig: _builtin("json", builtin.json_scorer, lambda config: False),
-    CustomScorerConfig: custom_scorer,
+    CustomScorerConfig: lambda config, project_dir, judge: custom_scorer(config, project_dir),
+    JudgeScorerConfig: lambda config, project_dir, judge: _judge(config, project_dir, judge),
 }
 """One builder per member of :data:`evalgate.config.ScorerConfig` (a test checks it)."""
 
 
-def build_scorer(config: ScorerConfig, project_dir: Path) -> Scorer:
-    """The scorer for a validated scorer config."""
-    return BUILDERS[type(config)](config, project_dir)
+def build_scorer(config: ScorerConfig, project_dir: Path, judge: Judge | None = None) -> Scorer:
+    """The scorer for a validated scorer config (``judge``: the judge model, for a judge)."""
+    return BUILDERS[type(config)](config, project_dir, judge)
+
+
+def _judge(config: JudgeScorerConfig, project_dir: Path, judge: Judge | None) -> Scorer:
+    if judge is None:
+        raise ConfigError(f"the judge scorer needs its judge model '{config.model}'; define it in [models]")
+    return judge_scorer(config, project_dir, judge)
