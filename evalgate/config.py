@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from evalgate.config_errors import format_validation_error
 from evalgate.errors import ConfigError
@@ -396,6 +396,19 @@ class GateConfig(StrictModel):
         return self
 
 
+class CombineConfig(StrictModel):
+    """How several scorers of one suite decide a case: ``combine = {rule = "weighted",
+    weights = [1, 2], min_score = 0.7}``."""
+
+    rule: Literal["all", "weighted"] = "all"
+    """``all``: the case passes when every scorer passes (its score is their mean);
+    ``weighted``: when the weighted mean of their scores reaches ``min_score``. Default all."""
+    weights: list[float] | None = None
+    """One weight per scorer, in order (``weighted``). Default: equal weights."""
+    min_score: float = Field(default=0.5, ge=0, le=1)
+    """The weighted mean a case needs to pass (``weighted``). Default 0.5."""
+
+
 class SuiteConfig(StrictModel):
     """One eval suite: a dataset, a model, a scorer and a gate (one suite per TOML file)."""
 
@@ -407,9 +420,15 @@ class SuiteConfig(StrictModel):
     """The cases: a path (``dataset = "data/qa.jsonl"``) or a ``[dataset]`` table."""
     model: str | ModelConfig
     """A model named in ``[tool.evalgate.models]``, or an inline ``[model]`` table."""
-    scorer: ScorerConfig
+    scorer: Annotated[
+        Annotated[ScorerConfig, Tag("one")] | Annotated[list[ScorerConfig], Tag("several")],
+        Discriminator(lambda value: "several" if isinstance(value, list) else "one"),
+    ]
     """How an output is scored: ``[scorer]`` with ``kind`` = exact, contains, regex,
-    numeric, json or custom."""
+    numeric, json, custom or judge — or several (``[[scorer]]`` tables, or a list), combined by
+    ``combine``."""
+    combine: CombineConfig = CombineConfig()
+    """With several scorers: how their verdicts make the case's (default: all must pass)."""
     gate: GateConfig
     """``[gate]`` with ``min_pass_rate`` and optionally ``max_errors``."""
     concerns: list[str] = []

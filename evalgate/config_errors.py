@@ -196,6 +196,9 @@ def _is_union(annotation: Any) -> bool:
 def _member(union: Any, part: Any) -> Any:
     """The union member a location part selects: a ``kind`` tag, a branch name such as
     ``str`` or ``tagged-union[...]``; None when the part is not one."""
+    for arg in get_args(union):  # a tagged branch (``Tag("several")``): the tag is not a key
+        if get_origin(arg) is typing.Annotated and any(getattr(meta, "tag", None) == part for meta in get_args(arg)[1:]):
+            return _unwrap(arg)
     members = [_unwrap(arg) for arg in get_args(union)]
     flat: list[Any] = []
     for member in members:

@@ -82,7 +82,8 @@ def auto_num_workers(config: pytest.Config) -> int | None:
     except EvalgateError:
         return None  # the run reports it, once, when it starts
     kinds: list[str] = [suite.model.kind for suite in project.suites]
-    kinds += ["custom scorer" for suite in project.suites if suite.config.scorer.kind == "custom"]
+    scorers = [each for suite in project.suites for each in (suite.config.scorer if isinstance(suite.config.scorer, list) else [suite.config.scorer])]
+    kinds += ["custom scorer" for scorer in scorers if scorer.kind == "custom"]
     count, why = auto_workers(kinds)
     if count is not None:
         config.stash[WORKERS_NOTE] = why

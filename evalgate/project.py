@@ -31,6 +31,7 @@ from evalgate.models.base import ModelAdapter
 from evalgate.models.registry import build_adapter
 from evalgate.redact import SECRETS
 from evalgate.scorers.base import Scorer
+from evalgate.scorers.combined import combined_scorer
 from evalgate.scorers.judge import Judge
 from evalgate.scorers.registry import build_scorer
 from evalgate.sources import project_file
@@ -173,7 +174,13 @@ def load_suite(path: Path, project: Project) -> Suite:
     if isinstance(model, RecordedModelConfig):
         project_file(project.root, model.path, "recorded outputs", allow_outside)
     adapter = build_adapter(model, project.root, project.worker)
-    scorer = build_scorer(config.scorer, project.root, _judge(config.scorer, project, path))
+    if isinstance(config.scorer, list):
+        if not config.scorer:
+            raise ConfigError(f"{path}: 'scorer' is an empty list; give at least one scorer", path=path)
+        parts = [build_scorer(each, project.root, _judge(each, project, path)) for each in config.scorer]
+        scorer = parts[0] if len(parts) == 1 else combined_scorer(parts, config.combine)
+    else:
+        scorer = build_scorer(config.scorer, project.root, _judge(config.scorer, project, path))
     if scorer.needs_expected:
         missing = next((case for case in cases if case.expected is None), None)
         if missing is not None:

@@ -85,6 +85,8 @@ class CaseResult:
     """Seconds spent in the model call."""
     usage: dict[str, int] | None = None
     """Token counts as the backend reported them; None when it reports none."""
+    scores: dict[str, float] | None = None
+    """Each scorer's score, when a suite has several (``exact``, ``judge``, …)."""
     judge_usage: dict[str, int] | None = None
     """Token counts of the judge's calls (a ``judge`` scorer), kept apart from the model's."""
     cached: bool = False

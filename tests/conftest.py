@@ -71,7 +71,7 @@ def write_project(
     ini: Mapping[str, Any] | None = None,
     tiers: Mapping[str, Mapping[str, Any]] | None = None,
     gate: Mapping[str, Any] | None = None,
-    scorer: Mapping[str, Any] | None = None,
+    scorer: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
     suite_options: Mapping[str, Any] | None = None,
     rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
@@ -127,7 +127,7 @@ def add_suite(
     concerns: tuple[str, ...] = (),
     model: str = "toy",
     gate: Mapping[str, Any] | None = None,
-    scorer: Mapping[str, Any] | None = None,
+    scorer: Mapping[str, Any] | list[Mapping[str, Any]] | None = None,
     suite_options: Mapping[str, Any] | None = None,
     rows: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
@@ -138,9 +138,11 @@ def add_suite(
     (root / "data" / f"{name}.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     suite_file = root / "evals" / f"{name}.toml"
     settings = {"dataset": f"data/{name}.jsonl", "model": model, "concerns": list(concerns), **(suite_options or {})}
+    if isinstance(scorer, list):  # several scorers: an inline array
+        settings["scorer"] = scorer
     suite_file.write_text(
         toml_table(None, settings)
-        + toml_table("scorer", dict(scorer or {"kind": "exact"}))
+        + ("" if isinstance(scorer, list) else toml_table("scorer", dict(scorer or {"kind": "exact"})))
         + toml_table("gate", {"min_pass_rate": min_pass_rate, **({"max_errors": max_errors} if max_errors is not None else {}), **(gate or {})})
     )
     return suite_file

@@ -126,3 +126,42 @@ def test_a_rubric_edit_misses_the_cache_and_an_unrelated_edit_does_not(pytester:
         (pytester.path / "rubrics" / "a.txt").write_text(RUBRIC + " Be strict.")
         pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*0 hit(s), 6 model call(s)*"])
         assert len(server.log) == 12  # judged twice: before and after the rubric edit
+
+
+def test_several_scorers_decide_together_and_each_is_reported(pytester: pytest.Pytester) -> None:
+    """A format check and a judge: `all` needs both; `weighted` a weighted mean."""
+
+    def lenient(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:  # passes everything
+        send(handler, 200, json.dumps(answer(handler.path, '{"pass": true, "score": 0.8, "reason": "fine"}')))
+
+    scorers = [{"kind": "regex", "pattern": "^a"}, {"kind": "judge", "model": "judge", "rubric": RUBRIC}]
+    with FakeOpenAI() as server:
+        server.respond = lenient
+        judge_project(pytester.path, server.url, cases=4, correct=2)
+        write_project(pytester.path, cases=4, correct=2, min_pass_rate=0.5, scorer=scorers)
+        with (pytester.path / "pyproject.toml").open("a") as handle:
+            handle.write(f'\n[tool.evalgate.models.judge]\nkind = "openai"\nmodel = "judge-1"\nbase_url = "{server.url}"\napi_key_env = ""\n')
+        pytester.runpytest("--eval-tier=full", "--eval-report=out", "--eval-no-cache")
+        cases = {c["case_id"]: c for c in json.loads((pytester.path / "out" / "results.json").read_text())["cases"]}
+        assert [cases[f"case-00{i}"]["passed"] for i in range(4)] == [True, True, False, False]  # the regex fails 2, 3
+        assert cases["case-003"]["scores"] == {"regex": 0.0, "judge": 0.8}
+        assert cases["case-003"]["explanation"].startswith("regex: fail 0.00 (") and "judge: pass 0.80 (judge: fine)" in cases["case-003"]["explanation"]
+        write_project(pytester.path, cases=4, correct=2, min_pass_rate=0.5, scorer=scorers,
+                      suite_options={"combine": {"rule": "weighted", "weights": [1, 3], "min_score": 0.55}})
+        with (pytester.path / "pyproject.toml").open("a") as handle:
+            handle.write(f'\n[tool.evalgate.models.judge]\nkind = "openai"\nmodel = "judge-1"\nbase_url = "{server.url}"\napi_key_env = ""\n')
+        pytester.runpytest("--eval-tier=full", "--eval-report=out", "--eval-no-cache")
+        cases = {c["case_id"]: c for c in json.loads((pytester.path / "out" / "results.json").read_text())["cases"]}
+        assert cases["case-003"]["passed"] is True and cases["case-003"]["score"] == pytest.approx(0.6)  # (0 + 3 × 0.8) / 4
+
+
+def test_weights_must_match_the_scorers(tmp_path: Path) -> None:
+    from evalgate.config import CombineConfig, ExactScorerConfig
+    from evalgate.errors import ConfigError
+    from evalgate.scorers.combined import combined_scorer
+    from evalgate.scorers.registry import build_scorer
+
+    exact = build_scorer(ExactScorerConfig(kind="exact"), tmp_path)
+    with pytest.raises(ConfigError, match="combine.weights has 1 weight.s. for 2 scorer.s.; give one positive weight per scorer"):
+        combined_scorer([exact, exact], CombineConfig(rule="weighted", weights=[1.0]))
+    assert combined_scorer([exact, exact], CombineConfig()).name == "exact+exact#2"

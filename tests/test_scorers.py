@@ -129,7 +129,7 @@ def test_custom_scorers_accept_bool_number_tuple_and_score(tmp_path: Path) -> No
     length = build_scorer(CustomScorerConfig(kind="custom", function="my_scorers:length", params={"limit": 3}), tmp_path)
     assert length.score("abc", case(None)).passed and not length.score("abcd", case(None)).passed
     partial = build_scorer(CustomScorerConfig(kind="custom", function="my_scorers:partial"), tmp_path)
-    assert partial.score("x", case(None)) .__dict__ == {"value": 0.5, "passed": False, "explanation": "half right", "usage": None}
+    assert partial.score("x", case(None)) .__dict__ == {"value": 0.5, "passed": False, "explanation": "half right", "usage": None, "parts": None}
     lenient = build_scorer(CustomScorerConfig(kind="custom", function="my_scorers:partial", min_score=0.5), tmp_path)
     assert lenient.score("x", case(None)).passed
     full = build_scorer(CustomScorerConfig(kind="custom", function="my_scorers:full"), tmp_path)

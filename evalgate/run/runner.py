@@ -41,7 +41,7 @@ def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repe
     except ScorerError as err:
         return CaseResult(**done, error=CaseError.from_exception(err))
     return CaseResult(**done, score=score.value, passed=score.passed, explanation=SECRETS(score.explanation),
-                      judge_usage=score.usage)
+                      judge_usage=score.usage, scores=score.parts)
 
 
 def _call(suite: Suite, case: Case, repeat: int) -> CaseResult:

@@ -26,6 +26,8 @@ class Score:
     explanation: str
     usage: dict[str, int] | None = None
     """Tokens the scorer spent (a judge's calls), when it calls a model."""
+    parts: dict[str, float] | None = None
+    """Each scorer's score, when several scored the output together."""
 
 
 @dataclass(frozen=True)
