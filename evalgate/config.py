@@ -302,6 +302,20 @@ class JudgeScorerConfig(StrictModel):
         return self
 
 
+class SimilarityScorerConfig(StrictModel):
+    """Embedding similarity to the expected answer (cosine), for answers worded freely."""
+
+    kind: Literal["similarity"]
+    """Selects this scorer."""
+    model: str
+    """An ``openai`` model in ``[models]`` whose server has ``/embeddings``; its ``model`` id
+    names the embedding model (e.g. ``text-embedding-3-small``)."""
+    threshold: float = Field(default=0.8, ge=-1, le=1)
+    """The cosine similarity an output needs to pass. Default 0.8."""
+    version: str = "1"
+    """Bump to re-score every case."""
+
+
 ScorerConfig = Annotated[
     ExactScorerConfig
     | ContainsScorerConfig
@@ -309,7 +323,8 @@ ScorerConfig = Annotated[
     | NumericScorerConfig
     | JsonScorerConfig
     | CustomScorerConfig
-    | JudgeScorerConfig,
+    | JudgeScorerConfig
+    | SimilarityScorerConfig,
     Field(discriminator="kind"),
 ]
 

@@ -19,6 +19,7 @@ from evalgate.config import (
     ProjectConfig,
     RecordedModelConfig,
     ScorerConfig,
+    SimilarityScorerConfig,
     SuiteConfig,
     TierConfig,
     find_project_file,
@@ -207,9 +208,10 @@ def load_tiers(directory: Path) -> dict[str, TierConfig]:
 
 
 def _judge(scorer: ScorerConfig, project: Project, path: Path) -> Judge | None:
-    """The judge model of a ``judge`` scorer, built like any model (its own concurrency,
-    retries and API key), asked with the case as chat messages."""
-    if not isinstance(scorer, JudgeScorerConfig):
+    """The model a ``judge`` or ``similarity`` scorer calls, built like any model (its own
+    concurrency, retries and API key): asked with the case as chat messages, or for
+    embeddings."""
+    if not isinstance(scorer, JudgeScorerConfig | SimilarityScorerConfig):
         return None
     config = _resolve_model(scorer.model, project, path)
     SECRETS.add_environment([getattr(config, "api_key_env", None)])
@@ -219,7 +221,8 @@ def _judge(scorer: ScorerConfig, project: Project, path: Path) -> Judge | None:
         output = adapter.generate(Case(id="judge", prompt=None, messages=messages, expected=None, tags=(), source=str(path)))
         return output.text, output.usage
 
-    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project)
+    embed = getattr(adapter, "embed", None)
+    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project, embed)
 
 
 def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> ModelConfig:

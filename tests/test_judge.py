@@ -165,3 +165,38 @@ def test_weights_must_match_the_scorers(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="combine.weights has 1 weight.s. for 2 scorer.s.; give one positive weight per scorer"):
         combined_scorer([exact, exact], CombineConfig(rule="weighted", weights=[1.0]))
     assert combined_scorer([exact, exact], CombineConfig()).name == "exact+exact#2"
+
+
+def test_similarity_scores_by_cosine_and_embeds_each_expected_answer_once(pytester: pytest.Pytester) -> None:
+    """Embeddings from a loopback /embeddings: "a<n>" lies along one axis, "wrong" along another."""
+    inputs: list[list[str]] = []
+
+    def embeddings(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        assert handler.path.endswith("/embeddings")
+        inputs.append(body["input"])
+        vectors = [[1.0, 0.1] if text.startswith("a") else [0.0, 1.0] for text in body["input"]]
+        data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+        send(handler, 200, json.dumps({"data": data, "usage": {"prompt_tokens": 2, "total_tokens": 2}}))
+
+    with FakeOpenAI() as server:
+        server.respond = embeddings
+        write_project(pytester.path, cases=4, correct=2, min_pass_rate=0.5, scorer={"kind": "similarity", "model": "embedder", "threshold": 0.9},
+                      rows=[{"id": f"case-{i}", "input": f"q{i}", "expected": "a-ok"} for i in range(4)])
+        with (pytester.path / "pyproject.toml").open("a") as handle:
+            handle.write(f'\n[tool.evalgate.models.embedder]\nkind = "openai"\nmodel = "emb-1"\nbase_url = "{server.url}"\napi_key_env = ""\n')
+        pytester.runpytest("--eval-tier=full", "--eval-report=out", "--eval-no-cache", "-p", "no:xdist")
+    cases = {c["case_id"]: c for c in json.loads((pytester.path / "out" / "results.json").read_text())["cases"]}
+    assert [cases[f"case-{i}"]["passed"] for i in range(4)] == [True, True, False, False]
+    assert cases["case-0"]["explanation"] == "cosine 1.000 ≥ 0.9" and cases["case-3"]["explanation"] == "cosine 0.100 < 0.9"
+    assert sum("a-ok" in batch for batch in inputs) == 1  # the shared expected answer was embedded once
+
+
+def test_cosine_refuses_vectors_it_cannot_compare() -> None:
+    from evalgate.errors import ScorerError
+    from evalgate.scorers.similarity import cosine
+
+    assert cosine([1.0, 0.0], [1.0, 0.0]) == pytest.approx(1.0)
+    with pytest.raises(ScorerError, match="different lengths"):
+        cosine([1.0], [1.0, 0.0])
+    with pytest.raises(ScorerError, match="all zeros"):
+        cosine([0.0, 0.0], [1.0, 0.0])

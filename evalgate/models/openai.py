@@ -20,8 +20,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
@@ -32,6 +33,7 @@ from evalgate.models.wire import Reply, Wire, WireError
 from evalgate.redact import SECRETS
 
 _EXCERPT = 200
+T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 
@@ -46,6 +48,8 @@ class OpenAIModel:
         override = os.environ.get(config.base_url_env, "") if config.base_url_env else ""
         self.url = (override or config.base_url).rstrip("/") + path
         self.wire = Wire(self.url, config.concurrency)
+        self.embeddings: Wire | None = None
+        """The ``/embeddings`` endpoint, opened on first use (a ``similarity`` scorer)."""
         self.sleep = time.sleep
         """Waits between attempts; tests may replace it to count the waits."""
         self.stopped = threading.Event()
@@ -100,11 +104,24 @@ class OpenAIModel:
 
     def generate(self, case: Case) -> ModelOutput:
         body = json.dumps({"model": self.config.model, **self._input(case), **self._params()}).encode()
+        return self._call(self.wire, self.url, body, self._parse)
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Embedding vectors of ``texts`` from the server's ``/embeddings`` (this model's id),
+        with the same retries and slots as generation."""
+        if self.embeddings is None:
+            base = (os.environ.get(self.config.base_url_env, "") if self.config.base_url_env else "") or self.config.base_url
+            self.embeddings = Wire(base.rstrip("/") + "/embeddings", self.config.concurrency)
+        body = json.dumps({"model": self.config.model, "input": texts}).encode()
+        return self._call(self.embeddings, self.embeddings.url, body, lambda reply: _vectors(reply, len(texts)))
+
+    def _call(self, wire: Wire, url: str, body: bytes, parse: Callable[[Reply], T]) -> T:
+        """POST ``body`` until it succeeds, retrying transient faults with backoff."""
         attempts = 0
         while True:
             attempts += 1
-            outcome, wait = self._attempt(body, attempts)
-            if isinstance(outcome, ModelOutput):
+            outcome, wait = self._attempt(wire, url, body, attempts, parse)
+            if not isinstance(outcome, ModelError):
                 return outcome
             if wait is None or attempts > self.config.max_retries:
                 raise ModelError(
@@ -115,8 +132,10 @@ class OpenAIModel:
                 )
             self.sleep(wait)
 
-    def _attempt(self, body: bytes, attempt: int) -> tuple[ModelOutput | ModelError, float | None]:
-        """One request: the output, or the error and how long to wait before retrying
+    def _attempt(
+        self, wire: Wire, url: str, body: bytes, attempt: int, parse: Callable[[Reply], T]
+    ) -> tuple[T | ModelError, float | None]:
+        """One request: the parsed answer, or the error and how long to wait before retrying
         (None: do not retry)."""
         if self.stopped.is_set():
             return ModelError("the run ended before this call was sent", kind="connection"), None
@@ -124,24 +143,24 @@ class OpenAIModel:
             with self.slots:
                 if self.stopped.is_set():
                     return ModelError("the run ended before this call was sent", kind="connection"), None
-                reply = self.wire.post(body, self._headers(), self.config.connect_timeout, self.config.timeout)
+                reply = wire.post(body, self._headers(), self.config.connect_timeout, self.config.timeout)
         except WireError as broken:
             if broken.what == "timeout":
-                message = f"no response from {self.url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
+                message = f"no response from {url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
             elif broken.what == "connect":
-                message = f"cannot connect to {self.url} ({broken}); is the server running?"
+                message = f"cannot connect to {url} ({broken}); is the server running?"
             else:  # a truncated or undecodable answer: like a reset
-                message = f"the response from {self.url} broke off ({broken}); retrying"
+                message = f"the response from {url} broke off ({broken}); retrying"
             return ModelError(message, kind="timeout" if broken.what == "timeout" else "connection"), self._backoff(attempt)
         status = reply.status
         if status >= 400:
             hint = f"; check the API key in ${self.config.api_key_env}" if status in (401, 403) else ""
-            refused = ModelError(f"HTTP {status} from {self.url}: {_excerpt(reply.text)}{hint}", kind="http", status=status)
+            refused = ModelError(f"HTTP {status} from {url}: {_excerpt(reply.text)}{hint}", kind="http", status=status)
             if status in RETRY_STATUSES or status >= 500:
                 return refused, self._retry_after(reply.retry_after) or self._backoff(attempt)
             return refused, None
         try:
-            return self._parse(reply), None
+            return parse(reply), None
         except ModelError as error:
             return error, None  # a malformed answer is not transient; retrying would repeat it
 
@@ -208,6 +227,20 @@ class OpenAIModel:
         usage = payload.get("usage") if isinstance(payload, dict) else None
         tokens = {k: v for k, v in usage.items() if isinstance(v, int)} if isinstance(usage, dict) else {}
         return ModelOutput(text=content, usage=tokens or None)
+
+
+def _vectors(reply: Reply, count: int) -> list[list[float]]:
+    """The ``data[i].embedding`` vectors of an embeddings answer, in input order."""
+    try:
+        data = sorted(json.loads(reply.body)["data"], key=lambda item: item.get("index", 0))
+        vectors = [[float(x) for x in item["embedding"]] for item in data]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ModelError(f"the embeddings answer has no data[].embedding: {_excerpt(reply.text)}", kind="bad-response",
+                         status=reply.status) from None
+    if len(vectors) != count or any(not vector for vector in vectors):
+        raise ModelError(f"the embeddings answer has {len(vectors)} vector(s) for {count} input(s)", kind="bad-response",
+                         status=reply.status)
+    return vectors
 
 
 def _excerpt(text: str) -> str:

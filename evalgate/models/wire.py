@@ -49,6 +49,7 @@ class Wire:
     """POSTs JSON bodies to one URL through one pool (see the module's docstring)."""
 
     def __init__(self, url: str, connections: int) -> None:
+        self.url = url
         # Read from the environment here, on the thread that builds the adapter: reading it
         # on a pool thread iterates os.environ while pytest's thread sets and deletes
         # PYTEST_CURRENT_TEST (a KeyError in a random case).

@@ -59,12 +59,15 @@ REPAIR = ("Your previous answer was not the required JSON object. Answer again w
 
 @dataclass(frozen=True)
 class Judge:
-    """The judge model as the scorer sees it: how to ask it, and what identifies it."""
+    """A model a scorer calls (a judge, or an embedding model), as the scorer sees it: how
+    to ask it, and what identifies it."""
 
     ask: Ask
     fingerprint: dict[str, Any]
     allow_outside: bool = False
     """Whether the rubric file may live outside the project (the project's setting)."""
+    embed: Callable[[list[str]], list[list[float]]] | None = None
+    """Texts → embedding vectors, when the model serves ``/embeddings`` (``similarity``)."""
 
 
 def judge_scorer(config: JudgeScorerConfig, project_dir: Path, judge: Judge) -> Scorer:

@@ -19,12 +19,14 @@ from evalgate.config import (
     NumericScorerConfig,
     RegexScorerConfig,
     ScorerConfig,
+    SimilarityScorerConfig,
 )
 from evalgate.errors import ConfigError
 from evalgate.scorers import builtin
 from evalgate.scorers.base import Scorer
 from evalgate.scorers.custom import custom_scorer
 from evalgate.scorers.judge import Judge, judge_scorer
+from evalgate.scorers.similarity import similarity_scorer
 
 Builder = Callable[[Any, Path, "Judge | None"], Scorer]
 """Builds a scorer from its validated config, the project directory and, for a ``judge``
@@ -47,6 +49,7 @@ BUILDERS: dict[type[Any], Builder] = {
     JsonScorerConfig: _builtin("json", builtin.json_scorer, lambda config: False),
     CustomScorerConfig: lambda config, project_dir, judge: custom_scorer(config, project_dir),
     JudgeScorerConfig: lambda config, project_dir, judge: _judge(config, project_dir, judge),
+    SimilarityScorerConfig: lambda config, project_dir, judge: _similarity(config, judge),
 }
 """One builder per member of :data:`evalgate.config.ScorerConfig` (a test checks it)."""
 
@@ -60,3 +63,9 @@ def _judge(config: JudgeScorerConfig, project_dir: Path, judge: Judge | None) ->
     if judge is None:
         raise ConfigError(f"the judge scorer needs its judge model '{config.model}'; define it in [models]")
     return judge_scorer(config, project_dir, judge)
+
+
+def _similarity(config: SimilarityScorerConfig, judge: Judge | None) -> Scorer:
+    if judge is None or judge.embed is None:
+        raise ConfigError(f"the similarity scorer needs '{config.model}' to be an openai model (its server's /embeddings)")
+    return similarity_scorer(config, judge.embed, judge.fingerprint)
