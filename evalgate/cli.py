@@ -149,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comment.add_argument("source", type=Path, help="report folder (or results.json)")
 
+    judge_check = commands.add_parser(
+        "judge-check",
+        help="how far to trust a suite's judge: its verdicts against human labels",
+        description="Run the suite's judge scorer on labelled outputs (JSONL: {\"id\": case id, \"output\": "
+        "text, \"pass\": true|false}) and report accuracy, Cohen's kappa and the confusion matrix; "
+        "exit 1 when kappa is below --min-kappa.",
+        epilog="example: evalgate judge-check safety --labels evals/safety-labels.jsonl --min-kappa 0.6",
+    )
+    judge_check.add_argument("suite", help="suite name")
+    judge_check.add_argument("--labels", type=Path, required=True, help="JSONL of labelled outputs")
+    judge_check.add_argument("--min-kappa", type=float, help="fail below this agreement (Cohen's kappa)")
+    judge_check.add_argument("--project", default=".", help="project directory (default: .)")
+    judge_check.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
+
     cache = commands.add_parser(
         "cache",
         help="inspect and maintain the result cache",
@@ -222,7 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = argv[: argv.index("--")] if "--" in argv else argv
     args = build_parser().parse_args(argv)
     args.pytest_args = extra
-    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report, "init": init, "deps": deps}
+    commands = {"run": run, "check": check, "plan": plan, "cache": cache, "report": report, "init": init, "deps": deps, "judge-check": judge_check}
     try:
         return commands[args.command](args)
     except EvalgateError as err:  # the library raises; this edge turns it into one line
@@ -451,6 +465,28 @@ def _move_entries(project: Project, action: str, url: str | None) -> int:
         shared.close()
     where = f"{path} → {display(shared_url)}" if action == "push" else f"{display(shared_url)} → {path}"
     print(f"{action}: {where}: {copied.entries} new entr{'y' if copied.entries == 1 else 'ies'}, {copied.maps} new dependency map(s)")
+    return 0
+
+
+def judge_check(args: argparse.Namespace) -> int:
+    """``evalgate judge-check``: the suite's judge against human labels."""
+    from evalgate.scorers.agreement import agreement, read_labels
+
+    project = _project(args)
+    suite = next((s for s in project.suites if s.name == args.suite), None)
+    if suite is None:
+        print(f"evalgate: error: no suite '{args.suite}' (suites: {', '.join(s.name for s in project.suites)})", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    judges = [part for part in suite.parts if part.name == "judge"]
+    if not judges:
+        print(f"evalgate: error: suite '{suite.name}' has no judge scorer (kind = \"judge\")", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    result = agreement(judges[0], suite.cases, read_labels(args.labels))
+    for line in result.lines():
+        print(line)
+    if args.min_kappa is not None and (result.kappa is None or result.kappa < args.min_kappa):
+        print(f"evalgate: the judge's agreement is below --min-kappa {args.min_kappa:g}: do not gate on it yet")
+        return 1
     return 0
 
 

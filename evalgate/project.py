@@ -54,6 +54,8 @@ class Suite:
     cases: list[Case]
     adapter: ModelAdapter
     scorer: Scorer
+    parts: tuple[Scorer, ...] = ()
+    """The suite's scorers one by one, when it has several (``scorer`` combines them)."""
 
 
 @dataclass
@@ -182,6 +184,7 @@ def load_suite(path: Path, project: Project) -> Suite:
         scorer = parts[0] if len(parts) == 1 else combined_scorer(parts, config.combine)
     else:
         scorer = build_scorer(config.scorer, project.root, _judge(config.scorer, project, path))
+        parts = [scorer]
     if scorer.needs_expected:
         missing = next((case for case in cases if case.expected is None), None)
         if missing is not None:
@@ -190,7 +193,7 @@ def load_suite(path: Path, project: Project) -> Suite:
                 f"{scorer.name} scorer needs; add it to the row or set expected_field in [dataset]",
                 path=path,
             )
-    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer)
+    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer, tuple(parts))
 
 
 def load_tiers(directory: Path) -> dict[str, TierConfig]:

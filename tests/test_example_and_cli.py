@@ -124,7 +124,7 @@ def test_run_passes_pytest_arguments_through(tmp_path: Path, capsys: pytest.Capt
 def test_every_command_has_help_with_an_example() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"run", "check", "plan", "cache", "report", "init", "deps"}
+    assert set(commands) == {"run", "check", "plan", "cache", "report", "init", "deps", "judge-check"}
     for name, command in commands.items():
         assert command.description, name
         assert "example: evalgate " + name in (command.epilog or ""), name

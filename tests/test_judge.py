@@ -200,3 +200,31 @@ def test_cosine_refuses_vectors_it_cannot_compare() -> None:
         cosine([1.0], [1.0, 0.0])
     with pytest.raises(ScorerError, match="all zeros"):
         cosine([0.0, 0.0], [1.0, 0.0])
+
+
+def test_judge_check_reports_agreement_with_human_labels(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    from evalgate.cli import main
+
+    def fussy(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        text = response_of(body)
+        if text == "?":
+            return send(handler, 200, json.dumps(answer(handler.path, "no idea")))
+        fair(handler, body)
+
+    labels = [("case-000", "a0", True), ("case-001", "a1", True), ("case-002", "wrong", False),
+              ("case-003", "a3", False), ("case-004", "nope", True), ("case-005", "?", True)]
+    (pytester.path / "labels.jsonl").write_text("".join(json.dumps({"id": i, "output": o, "pass": p}) + "\n" for i, o, p in labels))
+    with FakeOpenAI() as server:
+        server.respond = fussy
+        judge_project(pytester.path, server.url)
+        capsys.readouterr()
+        status = main(["judge-check", "qa", "--labels", str(pytester.path / "labels.jsonl"), "--project", str(pytester.path),
+                       "--min-kappa", "0.5"])
+    printed = capsys.readouterr().out
+    # judge vs human: pass/pass 2, fail/fail 1, pass/fail 1 (case-003), fail/pass 1 (case-004); case-005 unjudged.
+    # accuracy 3/5; chance = (3·3 + 2·2)/25 = 0.52; kappa = (0.6 − 0.52)/0.48 = 0.1667
+    assert "judged 5 labelled case(s); the judge could not judge 1" in printed
+    assert "accuracy 60.0%, Cohen's kappa 0.167" in printed
+    assert status == 1 and "below --min-kappa 0.5" in printed
+    (pytester.path / "bad.jsonl").write_text('{"id": "case-000", "pass": "yes"}\n')
+    assert main(["judge-check", "qa", "--labels", str(pytester.path / "bad.jsonl"), "--project", str(pytester.path)]) == 2
