@@ -228,3 +228,18 @@ def test_judge_check_reports_agreement_with_human_labels(pytester: pytest.Pytest
     assert status == 1 and "below --min-kappa 0.5" in printed
     (pytester.path / "bad.jsonl").write_text('{"id": "case-000", "pass": "yes"}\n')
     assert main(["judge-check", "qa", "--labels", str(pytester.path / "bad.jsonl"), "--project", str(pytester.path)]) == 2
+
+
+def test_a_model_change_re_judges_only_the_outputs_that_changed(pytester: pytest.Pytester) -> None:
+    with FakeOpenAI() as server:
+        server.respond = fair
+        judge_project(pytester.path, server.url, cases=6, correct=4)
+        pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*0 hit(s), 6 model call(s)*"])
+        assert len(server.log) == 6
+        judge_project(pytester.path, server.url, cases=6, correct=5)  # a new model: case 4 now answers a4
+        result = pytester.runpytest("--eval-tier=full", "--eval-report=out")
+        result.stdout.fnmatch_lines(["*0 hit(s), 6 model call(s)*"])  # every case ran the new model ...
+        assert len(server.log) == 7  # ... and only the changed output was judged again
+    cases = {c["case_id"]: c for c in json.loads((pytester.path / "out" / "results.json").read_text())["cases"]}
+    assert cases["case-004"]["passed"] is True and cases["case-004"]["judge_usage"] is not None
+    assert cases["case-000"]["passed"] is True and cases["case-000"]["judge_usage"] is None  # a kept verdict: no tokens

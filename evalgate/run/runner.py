@@ -82,6 +82,11 @@ class CaseRunner:
         self.lock = threading.Lock()
         self.digests = Digests(project.root)
         self.excluded = [store.path] if store is not None and store.url is None else []
+        if store is not None and not refresh:  # judges reuse verdicts on texts they judged before
+            for suite in project.suites:
+                for part in suite.parts:
+                    if part.memo is not None:
+                        part.memo.bind(store.judgement, store.save_judgement)
         self.static: dict[str, Usage] = {}
         """Suite → the files and modules its model and scorer use by their source alone."""
         self.maps: dict[tuple[str, frozenset[str], frozenset[str]], DepMap] = {}

@@ -30,6 +30,18 @@ class Score:
     """Each scorer's score, when several scored the output together."""
 
 
+class Memo:
+    """A scorer's store of answers by key: unbound (remembers nothing) until the run binds
+    it to the result store's ``get`` and ``put``."""
+
+    def __init__(self) -> None:
+        self.get: Callable[[str], str | None] = lambda key: None
+        self.put: Callable[[str, str], None] = lambda key, value: None
+
+    def bind(self, get: Callable[[str], str | None], put: Callable[[str, str], None]) -> None:
+        self.get, self.put = get, put
+
+
 @dataclass(frozen=True)
 class Scorer:
     """A configured scorer: ``score(output, case)`` plus what identifies its behaviour."""
@@ -41,6 +53,9 @@ class Scorer:
     function: Callable[[str, Case], Score]
     files: tuple[Path, ...] = ()
     """Files behind the scorer (a custom scorer's module): its recorded dependencies."""
+    memo: Memo | None = None
+    """Where a scorer that calls a model keeps its answers between runs (a judge's verdicts),
+    bound to the result store by the run."""
 
     def score(self, output: str, case: Case) -> Score:
         """Score one output; a scorer bug or a bad return value is a ScorerError."""

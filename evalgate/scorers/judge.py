@@ -6,7 +6,8 @@ prompt ("answer with only the JSON object"), and a second failure makes the case
 — a judge that cannot judge never passes a case. Judge calls go through the judge model's
 own adapter: its concurrency, retries, backoff and ``Retry-After`` (a 429 is retried, a
 timeout after its retries is an error). Their token counts are kept apart from the model's
-(``judge_usage``).
+(``judge_usage``). Verdicts are kept in the result store by judge, rubric and judged texts:
+when a model change leaves an output as it was, its verdict is reused and no judge is called.
 
 What the judge reads: the rubric in the system message, then the case's input, its
 expected answer and the model's output, each inside delimiters that carry a nonce derived
@@ -29,7 +30,7 @@ from typing import Any
 from evalgate.cases import Case, case_text
 from evalgate.config import JudgeScorerConfig
 from evalgate.errors import ScorerError
-from evalgate.scorers.base import Score, Scorer
+from evalgate.scorers.base import Memo, Score, Scorer
 from evalgate.sources import project_file
 from evalgate.untrusted import one_line
 
@@ -87,15 +88,23 @@ def judge_scorer(config: JudgeScorerConfig, project_dir: Path, judge: Judge) -> 
         "contract": CONTRACT_VERSION,
     }
     system = SYSTEM.format(rubric=rubric.strip())
+    memo = Memo()
+    identity = json.dumps({**params, "version": config.version}, sort_keys=True, default=str)
 
     def score(output: str, case: Case) -> Score:
         text = case_text(case)
-        messages: tuple[tuple[str, str], ...] = (("system", system), ("user", blocks(text.input, text.expected or "", output)))
-        verdict, usage = _ask_judge(ask, messages)
+        user = blocks(text.input, text.expected or "", output)
+        key = hashlib.sha256(f"{identity}\0{user}".encode()).hexdigest()
+        known = memo.get(key)
+        if known is not None:  # the same judge, rubric and texts were judged before: no call
+            verdict, usage = json.loads(known), None
+        else:
+            verdict, usage = _ask_judge(ask, (("system", system), ("user", user)))
+            memo.put(key, json.dumps(verdict))
         passed = bool(verdict["pass"]) and verdict["score"] >= config.min_score
         return Score(verdict["score"], passed, f"judge: {verdict['reason']}", usage)
 
-    return Scorer("judge", config.version, params, needs_expected=False, function=score, files=files)
+    return Scorer("judge", config.version, params, needs_expected=False, function=score, files=files, memo=memo)
 
 
 def blocks(question: str, expected: str, output: str) -> str:

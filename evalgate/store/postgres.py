@@ -33,6 +33,7 @@ PRIMARY_KEYS = {
     "run_deps": ("run_id", "suite", "deps"),
     "suite_maps": ("suite", "run_id"),
     "migrations": ("version",),
+    "judgements": ("key",),
 }
 """Each table's primary key: what an ``INSERT OR REPLACE`` conflicts on."""
 MIGRATION_LOCK = 0x45764C47

@@ -113,6 +113,17 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX runs_by_commit ON runs (commit_sha)
         """,
     ),
+    (
+        6,
+        "judge verdicts by judge, rubric and judged texts: a model change re-judges only outputs that changed",
+        """
+        CREATE TABLE judgements (
+            key TEXT PRIMARY KEY,
+            verdict TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+    ),
 )
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 

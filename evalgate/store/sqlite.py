@@ -236,6 +236,24 @@ class ResultStore:
             return None
         return (json.loads(row[0]), row[1], row[2] or None) if row else None
 
+    # --- judge verdicts -----------------------------------------------------------------
+
+    @_locked
+    def judgement(self, key: str) -> str | None:
+        """A judge's stored verdict (JSON) for this judge, rubric and judged text, or None."""
+        if self.connection is None:
+            return None
+        try:
+            row = self.connection.execute("SELECT verdict FROM judgements WHERE key = ?", (key,)).fetchone()
+        except self.errors as err:
+            self._read_failed(err)
+            return None
+        return str(row[0]) if row else None
+
+    def save_judgement(self, key: str, verdict: str) -> None:
+        """Keep a judge's verdict (written at once, like a case result)."""
+        self._write("INSERT OR IGNORE INTO judgements (key, verdict, created_at) VALUES (?, ?, ?)", (key, verdict, time.time()))
+
     # --- dependency maps ---------------------------------------------------------------
 
     @_locked
@@ -539,7 +557,7 @@ APPLICATION_ID = 0x45764C47
 """``PRAGMA application_id`` of every store evalgate creates ("EvLG"): how it knows a file is
 its own before it ever moves one aside."""
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_OWN_TABLES = {"migrations", "cache", "runs", "results", "run_suites", "deps", "run_deps", "suite_maps"}
+_OWN_TABLES = {"migrations", "cache", "runs", "results", "run_suites", "deps", "run_deps", "suite_maps", "judgements"}
 
 
 class NotOurs(sqlite3.DatabaseError):
