@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from evalgate.changes.checkout import checkout_identity
-from evalgate.document import PlanReport
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
 from evalgate.project import Project, discover_project
-from evalgate.report import RunReport, write_reports
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
@@ -350,6 +348,9 @@ class EvalRun:
             shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             try:
                 prices = {suite.name: suite.model.price for suite in self.session.project.suites}
+                from evalgate.document import PlanReport  # the writers load only when reports are written
+                from evalgate.report.writer import RunReport, write_reports
+
                 plan = None
                 if self.plan is not None:
                     plan = PlanReport(change=str(self.plan.change), tier=self.plan.tier, base=self.plan.base,

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from evalgate.changes.checkout import baseline_anchor
-from evalgate.document import read_document
 from evalgate.errors import ConfigError
 from evalgate.project import Project
 from evalgate.results import CaseResult
@@ -35,6 +34,8 @@ def load_baselines(
     """Suite → baseline, from a results.json file (``source``) or the result store."""
     if source == STORE:
         return _from_store(store, current_run, suites)
+    from evalgate.document import read_document  # the typed document loads only for file baselines
+
     path = (project_root / source).resolve()
     if not path.exists():
         raise ConfigError(f"{path}: baseline results not found; point 'baseline' at a results.json from an earlier run", path=path)

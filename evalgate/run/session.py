@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from evalgate.cases import CaseText, case_text
 from evalgate.config import GateConfig
 from evalgate.config_errors import line_of_key
-from evalgate.document import MergeInfo
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult
 from evalgate.run.planned import PlannedSuite
@@ -27,6 +26,7 @@ from evalgate.verdict.outcomes import PrefixReader
 
 if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
     from evalgate.changes.plan import Plan
+    from evalgate.document import MergeInfo
 
 
 class EvalSession:
@@ -199,6 +199,8 @@ class EvalSession:
     def metadata(self) -> dict[str, MergeInfo]:
         """What ``evalgate report merge`` needs to decide each suite again from merged
         shards: its gate, full planned order, size, repeats and skip reason."""
+        from evalgate.document import MergeInfo  # the typed document loads only for reports
+
         meta: dict[str, MergeInfo] = {}
         for suite in self.project.suites:
             planned = self.planned.get(suite.path)
