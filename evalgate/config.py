@@ -455,6 +455,10 @@ class SuiteConfig(StrictModel):
     """Globs of files this suite depends on (prompt templates, model config), relative to
     the project directory: their content is part of the cache key of this suite's cases,
     and a change to one is a major change."""
+    tiers: list[str] | None = None
+    """Run only in these tiers, e.g. ``["deep-dive"]`` for a big adversarial set too costly
+    for every pull request: elsewhere the suite is SKIPPED, saying so; it runs when its
+    concern is targeted (the deep dive) or the tier is asked for. Default: every tier."""
 
     @field_validator("dataset", mode="before")
     @classmethod
@@ -479,6 +483,14 @@ class TierConfig(StrictModel):
     early_stop: bool = True
     """Stop a suite as soon as its verdict is settled at the gate's ``alpha`` (an
     anytime-valid test); the remaining cases are skipped with the reason. Default true."""
+    alpha: float | None = Field(default=None, gt=0, lt=0.5)
+    """A stricter error rate for the gates of the suites this tier runs (the smaller of
+    this and the gate's own ``alpha`` applies), e.g. ``0.01`` for the deep dive. Default: the gates'."""
+    max_regression: float | None = Field(default=None, ge=0, lt=1)
+    """A tighter regression margin for baseline gates (the smaller applies). Default: the gates'."""
+    undecided: Literal["warn", "estimate", "fail"] | None = None
+    """A stricter policy for UNDECIDED verdicts (the stricter of this and the gate's applies:
+    warn < estimate < fail). Default: the gates'."""
 
     def size(self, cases: int) -> int:
         """How many of a suite's ``cases`` this tier runs (before repeats)."""

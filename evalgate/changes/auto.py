@@ -84,7 +84,29 @@ def evalgate_inputs(project: Project) -> list[str]:
 def _plan(project: Project, changes: ChangeSet, maps: UsageMaps | None = None) -> Plan:
     rules = build_rules(project.config.rules, evalgate_inputs(project), project.config.changes.default_rules)
     suites = [SuiteInfo(suite.name, tuple(suite.config.concerns)) for suite in project.suites]
-    return plan_change(changes, rules, suites, project.config.changes, _relative_paths(project, changes), maps)
+    plan = plan_change(changes, rules, suites, project.config.changes, _relative_paths(project, changes), maps)
+    return _only_in_their_tiers(project, plan)
+
+
+def _only_in_their_tiers(project: Project, plan: Plan) -> Plan:
+    """Suites that run only in some tiers (``tiers = ["deep-dive"]``) leave the plan elsewhere,
+    and the plan says what the deep dive adds: each suite, its case runs and its α."""
+    assigned = dict(plan.suites)
+    notes = list(plan.notes)
+    for suite in project.suites:
+        tier_name, only = assigned.get(suite.name), suite.config.tiers
+        if tier_name is None:
+            continue
+        if only is not None and tier_name not in only:
+            assigned[suite.name] = None
+            notes.append(f"{suite.name} runs only in the {' / '.join(only)} tier: not at {tier_name}")
+        elif tier_name == "deep-dive":
+            tier = project.tier(tier_name)
+            alpha = min(suite.config.gate.alpha, tier.alpha or suite.config.gate.alpha)
+            runs = tier.size(len(suite.cases)) * tier.repeats
+            concern = f" (concern {', '.join(suite.config.concerns)})" if suite.config.concerns else ""
+            notes.append(f"the deep dive adds {suite.name}{concern}: {runs} case runs, gate at α = {alpha:g}")
+    return replace(plan, suites=assigned, notes=tuple(notes))
 
 
 def _relative_paths(project: Project, changes: ChangeSet) -> dict[str, str]:

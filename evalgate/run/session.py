@@ -29,6 +29,10 @@ if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run pl
     from evalgate.document import MergeInfo
 
 
+STRICTNESS = ("warn", "estimate", "fail")
+"""``undecided`` policies from the most lenient to the strictest."""
+
+
 class EvalSession:
     """The plan and results of one run: a tier (or none) for each suite."""
 
@@ -49,8 +53,14 @@ class EvalSession:
         self.skip_reason = skip_reason
         """Why a suite without a tier does not run."""
         self.planned: dict[Path, PlannedSuite] = {}
+        self.skip_reasons: dict[str, str] = {}
+        """Suite → why it does not run, when that is its own choice (``tiers = [...]``)."""
         for suite in project.suites:
             tier_name = assignments.get(suite.name)
+            only = suite.config.tiers
+            if tier_name and only is not None and tier_name not in only:
+                self.skip_reasons[suite.name] = f"runs only in the {' / '.join(only)} tier{'s' if len(only) > 1 else ''} (this run: {tier_name})"
+                continue
             if tier_name:
                 tier = project.tier(tier_name)
                 cases = cases_for_tier(suite.cases, tier, project.config.seed, suite.config.stratify)
@@ -158,7 +168,7 @@ class EvalSession:
         planned = self.planned.get(suite.path)
         gate, total = self.gate(suite), len(suite.cases)
         if planned is None:
-            return SuiteSpec(suite.name, gate, (), total, total, skip_reason=self.skip_reason)
+            return SuiteSpec(suite.name, gate, (), total, total, skip_reason=self.skip_reasons.get(suite.name, self.skip_reason))
         order = tuple(self.order(planned))
         selected = len(order) < len(planned.cases)
         return SuiteSpec(
@@ -181,10 +191,23 @@ class EvalSession:
         return verdicts
 
     def gate(self, suite: Suite) -> GateConfig:
-        """The suite's gate, with run-wide overrides applied."""
+        """The suite's gate, tightened by its tier (``alpha``, ``max_regression``, ``undecided``:
+        a tier can only make a gate stricter) and with run-wide overrides applied."""
+        gate = suite.config.gate
+        planned = self.planned.get(suite.path)
+        if planned is not None:
+            tier = self.project.tier(planned.tier)
+            update: dict[str, object] = {}
+            if tier.alpha is not None and tier.alpha < gate.alpha:
+                update["alpha"] = tier.alpha
+            if tier.max_regression is not None and tier.max_regression < gate.max_regression:
+                update["max_regression"] = tier.max_regression
+            if tier.undecided is not None and STRICTNESS.index(tier.undecided) > STRICTNESS.index(gate.undecided):
+                update["undecided"] = tier.undecided
+            gate = gate.model_copy(update=update) if update else gate
         if self.undecided is None:
-            return suite.config.gate
-        return suite.config.gate.model_copy(update={"undecided": self.undecided})
+            return gate
+        return gate.model_copy(update={"undecided": self.undecided})
 
     def case_texts(self) -> dict[tuple[str, str], CaseText]:
         """What each case that ran asked and expected, for report.html."""
