@@ -186,6 +186,7 @@ class EvalRun:
 
     def pytest_report_header(self) -> list[str]:
         lines = [f"evalgate: {self.config.stash[WORKERS_NOTE]}"] if WORKERS_NOTE in self.config.stash else []
+        lines += [f"evalgate: {one_line(note)}" for note in self.session.notes]
         if self.plan is None:
             return lines
         plan = self.plan

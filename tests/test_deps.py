@@ -190,7 +190,7 @@ def test_a_file_one_suite_uses_targets_that_suite(
     assert "suites' dependencies as recorded by their last runs" in text
     run = pytester.runpytest("--eval-tier=auto")
     run.stdout.fnmatch_lines(["evalgate plan: change=targeted tier=deep-dive*"])
-    run.assert_outcomes(passed=6 * 3 + 6)  # qa's deep dive repeats its 6 cases 3 times; chat's smoke runs its 6
+    run.assert_outcomes(passed=6 + 6)  # qa's deep dive: its 6 cases once (a deterministic model); chat's smoke its 6
 
 
 def test_a_file_no_suite_uses_is_minor_and_says_so(mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:

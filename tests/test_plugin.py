@@ -100,11 +100,22 @@ def test_tier_selects_suites_by_concern(pytester: pytest.Pytester) -> None:
 
 
 def test_repeats_run_each_case_several_times(pytester: pytest.Pytester) -> None:
-    write_project(pytester.path, cases=2, correct=2, min_pass_rate=1.0)
+    write_project(pytester.path, cases=2, correct=2, min_pass_rate=1.0, model_options={"deterministic": False})
     result = pytester.runpytest("--eval-tier=deep-dive", "-v")
     result.assert_outcomes(passed=6)
     result.stdout.fnmatch_lines(["*case-000[[]r1[]] PASSED*", "*case-000[[]r3[]] PASSED*"])
     result.stdout.fnmatch_lines(["qa*PASS*2/2*"])
+
+
+def test_a_deterministic_model_runs_each_case_once_and_says_so(pytester: pytest.Pytester) -> None:
+    """Repeats carry information only when answers can differ: a deterministic model's deep
+    dive makes no repeated calls, and the header says why."""
+    write_project(pytester.path, cases=3, correct=3, min_pass_rate=1.0)  # the toy model is deterministic
+    result = pytester.runpytest("--eval-tier=deep-dive", "--eval-no-cache")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines([
+        "evalgate: qa: its model is deterministic, so each case runs once (the deep-dive tier's 3 repeats would repeat the same answer)",
+    ])
 
 
 def test_k_selects_cases_and_the_verdict_is_about_the_selection(pytester: pytest.Pytester) -> None:

@@ -53,6 +53,8 @@ class EvalSession:
         self.skip_reason = skip_reason
         """Why a suite without a tier does not run."""
         self.planned: dict[Path, PlannedSuite] = {}
+        self.notes: list[str] = []
+        """What the run decided for the user and says in its header (a repeat it saved)."""
         self.skip_reasons: dict[str, str] = {}
         """Suite → why it does not run, when that is its own choice (``tiers = [...]``)."""
         for suite in project.suites:
@@ -68,7 +70,14 @@ class EvalSession:
                 if shard is not None:
                     cases = [case for case in cases if in_shard(case.id, shard)]
                 early_stop = tier.early_stop and shard is None
-                self.planned[suite.path] = PlannedSuite(suite, cases, tier.repeats, tier_name, early_stop, full_order)
+                repeats = tier.repeats
+                if repeats > 1 and suite.adapter.deterministic:
+                    repeats = 1  # the same input gives the same answer: a repeat carries no information
+                    self.notes.append(
+                        f"{suite.name}: its model is deterministic, so each case runs once "
+                        f"(the {tier_name} tier's {tier.repeats} repeats would repeat the same answer)"
+                    )
+                self.planned[suite.path] = PlannedSuite(suite, cases, repeats, tier_name, early_stop, full_order)
         self.by_name = {planned.suite.name: planned for planned in self.planned.values()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids actually collected (after ``-k`` and friends)."""
