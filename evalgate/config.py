@@ -455,6 +455,12 @@ class SuiteConfig(StrictModel):
     """Globs of files this suite depends on (prompt templates, model config), relative to
     the project directory: their content is part of the cache key of this suite's cases,
     and a change to one is a major change."""
+    judge_labels: str | None = None
+    """A JSONL of outputs people labelled (``{"id", "output", "pass"}`` per line), relative to the
+    project directory: before a run's verdicts count, the suite's judge is checked against them
+    (``evalgate judge-check``), and a judge below ``min_judge_kappa`` makes the verdict ERROR."""
+    min_judge_kappa: float = Field(default=0.6, ge=-1, le=1)
+    """The agreement (Cohen's κ) the judge needs with ``judge_labels``. Default 0.6."""
     tiers: list[str] | None = None
     """Run only in these tiers, e.g. ``["deep-dive"]`` for a big adversarial set too costly
     for every pull request: elsewhere the suite is SKIPPED, saying so; it runs when its

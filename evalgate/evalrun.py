@@ -30,6 +30,7 @@ from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
 from evalgate.run.engine import Engine
+from evalgate.run.judging import judge_checks
 from evalgate.run.lookahead import LookAhead
 from evalgate.run.progress import Progress
 from evalgate.run.runner import CaseRunner
@@ -128,6 +129,8 @@ def start_run(config: pytest.Config, tier: str) -> None:
     if not hasattr(config, "workerinput"):
         try:
             session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id, plan.base if plan else None)
+            failures, notes = judge_checks(project, [planned.suite.name for planned in session.planned.values()])
+            session.judge_failures, session.notes = failures, [*session.notes, *notes]
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
     config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")

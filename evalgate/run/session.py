@@ -20,7 +20,7 @@ from evalgate.results import CaseResult
 from evalgate.run.planned import PlannedSuite
 from evalgate.run.sampling import cases_for_tier
 from evalgate.run.sharding import in_shard
-from evalgate.verdict.gate import SuiteVerdict, decide
+from evalgate.verdict.gate import SuiteVerdict, Verdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
 
@@ -53,6 +53,8 @@ class EvalSession:
         self.skip_reason = skip_reason
         """Why a suite without a tier does not run."""
         self.planned: dict[Path, PlannedSuite] = {}
+        self.judge_failures: dict[str, str] = {}
+        """Suite → why its judge cannot gate (:mod:`evalgate.run.judging`)."""
         self.notes: list[str] = []
         """What the run decided for the user and says in its header (a repeat it saved)."""
         self.skip_reasons: dict[str, str] = {}
@@ -194,6 +196,9 @@ class EvalSession:
         for suite in self.project.suites:
             verdict = decide(self.spec(suite), by_suite[suite.name])
             span = self.spans.get(suite.name)
+            if suite.name in self.judge_failures and verdict.verdict != Verdict.SKIPPED:
+                verdict = replace(verdict, verdict=Verdict.ERROR, blocks=True,
+                                  reason=f"{self.judge_failures[suite.name]} (by the judge alone: {verdict.verdict})")
             verdicts.append(replace(
                 verdict, wall_seconds=span[1] - span[0] if span else None, **suite_location(self.project.root, suite.path)
             ))
