@@ -59,10 +59,16 @@ def plan(checkout: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, c
     return dict(json.loads(capsys.readouterr().out))
 
 
-def targeted(result: dict[str, object], source: str) -> None:
-    assert result["change"] == "targeted" and result["suites"] == {"qa": "smoke", "safety": "deep-dive"}, result
+TARGETED = ("targeted", {"qa": "smoke", "safety": "deep-dive"}, True)
+"""What every CI's checkout of `feature` must plan: the safety edit targets the safety suite,
+and the plan names where its base came from."""
+
+
+def outcome(result: dict[str, object], source: str) -> tuple[object, object, bool]:
+    """``(change, suites, whether the base source is named)`` of a plan, to compare with TARGETED."""
     reasons = [str(reason) for reason in result["reasons"]]  # type: ignore[attr-defined]
-    assert source in str(result["base_source"]) and any(r.startswith("base: ") and source in r for r in reasons), reasons
+    named = source in str(result["base_source"]) and any(r.startswith("base: ") and source in r for r in reasons)
+    return result["change"], result["suites"], named
 
 
 def test_gitlab_merge_request_diff_base(origin: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,7 +77,7 @@ def test_gitlab_merge_request_diff_base(origin: GitRepo, tmp_path: Path, monkeyp
     env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_DIFF_BASE_SHA": main_sha,
            "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
     result = plan(checkout, env, monkeypatch, capsys)
-    targeted(result, f"GitLab MR diff base {main_sha[:12]}")
+    assert outcome(result, f"GitLab MR diff base {main_sha[:12]}") == TARGETED
     assert result["base"] == main_sha
 
 
@@ -98,7 +104,7 @@ def test_gitlab_merged_results_and_merge_train_pipelines(
     checkout = ci_checkout(origin, "merge-result", tmp_path / "merged")
     env = {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "7", "CI_MERGE_REQUEST_EVENT_TYPE": kind,
            "CI_MERGE_REQUEST_TARGET_BRANCH_SHA": origin.git("rev-parse", "main")}
-    targeted(plan(checkout, env, monkeypatch, capsys), f"{named} target")
+    assert outcome(plan(checkout, env, monkeypatch, capsys), f"{named} target") == TARGETED
 
 
 def test_gitlab_branch_pipeline_and_its_all_zero_before(
@@ -106,7 +112,7 @@ def test_gitlab_branch_pipeline_and_its_all_zero_before(
 ) -> None:
     checkout = ci_checkout(origin, "feature", tmp_path / "push")
     main_sha = origin.git("rev-parse", "main")
-    targeted(plan(checkout, {"GITLAB_CI": "true", "CI_COMMIT_BEFORE_SHA": main_sha}, monkeypatch, capsys), "GitLab push before")
+    assert outcome(plan(checkout, {"GITLAB_CI": "true", "CI_COMMIT_BEFORE_SHA": main_sha}, monkeypatch, capsys), "GitLab push before") == TARGETED
     unsure = plan(checkout, {"GITLAB_CI": "true", "CI_COMMIT_BEFORE_SHA": "0" * 40}, monkeypatch, capsys)
     assert unsure["change"] == "major" and unsure["fallback"] is True
     assert "all-zero 'before'" in " ".join(map(str, unsure["reasons"])) # type: ignore[call-overload]
@@ -117,9 +123,9 @@ def test_jenkins_change_request_and_last_successful_build(
 ) -> None:
     checkout = ci_checkout(origin, "feature", tmp_path / "jenkins")
     env = {"JENKINS_URL": "http://jenkins.invalid/", "CHANGE_TARGET": "main"}
-    targeted(plan(checkout, env, monkeypatch, capsys), "Jenkins change target main")
+    assert outcome(plan(checkout, env, monkeypatch, capsys), "Jenkins change target main") == TARGETED
     env = {"JENKINS_URL": "http://jenkins.invalid/", "GIT_PREVIOUS_SUCCESSFUL_COMMIT": origin.git("rev-parse", "main")}
-    targeted(plan(checkout, env, monkeypatch, capsys), "Jenkins last successful build")
+    assert outcome(plan(checkout, env, monkeypatch, capsys), "Jenkins last successful build") == TARGETED
 
 
 def test_buildkite_pull_request_and_a_generic_base(
@@ -127,10 +133,10 @@ def test_buildkite_pull_request_and_a_generic_base(
 ) -> None:
     checkout = ci_checkout(origin, "feature", tmp_path / "buildkite")
     env = {"BUILDKITE": "true", "BUILDKITE_PULL_REQUEST": "12", "BUILDKITE_PULL_REQUEST_BASE_BRANCH": "main"}
-    targeted(plan(checkout, env, monkeypatch, capsys), "Buildkite pull request base main")
+    assert outcome(plan(checkout, env, monkeypatch, capsys), "Buildkite pull request base main") == TARGETED
     main_sha = origin.git("rev-parse", "main")
-    targeted(plan(checkout, {"EVALGATE_BASE": main_sha, "JENKINS_URL": "x", "CHANGE_TARGET": "nope"}, monkeypatch, capsys),
-             f"EVALGATE_BASE {main_sha}")  # the generic variable wins over the CI's
+    generic = plan(checkout, {"EVALGATE_BASE": main_sha, "JENKINS_URL": "x", "CHANGE_TARGET": "nope"}, monkeypatch, capsys)
+    assert outcome(generic, f"EVALGATE_BASE {main_sha}") == TARGETED  # the generic variable wins over the CI's
 
 
 def test_gitlab_format_writes_a_dotenv_report(origin: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -46,7 +46,9 @@ class OpenAIModel:
         self.config = config
         path = "/chat/completions" if config.api == "chat" else "/completions"
         override = os.environ.get(config.base_url_env, "") if config.base_url_env else ""
-        self.url = (override or config.base_url).rstrip("/") + path
+        self.base = (override or config.base_url).rstrip("/")
+        """The server's API root (``…/v1``): generation and embeddings hang below it."""
+        self.url = self.base + path
         self.wire = Wire(self.url, config.concurrency)
         self.embeddings: Wire | None = None
         """The ``/embeddings`` endpoint, opened on first use (a ``similarity`` scorer)."""
@@ -110,8 +112,7 @@ class OpenAIModel:
         """Embedding vectors of ``texts`` from the server's ``/embeddings`` (this model's id),
         with the same retries and slots as generation."""
         if self.embeddings is None:
-            base = (os.environ.get(self.config.base_url_env, "") if self.config.base_url_env else "") or self.config.base_url
-            self.embeddings = Wire(base.rstrip("/") + "/embeddings", self.config.concurrency)
+            self.embeddings = Wire(self.base + "/embeddings", self.config.concurrency)
         body = json.dumps({"model": self.config.model, "input": texts}).encode()
         return self._call(self.embeddings, self.embeddings.url, body, lambda reply: _vectors(reply, len(texts)))
 

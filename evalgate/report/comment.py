@@ -19,8 +19,8 @@ import requests
 
 from evalgate.document import ResultsDocument, SuiteReport
 from evalgate.redact import SECRETS
-from evalgate.report.cost import total_line
-from evalgate.report.table import percent
+from evalgate.report.cost import amount, total_line
+from evalgate.report.table import ICONS, percent, urgency
 from evalgate.untrusted import code_span, markdown_text, one_line
 
 MARKER = "<!-- evalgate:sticky-comment -->"
@@ -28,7 +28,6 @@ MARKER = "<!-- evalgate:sticky-comment -->"
 LIMIT = 60_000
 """Characters a comment may take (GitHub refuses bodies over 65,536)."""
 FLIPS_SHOWN = 10
-_ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "❌", "INCOMPLETE": "⚠️", "UNDECIDED": "❔", "SKIPPED": "⏭️"}
 
 
 class CommentRefused(Exception):
@@ -37,7 +36,7 @@ class CommentRefused(Exception):
 
 def comment_markdown(document: ResultsDocument, run_url: str | None = None) -> str:
     """The comment's body: verdicts, plan, cost, flipped cases, and the run's link."""
-    suites = sorted(document.suites, key=lambda s: (not s.blocks_merge, s.verdict == "PASS", s.verdict == "SKIPPED"))
+    suites = sorted(document.suites, key=urgency)
     blocking = [s.suite for s in suites if s.blocks_merge]
     ran = [s for s in suites if s.verdict != "SKIPPED"]
     if blocking:
@@ -79,7 +78,7 @@ def _row(suite: SuiteReport) -> str:
     low, high = suite.interval
     cells = [
         code_span(suite.suite, table=True),
-        f"{_ICONS.get(suite.verdict, '')} {suite.verdict}",
+        f"{ICONS.get(suite.verdict, '')} {suite.verdict}",
         percent(suite.pass_rate),
         f"[{percent(low)}, {percent(high)}]",
         f"{suite.counted}/{suite.population}",
@@ -95,7 +94,7 @@ def _cost_cell(suite: SuiteReport) -> str:
     spent = (cost.input_tokens or 0) + (cost.output_tokens or 0)
     cell = f"{spent:,} tokens"
     if cost.spent is not None and cost.price is not None:
-        cell += f" · {cost.spent:,.4f} {markdown_text(cost.price.currency)}"
+        cell += f" · {markdown_text(amount(cost.spent, cost.price.currency))}"
     return cell
 
 

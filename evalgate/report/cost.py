@@ -90,10 +90,10 @@ def cost_line(cost: CostReport) -> str:
         parts.append("no call this run")
     if cost.spent is not None and cost.price is not None:
         currency = cost.price.currency
-        parts.append(f"{_amount(cost.spent, currency)} spent")
-        saved = [f"{_amount(cost.saved_by_cache or 0.0, currency)} by the cache"]
+        parts.append(f"{amount(cost.spent, currency)} spent")
+        saved = [f"{amount(cost.saved_by_cache or 0.0, currency)} by the cache"]
         if cost.saved_estimate:
-            saved.append(f"≈ {_amount(cost.saved_estimate, currency)} by sampling and early stopping (estimate)")
+            saved.append(f"≈ {amount(cost.saved_estimate, currency)} by sampling and early stopping (estimate)")
         parts.append("saved " + ", ".join(saved))
     elif cost.price is None:
         parts.append("no price configured")
@@ -111,8 +111,9 @@ def total_line(costs: Mapping[str, CostReport]) -> str | None:
     currency = currencies.pop()
     spent = sum(c.spent or 0.0 for c in priced)
     saved = sum((c.saved_by_cache or 0.0) + (c.saved_estimate or 0.0) for c in priced)
-    return f"Cost: {_amount(spent, currency)} spent, ≈ {_amount(saved, currency)} saved (cache, sampling, early stopping)"
+    return f"Cost: {amount(spent, currency)} spent, ≈ {amount(saved, currency)} saved (cache, sampling, early stopping)"
 
 
-def _amount(value: float, currency: str) -> str:
+def amount(value: float, currency: str) -> str:
+    """Money as the reports print it: four decimals below one unit, two above."""
     return f"{value:,.4f} {currency}" if value < 1 else f"{value:,.2f} {currency}"

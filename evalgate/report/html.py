@@ -27,9 +27,9 @@ from typing import Any
 from evalgate.cases import CaseText
 from evalgate.config import PriceConfig
 from evalgate.report.cost import cost_line, suite_costs, tokens
-from evalgate.report.table import headline, percent
+from evalgate.report.table import headline, percent, urgency
 from evalgate.results import CaseResult
-from evalgate.verdict.gate import SuiteVerdict, Verdict, interval_trajectory
+from evalgate.verdict.gate import SuiteVerdict, interval_trajectory
 
 
 def report_html(
@@ -41,7 +41,7 @@ def report_html(
     shard: str | None = None,
 ) -> str:
     """The whole page."""
-    ordered = sorted(verdicts, key=lambda v: (not v.blocks_merge, v.verdict == Verdict.PASS, v.verdict == Verdict.SKIPPED))
+    ordered = sorted(verdicts, key=urgency)
     costs = suite_costs(ordered, results, prices)
     flips = _flips(ordered)
     cases = cases or {}
@@ -67,7 +67,7 @@ def report_html(
 
 def _json_for_script(data: Any) -> str:
     """JSON that cannot end its ``<script>`` block or open another: ``<``, ``>``, ``&`` and
-    the two JavaScript line separators escaped as ``\\uXXXX``."""
+    the two JavaScript line separators written as JSON unicode escapes (``<`` as ``\\u003c``)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     for char in "<>&\u2028\u2029":
         text = text.replace(char, f"\\u{ord(char):04x}")

@@ -7,20 +7,10 @@ from collections.abc import Mapping, Sequence
 
 from evalgate.config import PriceConfig
 from evalgate.report.cost import cost_line, suite_costs, total_line
-from evalgate.report.table import HEADERS, headline, rows
+from evalgate.report.table import HEADERS, ICONS, headline, rows, urgency
 from evalgate.results import CaseResult
 from evalgate.untrusted import code_span, html_text, markdown_text
-from evalgate.verdict.gate import SuiteVerdict, Verdict
-
-_ICONS = {
-    Verdict.PASS: "✅",
-    Verdict.FAIL: "❌",
-    Verdict.ERROR: "❌",
-    Verdict.INCOMPLETE: "⚠️",
-    Verdict.UNDECIDED: "❔",
-    Verdict.SKIPPED: "⏭️",
-}
-
+from evalgate.verdict.gate import SuiteVerdict
 
 CASES_SHOWN = 20
 """Failed or errored cases listed per suite; the rest are counted."""
@@ -39,7 +29,7 @@ def summary_markdown(
 ) -> str:
     """The whole summary document: suites that block first, then undecided and errored ones,
     then the rest; within :data:`BUDGET` bytes."""
-    ordered = sorted(verdicts, key=_urgency)
+    ordered = sorted(verdicts, key=urgency)
     title = f"## evalgate: {markdown_text(headline(ordered))}"
     if shard:
         title = f"## evalgate shard {shard} (partial: merge the shards with `evalgate report merge`)"
@@ -50,7 +40,7 @@ def summary_markdown(
     page.add("| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS))
     for verdict, cells in zip(ordered, rows(ordered), strict=True):
         # The suite name comes from a file name, the rest from evalgate: escape accordingly.
-        marked = (code_span(cells[0], table=True), f"{_ICONS[verdict.verdict]} {cells[1]}", *(markdown_text(cell) for cell in cells[2:]))
+        marked = (code_span(cells[0], table=True), f"{ICONS[verdict.verdict]} {cells[1]}", *(markdown_text(cell) for cell in cells[2:]))
         page.add("| " + " | ".join(marked) + " |")
     page.add("")
     page.add(*(f"- {code_span(v.suite)}: {markdown_text(v.reason, limit=1000)}" for v in ordered))
@@ -60,12 +50,6 @@ def summary_markdown(
     order = {verdict.suite: rank for rank, verdict in enumerate(ordered)}
     page.add(*_failed_cases(results, order))
     return page.text()
-
-
-def _urgency(verdict: SuiteVerdict) -> int:
-    if verdict.blocks_merge:
-        return 0
-    return 1 if verdict.verdict in (Verdict.UNDECIDED, Verdict.ERROR, Verdict.INCOMPLETE) else 2
 
 
 class _Page:

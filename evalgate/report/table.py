@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from evalgate.verdict.gate import SuiteVerdict
 
@@ -85,3 +86,15 @@ NAMED = 5
 def _few(names: Sequence[str]) -> str:
     shown = ", ".join(names[:NAMED])
     return shown if len(names) <= NAMED else f"{shown} and {len(names) - NAMED} more"
+
+
+ICONS = {"PASS": "✅", "FAIL": "❌", "ERROR": "❌", "INCOMPLETE": "⚠️", "UNDECIDED": "❔", "SKIPPED": "⏭️"}
+"""A verdict's sign in markdown and the PR comment."""
+
+_RANK = {"UNDECIDED": 0, "ERROR": 0, "INCOMPLETE": 0, "FAIL": 1, "PASS": 2, "SKIPPED": 3}
+
+
+def urgency(suite: Any) -> tuple[bool, int]:
+    """Sort key putting first what a reviewer must look at: gates that block, then unsettled
+    or broken ones, then passes, then skipped suites. Takes a SuiteVerdict or a SuiteReport."""
+    return not suite.blocks_merge, _RANK.get(str(suite.verdict), 1)
