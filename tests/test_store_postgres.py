@@ -194,3 +194,10 @@ def test_push_and_pull_move_a_laptops_results_and_ci_s_both_ways(
     assert ": 8 new entries" in capsys.readouterr().out
     pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*8 hit(s), 0 model call(s)*fresh.sqlite*"])
     assert main(["cache", "--project", str(pytester.path), "push"]) == 2  # no shared store named anywhere
+
+
+def test_a_store_url_that_is_not_postgresql_is_one_clear_line() -> None:
+    store = ResultStore.open_url("mysql://team:s3cret@db/evalgate")
+    assert not store.enabled
+    assert store.problems == ["the shared store must be a postgresql:// URL, not 'mysql://team:***@db/evalgate' "
+                              "(EVALGATE_STORE_URL or [store] url); running without the cache"]

@@ -149,6 +149,10 @@ class ResultStore:
         server cannot be reached, the store is disabled with one line saying this run's
         results are not shared — the run goes on and reports everything."""
         where = postgres.display(url)
+        if not url.startswith(("postgresql://", "postgres://")):
+            return cls(Path(where), None, [
+                f"the shared store must be a postgresql:// URL, not '{where}' (EVALGATE_STORE_URL or [store] url); "
+                "running without the cache"], url)
         try:
             connection = postgres.connect(url)
         except ImportError:
