@@ -45,6 +45,9 @@ class Case:
     tags: tuple[str, ...]
     source: str
     """``file:line`` of the row, for error messages."""
+    variant: str | None = None
+    """The robustness variant this is (``typo``, ...; :mod:`evalgate.variants`): the same
+    case with a perturbed input. None for the case as written."""
 
     @property
     def input(self) -> str | list[dict[str, str]]:

@@ -582,8 +582,9 @@ def describe(project: Project) -> list[str]:
     for name, tier in sorted(project.tiers.items()):
         suites = project.suites_for(tier)
         cases = sum(len(cases_for_tier(s.cases, tier, project.config.seed, s.config.stratify)) for s in suites)
+        variants = f" + variants {', '.join(tier.variants)}" if tier.variants else ""
         lines.append(
-            f"  {name}: {len(suites)} suite(s), {cases} case(s) × {tier.repeats} — {tier.description}"
+            f"  {name}: {len(suites)} suite(s), {cases} case(s) × {tier.repeats}{variants} — {tier.description}"
         )
     return lines
 

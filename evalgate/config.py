@@ -397,6 +397,12 @@ class GateConfig(StrictModel):
     max_regression: float = Field(default=0.0, ge=0, lt=1)
     """With a baseline: the largest drop in pass rate (candidate − baseline) that still
     passes, e.g. ``0.02``; a larger one, shown at ``alpha``, fails the gate. Default 0."""
+    min_consistency: float | None = Field(default=None, ge=0, le=1)
+    """In tiers that run robustness ``variants``: the lowest acceptable share of cases whose
+    every variant passes or fails as the case itself does, e.g. ``0.9`` — decided like the
+    pass rate (exactly, or settled at ``alpha`` by the same anytime-valid test; an errored
+    variant is not consistent). Tiers without variants do not measure it. Default: measured
+    and reported, not gated."""
     undecided: Literal["warn", "estimate", "fail"] = "warn"
     """What an UNDECIDED verdict (a sample that cannot settle it at ``alpha``) does to the
     build: ``warn`` does not block (a warning annotation), ``fail`` always blocks, ``estimate``
@@ -486,6 +492,12 @@ class TierConfig(StrictModel):
     repeats: int = Field(default=1, ge=1, le=100)
     """Run each case this many times (for non-deterministic models); a case passes when
     a majority of its scored repeats pass. Default 1."""
+    variants: list[str] = []
+    """Robustness variants to run beside every case: seeded perturbations of its input that
+    should not change the right answer — ``case``, ``whitespace``, ``typo``, ``distractor``,
+    ``injection`` (see README, "Robustness variants"), or ``module:function(text, rng) -> str``
+    of your own. Each variant is an item and a cached call; the suite reports its
+    consistency and may gate on it (``min_consistency``). Default: none."""
     early_stop: bool = True
     """Stop a suite as soon as its verdict is settled at the gate's ``alpha`` (an
     anytime-valid test); the remaining cases are skipped with the reason. Default true."""
@@ -497,6 +509,11 @@ class TierConfig(StrictModel):
     undecided: Literal["warn", "estimate", "fail"] | None = None
     """A stricter policy for UNDECIDED verdicts (the stricter of this and the gate's applies:
     warn < estimate < fail). Default: the gates'."""
+
+    def runs_per_case(self, deterministic: bool) -> int:
+        """Model calls (or cache hits) one case costs in this tier: its repeats — one for a
+        deterministic model, which would repeat its answer — times one plus its variants."""
+        return (1 if deterministic else self.repeats) * (1 + len(self.variants))
 
     def size(self, cases: int) -> int:
         """How many of a suite's ``cases`` this tier runs (before repeats)."""

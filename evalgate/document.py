@@ -102,6 +102,41 @@ class ComparisonReport(_Model):
     """Which run the baseline is: a results.json, a store run, or the merge base's run."""
 
 
+class FlipReport(_Model):
+    """A variant whose pass/fail differed from its case's."""
+
+    case: str
+    variant: str
+
+
+class ConsistencyReport(_Model):
+    """Consistency under the tier's robustness variants: the share of cases whose every
+    variant passes or fails as the case itself does."""
+
+    variants: list[str]
+    read: int
+    """Cases whose every variant the verdict read."""
+    consistent: int
+    errors: int
+    """Cases where the case or a variant errored (not consistent, not evidence)."""
+    rate: float | None
+    """``consistent / read``; None when none was read."""
+    interval: tuple[float, float]
+    """For the share of consistent cases in the population: exact, or anytime-valid."""
+    method: str
+    threshold: float | None
+    """``min_consistency``; None when it is measured, not gated."""
+    required: int
+    """Consistent cases the population needs (0 when not gated)."""
+    decision: Literal["PASS", "FAIL"] | None
+    decided_at: int | None
+    exact: bool
+    flips: list[FlipReport]
+    """Each variant that flipped its case's pass/fail, in sampling order."""
+    flips_by_variant: dict[str, int]
+    """How many cases each variant flipped: which perturbation breaks the model."""
+
+
 class MergeInfo(_Model):
     """What ``evalgate report merge`` needs to decide the suite again from shards."""
 
@@ -115,6 +150,8 @@ class MergeInfo(_Model):
     scheduled: list[str] | None = None
     """The case ids this run collected, when ``-k`` / ``--lf`` left some planned ones out
     (the merged verdict is then about the selection)."""
+    variants: list[str] = []
+    """The robustness variants each case ran with (their consistency is decided too)."""
 
 
 class SuiteReport(_Model):
@@ -169,6 +206,8 @@ class SuiteReport(_Model):
     more_needed: int | None = None
     """For UNDECIDED: the fewest further cases that could settle it."""
     baseline: ComparisonReport | None = None
+    consistency: ConsistencyReport | None = None
+    """Consistency under robustness variants, in tiers that run them."""
     merge: MergeInfo | None = None
     cost: CostReport | None = None
     """Tokens and money; None in files written before evalgate reported them."""

@@ -250,7 +250,7 @@ class EvalRun:
         self.lookahead.index(session.items)
         for item in session.items:
             if isinstance(item, EvalCase):
-                self.session.schedule(item.suite_name, item.case.id)
+                self.session.schedule(item.suite_name, item.case)
                 self.progress.total += 1
         self.session.scheduling_done()
 

@@ -91,6 +91,15 @@ class CaseResult:
     """Token counts of the judge's calls (a ``judge`` scorer), kept apart from the model's."""
     cached: bool = False
     """True when this result came from the cache instead of a model call."""
+    variant: str | None = None
+    """The robustness variant of the case that ran (``typo``, ...), None for the case itself."""
+
+    @property
+    def row_id(self) -> str:
+        """What tells this run apart from the case's other runs in a store row or a merge:
+        the case id, with the variant in brackets (``q1[typo]``) — brackets never occur in
+        case ids. A label only: code reads ``case_id`` and ``variant``, never parses it."""
+        return variant_label(self.case_id, self.variant)
 
     @property
     def errored(self) -> bool:
@@ -100,6 +109,11 @@ class CaseResult:
     def replace(self, **changes: Any) -> CaseResult:
         """A copy with ``changes`` applied (e.g. a cache hit re-labelled for this case)."""
         return dataclasses.replace(self, **changes)
+
+
+def variant_label(case_id: str, variant: str | None) -> str:
+    """``q1`` for a case, ``q1[typo]`` for one of its variants (item names, store rows)."""
+    return case_id if variant is None else f"{case_id}[{variant}]"
 
 
 RESULT_ADAPTER: TypeAdapter[CaseResult] = TypeAdapter(CaseResult)

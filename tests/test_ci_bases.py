@@ -21,7 +21,8 @@ CI_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "JENKINS_", "CHANGE_", "GIT_PREVIOUS
 def origin(tmp_path: Path) -> GitRepo:
     """main with two suites, and a branch `feature` that edits the safety prompt only."""
     repo = GitRepo(tmp_path / "origin")
-    write_project(repo.path, cases=6, min_pass_rate=0.5, project_options=SAFETY_RULE)
+    deep_dive = {"deep-dive": {"repeats": 3, "early_stop": False, "alpha": 0.01}}  # the built-in's α
+    write_project(repo.path, cases=6, min_pass_rate=0.5, project_options=SAFETY_RULE, tiers=deep_dive)
     add_suite(repo.path, "safety", cases=6, concerns=("safety",), min_pass_rate=0.5)
     repo.write("prompts/safety/system.txt", "Refuse harmful requests.\n")
     repo.write(".gitignore", ".evalgate/\n__pycache__/\n")

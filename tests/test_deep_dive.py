@@ -61,7 +61,7 @@ def test_a_targeted_change_brings_the_deep_dive_suite_and_the_plan_says_what_it_
     assert main(["plan", str(repo.path), "--base", "main", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["suites"] == {"qa": "smoke", "adversarial": "deep-dive"}
-    assert "the deep dive adds adversarial (concern safety): 120 case runs, gate at α = 0.01" in plan["reasons"]
+    assert "the deep dive adds adversarial (concern safety): 40 case runs, gate at α = 0.01" in plan["reasons"]
     repo.git("checkout", "-q", "main")  # a code change elsewhere: the deep-dive suite stays out, and says so
     repo.git("checkout", "-q", "-b", "other")
     repo.write("src/app.py", "x = 2\n")

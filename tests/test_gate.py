@@ -306,7 +306,7 @@ def test_the_live_early_stop_and_the_final_verdict_agree(outcomes: list[str], se
     arrived: list[CaseResult] = []
     for result in results:
         arrived.append(result)
-        for case_id, outcome in reader.add(result):
+        for case_id, outcome, _ in reader.add(result):
             live.add(case_id, outcome)
         if live.settled:
             break

@@ -17,7 +17,7 @@ LAYERS: list[set[str]] = [
     {"results", "sources", "ci", "config_errors"},
     {"config"},
     {"cases", "document"},
-    {"models", "scorers"},
+    {"models", "scorers", "variants"},
     {"project"},
     {"changes", "store", "verdict"},
     {"run"},

@@ -51,7 +51,8 @@ def plan_for_project(
 
 
 def _lowered(project: Project, analysed: Mapping[str, str | None], wanted: Mapping[str, str | None]) -> str | None:
-    """Which suites an override would run with fewer case runs than the analysis chose, or None."""
+    """Which suites an override would run with fewer case runs, or gate at a looser α, than
+    the analysis chose, or None."""
     fewer = []
     for suite in project.suites:
         before, after = analysed.get(suite.name), wanted.get(suite.name)
@@ -59,12 +60,21 @@ def _lowered(project: Project, analysed: Mapping[str, str | None], wanted: Mappi
             continue
         if after is None or _case_runs(project, suite, after) < _case_runs(project, suite, before):
             fewer.append(f"{suite.name}: {after or 'skipped'} instead of {before}")
+        elif _alpha(project, suite, after) > _alpha(project, suite, before):
+            looser = f"α = {_alpha(project, suite, after):g} instead of {_alpha(project, suite, before):g}"
+            fewer.append(f"{suite.name}: {after} instead of {before} ({looser})")
     return "; ".join(fewer) or None
 
 
 def _case_runs(project: Project, suite: Suite, tier_name: str) -> int:
     tier = project.tier(tier_name)
-    return tier.size(len(suite.cases)) * tier.repeats
+    return tier.size(len(suite.cases)) * tier.runs_per_case(suite.adapter.deterministic)
+
+
+def _alpha(project: Project, suite: Suite, tier_name: str) -> float:
+    """The α the suite's gate decides at in a tier (a tier can only tighten it)."""
+    tier, gate = project.tier(tier_name), suite.config.gate
+    return min(gate.alpha, tier.alpha) if tier.alpha is not None else gate.alpha
 
 
 def evalgate_inputs(project: Project) -> list[str]:
@@ -102,10 +112,11 @@ def _only_in_their_tiers(project: Project, plan: Plan) -> Plan:
             notes.append(f"{suite.name} runs only in the {' / '.join(only)} tier: not at {tier_name}")
         elif tier_name == "deep-dive":
             tier = project.tier(tier_name)
-            alpha = min(suite.config.gate.alpha, tier.alpha or suite.config.gate.alpha)
-            runs = tier.size(len(suite.cases)) * tier.repeats
+            alpha = _alpha(project, suite, tier_name)
+            runs = tier.size(len(suite.cases)) * tier.runs_per_case(suite.adapter.deterministic)
             concern = f" (concern {', '.join(suite.config.concerns)})" if suite.config.concerns else ""
-            notes.append(f"the deep dive adds {suite.name}{concern}: {runs} case runs, gate at α = {alpha:g}")
+            variants = f" with variants {', '.join(tier.variants)}" if tier.variants else ""
+            notes.append(f"the deep dive adds {suite.name}{concern}: {runs} case runs{variants}, gate at α = {alpha:g}")
     return replace(plan, suites=assigned, notes=tuple(notes))
 
 

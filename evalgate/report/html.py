@@ -28,7 +28,7 @@ from evalgate.cases import CaseText
 from evalgate.config import PriceConfig
 from evalgate.report.cost import cost_line, suite_costs, tokens
 from evalgate.report.table import headline, percent, urgency
-from evalgate.results import CaseResult
+from evalgate.results import CaseResult, variant_label
 from evalgate.verdict.gate import SuiteVerdict, interval_trajectory
 
 
@@ -46,7 +46,7 @@ def report_html(
     flips = _flips(ordered)
     cases = cases or {}
     data = {
-        "cases": [_case(result, cases.get((result.suite, result.case_id)), flips) for result in results],
+        "cases": [_case(result, cases.get((result.suite, result.row_id)), flips) for result in results],
         "suites": [v.suite for v in ordered],
     }
     title = f"evalgate: {headline(ordered)}" + (f" (shard {shard}, partial)" if shard else "")
@@ -80,6 +80,9 @@ def _flips(verdicts: Sequence[SuiteVerdict]) -> dict[tuple[str, str], str]:
         if verdict.comparison is not None:
             flips.update({(verdict.suite, case): "now failing" for case in verdict.comparison.worse_cases})
             flips.update({(verdict.suite, case): "now passing" for case in verdict.comparison.better_cases})
+        if verdict.consistency is not None:
+            flips.update({(verdict.suite, variant_label(case, variant)): "flipped by its variant"
+                          for case, variant in verdict.consistency.flips})
     return flips
 
 
@@ -88,7 +91,7 @@ def _case(result: CaseResult, text: CaseText | None, flips: Mapping[tuple[str, s
     status = "errored" if result.errored else ("passed" if result.passed else "failed")
     return {
         "suite": result.suite,
-        "id": result.case_id + (f" #{result.repeat + 1}" if result.repeat else ""),
+        "id": result.row_id + (f" #{result.repeat + 1}" if result.repeat else ""),
         "input": text.input if text else None,
         "expected": text.expected if text else None,
         "output": result.output,
@@ -98,7 +101,7 @@ def _case(result: CaseResult, text: CaseText | None, flips: Mapping[tuple[str, s
         "cached": result.cached,
         "latency": round(result.latency, 3),
         "tokens": f"{counted[0]} / {counted[1]}" if counted else None,
-        "flip": flips.get((result.suite, result.case_id)),
+        "flip": flips.get((result.suite, result.row_id)),
     }
 
 

@@ -93,7 +93,7 @@ def _failed_cases(results: Sequence[CaseResult], order: dict[str, int]) -> list[
             kind = f"error ({result.error.kind})" if result.error else "failed"
             # Model output and error text are untrusted: a code span shows them literally
             # (no markup, no closing </details>, no links or images).
-            lines.append(f"- {code_span(result.case_id)} {kind}: {code_span(why)}")
+            lines.append(f"- {code_span(result.row_id)} {kind}: {code_span(why)}")
         if len(failed) > CASES_SHOWN:
             lines.append(f"- … and {len(failed) - CASES_SHOWN} more (see results.json)")
         lines += ["", "</details>", ""]

@@ -33,6 +33,7 @@ def merge_reports(
         raise ConfigError("give the report folders (or results.json files) of the shards to merge")
     documents = [read_document(source) for source in sources]
     results: dict[tuple[str, str, int], CaseResult] = {}
+    """``(suite, case id or variant label, repeat)`` → the result."""
     meta: dict[str, MergeInfo] = {}
     where: dict[str, dict[str, Any]] = {}
     prices: dict[str, PriceConfig | None] = {}
@@ -50,8 +51,9 @@ def merge_reports(
                 deselected.add(suite.suite)
                 scheduled[suite.suite].update(suite.merge.scheduled)
         for result in document.cases:
-            results[(result.suite, result.case_id, result.repeat)] = result
-            scheduled[result.suite].add(result.case_id)
+            results[(result.suite, result.row_id, result.repeat)] = result
+            if result.variant is None:
+                scheduled[result.suite].add(result.case_id)
     names = [name for name, info in meta.items() if info.gate.baseline is not None]
     baselines = load_baselines(str(baseline.resolve()), Path.cwd(), None, None, names) if baseline else {}
     verdicts = []
@@ -63,7 +65,7 @@ def merge_reports(
         spec = SuiteSpec(
             name, info.gate, order, len(order) if name in deselected else info.total, info.total,
             selected=name in deselected, repeats=info.repeats, skip_reason=info.skip_reason,
-            baseline=baselines.get(name) if baseline else None,
+            baseline=baselines.get(name) if baseline else None, variants=tuple(info.variants),
         )
         verdicts.append(replace(decide(spec, suite_results), **where[name]))
     return verdicts, list(results.values()), documents[0].tier, prices

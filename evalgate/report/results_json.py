@@ -10,7 +10,9 @@ from evalgate.document import (
     SCHEMA_VERSION,
     CallsSaved,
     ComparisonReport,
+    ConsistencyReport,
     CostReport,
+    FlipReport,
     MergeInfo,
     PlanReport,
     ResultsDocument,
@@ -31,6 +33,15 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
             interval=c.interval, max_regression=c.max_regression, decision=c.decision, decided_at=c.decided_at,
             worse=c.worse, better=c.better, mcnemar_p=c.mcnemar_p, exact=c.exact, method=c.method,
             worse_cases=list(c.worse_cases), better_cases=list(c.better_cases), source=c.source,
+        )
+    consistency = None
+    if verdict.consistency is not None:
+        m = verdict.consistency
+        consistency = ConsistencyReport(
+            variants=list(m.variants), read=m.read, consistent=m.consistent, errors=m.errors, rate=m.rate,
+            interval=m.interval, method=m.method, threshold=m.threshold, required=m.required, decision=m.decision,
+            decided_at=m.decided_at, exact=m.exact, flips=[FlipReport(case=case, variant=variant) for case, variant in m.flips],
+            flips_by_variant=m.by_variant(),
         )
     return SuiteReport(
         suite=verdict.suite,
@@ -68,6 +79,7 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
         ),
         more_needed=verdict.more_needed,
         baseline=comparison,
+        consistency=consistency,
         merge=merge,
         cost=cost,
         file=verdict.file,

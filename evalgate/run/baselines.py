@@ -120,5 +120,6 @@ def _from_base(project: Project, plan_base: str | None, current_run: str, suites
 def _outcomes(results: Iterable[CaseResult]) -> dict[str, dict[str, Outcome]]:
     runs: dict[str, dict[str, list[CaseResult]]] = defaultdict(lambda: defaultdict(list))
     for result in results:
-        runs[result.suite][result.case_id].append(result)
+        if result.variant is None:  # a variant is not the case the baseline pairs with
+            runs[result.suite][result.case_id].append(result)
     return {suite: {case_id: case_outcome(case_runs) for case_id, case_runs in cases.items()} for suite, cases in runs.items()}

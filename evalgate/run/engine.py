@@ -121,7 +121,7 @@ class Engine:
             return self.runner.run(job.planned, job.case, job.repeat)
         result = pending.future.result()
         if pending.kind != "call":
-            return self.runner.note_hit(pending.key, result, job.planned.suite.name, job.case.id, job.repeat)
+            return self.runner.note_hit(pending.key, result, job.planned.suite.name, job.case, job.repeat)
         if pending.key is not None and self.inflight.get(pending.key) is pending.future:
             del self.inflight[pending.key]
         return result

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from evalgate.cases import Case
 from evalgate.project import Suite
+from evalgate.variants import Variant
 
 
 @dataclass(frozen=True)
@@ -27,17 +28,48 @@ class PlannedSuite:
     early_stop: bool = True
     full_order: tuple[str, ...] = ()
     """Every planned case id of the suite in sampling order, all shards together."""
+    variants: tuple[Variant, ...] = ()
+    """The tier's robustness variants: each case also runs with these perturbed inputs."""
+    seed: int = 0
+    """The project seed the variants' perturbations are drawn from."""
 
     def items(self) -> Iterator[tuple[str, Case, int]]:
         """``(item name, case, repeat index)`` for every item this suite contributes: the
-        case id, with ``[r2]``-style suffixes when the tier repeats cases. Generated, not
-        kept: a 100,000-case suite should not hold a second list of its items."""
+        case id, with ``[r2]``-style suffixes when the tier repeats cases, then its variants
+        (``q1[typo]``, ``q1[typo-r2]``) right after it, so a case and its variants finish
+        together. Generated, not kept: a 100,000-case suite should not hold a second list
+        of its items."""
         for case in self.cases:
-            if self.repeats == 1:
-                yield case.id, case, 0
-            else:
+            for run in (case, *self.variant_cases(case)):
+                name = f"{case.id}[{run.variant}" if run.variant is not None else case.id
+                if self.repeats == 1:
+                    yield f"{name}]" if run.variant is not None else name, run, 0
+                    continue
                 for repeat in range(self.repeats):
-                    yield f"{case.id}[r{repeat + 1}]", case, repeat
+                    suffix = f"-r{repeat + 1}]" if run.variant is not None else f"[r{repeat + 1}]"
+                    yield f"{name}{suffix}", run, repeat
+
+    def variant_cases(self, case: Case) -> tuple[Case, ...]:
+        """The case's variants, made once per case and run (a custom perturbation may be slow)."""
+        if not self.variants:
+            return ()
+        made = self._variant_memo.get(case.id)
+        if made is None:
+            made = self._variant_memo[case.id] = tuple(variant.apply(case, self.seed) for variant in self.variants)
+        return made
+
+    @cached_property
+    def _variant_memo(self) -> dict[str, tuple[Case, ...]]:
+        return {}
+
+    @property
+    def runs_per_case(self) -> int:
+        """Items each planned case contributes: its repeats, times one plus its variants."""
+        return self.repeats * (1 + len(self.variants))
+
+    @property
+    def variant_names(self) -> tuple[str, ...]:
+        return tuple(variant.name for variant in self.variants)
 
     @cached_property
     def by_item_name(self) -> dict[str, tuple[Case, int]]:

@@ -27,7 +27,7 @@ from evalgate.store.sqlite import ResultStore
 
 def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repeat: int = 0) -> CaseResult:
     """Generate and score one case; errors are captured in the result."""
-    identity: dict[str, Any] = {"suite": suite, "case_id": case.id, "repeat": repeat}
+    identity: dict[str, Any] = {"suite": suite, "case_id": case.id, "repeat": repeat, "variant": case.variant}
     started = time.perf_counter()
     try:
         output = adapter.generate(case)
@@ -106,7 +106,7 @@ class CaseRunner:
         """The result of one case run, from the cache or from the model, synchronously."""
         key, hit = self.lookup(planned, case, repeat)
         if hit is not None:
-            return self.note_hit(key, hit, planned.suite.name, case.id, repeat)
+            return self.note_hit(key, hit, planned.suite.name, case, repeat)
         return self.compute(planned, case, repeat, key)
 
     def lookup(self, planned: PlannedSuite, case: Case, repeat: int) -> tuple[str | None, CaseResult | None]:
@@ -176,12 +176,14 @@ class CaseRunner:
             self.static[suite.name] = usage
         return usage
 
-    def note_hit(self, key: str | None, hit: CaseResult, suite: str, case_id: str, repeat: int) -> CaseResult:
+    def note_hit(self, key: str | None, hit: CaseResult, suite: str, case: Case, repeat: int) -> CaseResult:
         """The result a reused outcome gives this case run (pytest's thread only)."""
+        labels = {"suite": suite, "case_id": case.id, "repeat": repeat, "variant": case.variant}
         if hit.errored:  # a deterministic repeat that shared a failed call: the same error
-            return hit.replace(suite=suite, case_id=case_id, repeat=repeat)
-        # The key says nothing of suite names: another suite's identical case is a valid hit.
-        update = {"cached": True, "suite": suite, "case_id": case_id, "repeat": repeat, "latency": 0.0}
+            return hit.replace(**labels)
+        # The key says nothing of suite names (another suite's identical case is a valid
+        # hit) nor of variants (a perturbation that left the text alone asks the same).
+        update = {"cached": True, **labels, "latency": 0.0}
         result = hit.replace(**update)
         self.pending_hits.append(result)
         if len(self.pending_hits) >= self.HIT_BATCH:

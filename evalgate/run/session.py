@@ -12,14 +12,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evalgate.cases import CaseText, case_text
+from evalgate.cases import Case, CaseText, case_text
 from evalgate.config import GateConfig
 from evalgate.config_errors import line_of_key
 from evalgate.project import Project, Suite
-from evalgate.results import CaseResult
+from evalgate.results import CaseResult, variant_label
 from evalgate.run.planned import PlannedSuite
 from evalgate.run.sampling import cases_for_tier
 from evalgate.run.sharding import in_shard
+from evalgate.variants import load_variants
 from evalgate.verdict.gate import SuiteVerdict, Verdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
@@ -79,10 +80,14 @@ class EvalSession:
                         f"{suite.name}: its model is deterministic, so each case runs once "
                         f"(the {tier_name} tier's {tier.repeats} repeats would repeat the same answer)"
                     )
-                self.planned[suite.path] = PlannedSuite(suite, cases, repeats, tier_name, early_stop, full_order)
+                variants = load_variants(tier.variants, project.root, f"tier '{tier_name}'")
+                self.planned[suite.path] = PlannedSuite(
+                    suite, cases, repeats, tier_name, early_stop, full_order, variants, project.config.seed
+                )
         self.by_name = {planned.suite.name: planned for planned in self.planned.values()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
-        """Suite name → case ids actually collected (after ``-k`` and friends)."""
+        """Suite name → case ids (and ``q1[typo]`` variant labels) actually collected, after
+        ``-k`` and friends."""
         self.fully_scheduled: set[str] = set()
         """Suites whose every planned case was collected (their id sets are dropped)."""
         self.results: list[CaseResult] = []
@@ -116,9 +121,9 @@ class EvalSession:
         """The plan for the suite defined in ``path``; None if the tier does not run it."""
         return self.planned.get(path.resolve())
 
-    def schedule(self, suite: str, case_id: str) -> None:
-        """Note that a case item was collected and will run."""
-        self.scheduled[suite].add(case_id)
+    def schedule(self, suite: str, case: Case) -> None:
+        """Note that a case item (or one of its variants) was collected and will run."""
+        self.scheduled[suite].add(variant_label(case.id, case.variant))
 
     def schedule_nodeid(self, nodeid: str, rootdir: Path) -> bool:
         """Like :meth:`schedule`, from a node id (what xdist workers report); False when
@@ -130,7 +135,7 @@ class EvalSession:
         found = planned.by_item_name.get(name)
         if found is None:
             return False
-        self.schedule(planned.suite.name, found[0].id)
+        self.schedule(planned.suite.name, found[0])
         return True
 
     def note_time(self, suite: str, started: float, stopped: float) -> None:
@@ -147,12 +152,12 @@ class EvalSession:
         live = self.live.get(result.suite)
         if live is None:
             spec = self.spec(planned.suite)
-            live = self.live[result.suite] = (PrefixReader(spec.order, spec.repeats), SuiteMonitor(spec))
+            live = self.live[result.suite] = (PrefixReader(spec.order, spec.repeats, spec.variants), SuiteMonitor(spec))
         reader, monitor = live
         if monitor.settled:
             return None
-        for case_id, outcome in reader.add(result):
-            if monitor.add(case_id, outcome) is not None:
+        for case_id, outcome, consistent in reader.add(result):
+            if monitor.add(case_id, outcome, consistent) is not None:
                 return monitor
         return None
 
@@ -161,7 +166,7 @@ class EvalSession:
         collected (the common case), so a 100,000-case run does not keep them."""
         for planned in self.planned.values():
             name = planned.suite.name
-            if name in self.scheduled and len(self.scheduled[name]) == len(planned.cases):
+            if name in self.scheduled and len(self.scheduled[name]) == len(planned.cases) * (1 + len(planned.variants)):
                 del self.scheduled[name]
                 self.fully_scheduled.add(name)
 
@@ -184,8 +189,17 @@ class EvalSession:
         selected = len(order) < len(planned.cases)
         return SuiteSpec(
             suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
-            baseline=self.baselines.get(suite.name),
+            baseline=self.baselines.get(suite.name), variants=self.variants_run(planned, order),
         )
+
+    def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
+        """The variants the suite's consistency is about: every one the tier asked for, less
+        any that ``-k`` deselected for some case of the order (they are not measured)."""
+        name = planned.suite.name
+        if name in self.fully_scheduled or not planned.variants:
+            return planned.variant_names
+        scheduled = self.scheduled[name]
+        return tuple(v for v in planned.variant_names if all(variant_label(case, v) in scheduled for case in order))
 
     def verdicts(self) -> list[SuiteVerdict]:
         """One verdict per project suite (suites outside the tier are SKIPPED)."""
@@ -225,12 +239,16 @@ class EvalSession:
 
     def case_texts(self) -> dict[tuple[str, str], CaseText]:
         """What each case that ran asked and expected, for report.html."""
-        ran = {(result.suite, result.case_id) for result in self.results}
+        ran = {(result.suite, result.row_id) for result in self.results}
         texts: dict[tuple[str, str], CaseText] = {}
         for suite in self.project.suites:
+            planned = self.planned.get(suite.path)
             for case in suite.cases:
-                if (suite.name, case.id) in ran:
-                    texts[(suite.name, case.id)] = case_text(case)
+                if (suite.name, case.id) not in ran:
+                    continue
+                texts[(suite.name, case.id)] = case_text(case)
+                for variant in planned.variant_cases(case) if planned else ():
+                    texts[(suite.name, variant_label(case.id, variant.variant))] = case_text(variant)
         return texts
 
     def metadata(self) -> dict[str, MergeInfo]:
@@ -249,6 +267,7 @@ class EvalSession:
                 repeats=planned.repeats if planned else 1,
                 skip_reason=None if planned else self.skip_reason,
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
+                variants=list(self.variants_run(planned, tuple(order))) if planned else [],
             )
         return meta
 

@@ -50,7 +50,7 @@ class SuiteKeys:
             "scorer": suite.scorer.fingerprint(),
         }
         self.deterministic = suite.adapter.deterministic
-        self.known: dict[tuple[str, int], str] = {}
+        self.known: dict[tuple[str, str | None, int], str] = {}
         """Keys already computed: the prefetch and each item ask for the same ones. Only
         the key is kept; the parts are rebuilt for the few cases that miss."""
 
@@ -64,12 +64,12 @@ class SuiteKeys:
 
     def take(self, case: Case, repeat: int) -> str:
         """The key of one case run, forgotten here once taken (the item has it now)."""
-        slot = (case.id, repeat if not self.deterministic else 0)
+        slot = (case.id, case.variant, repeat if not self.deterministic else 0)
         return self.known.pop(slot, None) or cache_key(self.parts(case, repeat))
 
     def key(self, case: Case, repeat: int) -> str:
         """The key of one case run."""
-        slot = (case.id, repeat if not self.deterministic else 0)
+        slot = (case.id, case.variant, repeat if not self.deterministic else 0)
         key = self.known.get(slot)
         if key is None:
             key = self.known[slot] = cache_key(self.parts(case, repeat))

@@ -203,7 +203,7 @@ class ResultStore:
             statements.append((
                 "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, result.suite, result.case_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
+                (key, result.suite, result.row_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
                  result_to_json(result), now, now, deps.id if deps is not None else ""),
             ))
         try:
@@ -525,7 +525,7 @@ _INSERT_RESULT = (
 
 
 def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:
-    return (run_id, result.suite, result.case_id, result.repeat, int(result.cached), result_to_json(result), now)
+    return (run_id, result.suite, result.row_id, result.repeat, int(result.cached), result_to_json(result), now)
 
 
 def _connect(path: Path) -> sqlite3.Connection:

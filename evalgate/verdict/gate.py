@@ -13,12 +13,12 @@ an anytime-valid test, or not settled).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from evalgate.results import CaseResult
+from evalgate.verdict.consistency import Consistency, consistency, describe
 from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
@@ -103,6 +103,8 @@ class SuiteVerdict:
     and JUnit readers can point at it."""
     line: int | None = None
     """The line of the suite's gate in that file, where known."""
+    consistency: Consistency | None = None
+    """Consistency under the tier's robustness variants (None when it ran none)."""
 
     @property
     def pass_rate(self) -> float | None:
@@ -132,25 +134,26 @@ class SuiteVerdict:
 
 def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     """The verdict of one suite from its results (any order, any subset)."""
-    runs: dict[str, list[CaseResult]] = defaultdict(list)
+    reader = PrefixReader(spec.order, spec.repeats, spec.variants)
     hits = calls = 0
     seconds = 0.0
     first_error = None
     for result in results:
-        runs[result.case_id].append(result)
+        reader.take(result)
         hits += result.cached
         calls += not result.cached
         seconds += result.latency
         if result.error is not None and first_error is None:
             first_error = result.error.message
-    reader = PrefixReader(spec.order, spec.repeats)
-    reader.runs = runs
     monitor = SuiteMonitor(spec)
     prefix = reader.advance()
-    for case_id, outcome in prefix:
-        monitor.add(case_id, outcome)
+    for case_id, outcome, consistent in prefix:
+        monitor.add(case_id, outcome, consistent)
+    runs = reader.runs
     outcomes = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= spec.repeats}
-    return _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, dict(prefix)).verdict()
+    prefix_outcomes = {case_id: outcome for case_id, outcome, _ in prefix}
+    judge = _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
+    return judge.with_consistency(judge.verdict(), reader.flips)
 
 
 class _Judge:
@@ -236,7 +239,9 @@ class _Judge:
         counts = monitor.counts_at_decision
         verdict = Verdict(monitor.decision)
         threshold_side = monitor.threshold.decision
-        if verdict == Verdict.FAIL and threshold_side != "FAIL":
+        if verdict == Verdict.FAIL and monitor.consistency is not None and monitor.consistency.decision == "FAIL":
+            reason = ""  # the consistency gate failed: with_consistency says how
+        elif verdict == Verdict.FAIL and threshold_side != "FAIL":
             reason = "regression vs baseline"  # replaced below with the comparison's numbers
         else:
             relation = "≥" if verdict == Verdict.PASS else "<"
@@ -276,6 +281,29 @@ class _Judge:
         detail = f" (estimate {estimate:.1%}{self._delta_text(compared)})"
         reason = f"{why}{detail}; {need + '; ' if need else ''}policy '{gate.undecided}' {effect}"
         return self._make(Verdict.UNDECIDED, reason, blocks, counted=n, comparison=compared, more_needed=more)
+
+    # --- consistency ------------------------------------------------------------------
+
+    def with_consistency(self, made: SuiteVerdict, flips: list[tuple[int, str, str]]) -> SuiteVerdict:
+        """The verdict with the consistency under variants added: measured always, and a
+        gate of its own with ``min_consistency`` (a settled FAIL fails the suite, an
+        unsettled one cannot PASS it)."""
+        measured = consistency(self.monitor, made.counted, made.exact, flips)
+        if measured is None or made.verdict == Verdict.SKIPPED:
+            return made
+        made = replace(made, consistency=measured)
+        text = describe(measured, self._alpha_text(Verdict(measured.decision or "PASS")))
+        if measured.threshold is None or made.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+            return replace(made, reason=f"{made.reason}; {text}")
+        if measured.decision == "FAIL":
+            reason = text if not made.reason else f"{text}; {made.reason}"
+            return replace(made, verdict=Verdict.FAIL, blocks=True, reason=reason)
+        if measured.decision == "PASS" or made.verdict != Verdict.PASS:
+            return replace(made, reason=f"{made.reason}; {text}")
+        policy = self.gate.undecided
+        blocks = policy == "fail" or (policy == "estimate" and (measured.rate or 0.0) < measured.threshold)
+        effect = "blocks the merge" if blocks else "does not block"
+        return replace(made, verdict=Verdict.UNDECIDED, blocks=blocks, reason=f"{made.reason}; {text}; policy '{policy}' {effect}")
 
     # --- baseline ---------------------------------------------------------------------
 

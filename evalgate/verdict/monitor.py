@@ -12,7 +12,10 @@ nowhere else. A suite has up to three gates, and the monitor keeps a test for ea
   exact ERROR; an early PASS also needs the test "errors among the planned cases ≤ b" to
   be settled, so it agrees with running every planned case;
 - **baseline** (when the gate has one): the candidate's pass rate is at most δ below the
-  baseline's on the population — a paired test on D = candidate − baseline per case.
+  baseline's on the population — a paired test on D = candidate − baseline per case;
+- **consistency** (``min_consistency``, in tiers with robustness variants): at least
+  ⌈c·N⌉ of the N cases keep their pass/fail under every variant — the pass-rate test on
+  the consistency outcomes (:func:`~evalgate.verdict.outcomes.consistency_outcome`).
 
 **Family-wise error.** A suite blocks when any of its gates FAILs, so the FAIL sides share
 α: each gets α / (number of gates that can FAIL by a test). A suite PASSes only when every
@@ -78,6 +81,13 @@ class SuiteSpec:
     skip_reason: str | None = None
     """Why the suite does not run at all; None when it runs."""
     baseline: Baseline | None = None
+    variants: tuple[str, ...] = ()
+    """The robustness variants each case ran with (their consistency is measured)."""
+
+    @property
+    def gates_consistency(self) -> bool:
+        """The suite gates on consistency: it asks for it and the run has variants."""
+        return self.gate.min_consistency is not None and bool(self.variants)
 
     @property
     def capped(self) -> bool:
@@ -107,6 +117,8 @@ class SuiteMonitor:
     threshold: BettingTest = field(init=False)
     errors: BudgetTest = field(init=False)
     paired: BettingTest | None = field(init=False)
+    consistency: BettingTest | None = field(init=False)
+    """The consistency gate's test (None when the suite does not gate on it)."""
     required: int = field(init=False)
     """k*: passes the population needs."""
     budget: int = field(init=False)
@@ -125,6 +137,10 @@ class SuiteMonitor:
     are computed from, one byte per case."""
     paired_read: list[tuple[int, int]] = field(default_factory=list)
     """``(low, high)`` values of D + 1 of the paired cases read, in order."""
+    consistency_read: bytearray = field(default_factory=bytearray)
+    """Consistency outcome codes of the cases read, in order (with variants)."""
+    consistency_required: int = field(init=False, default=0)
+    """Consistent cases the population needs (with ``min_consistency``)."""
     seen: int = 0
     decision: SuiteDecision | None = None
     decided_at: int | None = None
@@ -136,7 +152,7 @@ class SuiteMonitor:
         spec, gate = self.spec, self.spec.gate
         population, planned = spec.population, len(spec.order)
         usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
-        failing_gates = 1 + usable_baseline
+        failing_gates = 1 + usable_baseline + spec.gates_consistency
         self.alpha_fail = gate.alpha / failing_gates
         self.required = required_passes(gate.min_pass_rate, population)
         self.threshold = pass_rate_test(population, gate.min_pass_rate, gate.alpha, self.alpha_fail)
@@ -150,10 +166,21 @@ class SuiteMonitor:
                 population, population + self.paired_required - 1, population + self.paired_required,
                 gate.alpha, self.alpha_fail, scale=2,
             )
+        self.consistency = None
+        if spec.gates_consistency:
+            assert gate.min_consistency is not None
+            self.consistency_required = required_passes(gate.min_consistency, population)
+            self.consistency = pass_rate_test(population, gate.min_consistency, gate.alpha, self.alpha_fail)
 
-    def add(self, case_id: str, outcome: Outcome) -> SuiteDecision | None:
-        """Read the next case of the prefix; the suite's decision so far (sticky)."""
+    def add(self, case_id: str, outcome: Outcome, consistent: Outcome | None = None) -> SuiteDecision | None:
+        """Read the next case of the prefix (and its consistency, with variants); the
+        suite's decision so far (sticky)."""
         self.seen += 1
+        if consistent is not None:
+            self.consistency_read.append(OUTCOME_CODES[consistent])
+            test = self.consistency
+            if test is not None and test.decision is None and test.seen < test.population:
+                test.update(int(consistent == "pass"), int(consistent != "fail"))
         self.counts[outcome] += 1
         self.read.append(OUTCOME_CODES[outcome])
         if self.seen <= self.threshold.population and self.threshold.decision is None:
@@ -205,9 +232,11 @@ class SuiteMonitor:
     def _status(self) -> SuiteDecision | None:
         if self.counts["error"] > self.budget:
             return "ERROR"
-        if self.threshold.decision == "FAIL" or (self.paired is not None and self.paired.decision == "FAIL"):
+        failed = (self.threshold, self.paired, self.consistency)
+        if any(test is not None and test.decision == "FAIL" for test in failed):
             return "FAIL"
         paired_ok = self.spec.baseline is None or (self.paired is not None and self.paired.decision == "PASS")
-        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok:
+        consistent_ok = self.consistency is None or self.consistency.decision == "PASS"
+        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok and consistent_ok:
             return "PASS"
         return None
