@@ -104,6 +104,13 @@ class RecordedModelConfig(ModelConfigBase):
     """Field of each row holding the case id. Default ``id``."""
     output_field: str = "output"
     """Field holding the output text; dots reach into objects (``gpt.solution``). Default ``output``."""
+    match: Literal["id", "input"] = "id"
+    """How a call finds its row: ``id`` — the case id (a robustness variant's row is
+    ``q1[typo]``: a variant is never answered with its case's output); ``input`` — the call's
+    input itself (``input_field``: a prompt, or the chat messages), for replaying recorded
+    calls such as a judge's. Default ``id``."""
+    input_field: str = "input"
+    """Field holding the recorded input, with ``match = "input"``. Default ``input``."""
 
 
 class OpenAIModelConfig(ModelConfigBase):
@@ -140,6 +147,10 @@ class OpenAIModelConfig(ModelConfigBase):
     """Longest wait between attempts, ``Retry-After`` included. Default 30."""
     system_prompt: str | None = None
     """Prepended as a system message when the case input is a plain prompt. Default: none."""
+    system_prompt_file: str | None = None
+    """The system prompt kept in a file instead (relative to the project directory), e.g.
+    ``prompts/safety/system.txt``: its text is part of the cache key, and the file is a
+    recorded dependency of the suites using the model. Default: none."""
     temperature: float | None = 0.0
     """Sampling temperature; ``0`` makes most servers deterministic. Default 0."""
     max_tokens: int | None = Field(default=None, ge=1)
@@ -148,6 +159,15 @@ class OpenAIModelConfig(ModelConfigBase):
     """Sampling seed, for servers that honour it. Default: none."""
     stop: list[str] | None = None
     """Stop sequences. Default: none."""
+    extra_body: dict[str, Any] = {}
+    """More request fields, sent as given and part of the cache key: a server's own options,
+    e.g. ``{response_format = {type = "json_object"}}`` or llama.cpp's ``top_k``. Default: none."""
+
+    @model_validator(mode="after")
+    def _one_system_prompt(self) -> OpenAIModelConfig:
+        if self.system_prompt is not None and self.system_prompt_file is not None:
+            raise ValueError("set either 'system_prompt' or 'system_prompt_file', not both")
+        return self
 
 
 class CommandModelConfig(ModelConfigBase):

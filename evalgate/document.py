@@ -56,6 +56,10 @@ class CostReport(_Model):
     """What the cached answers cost when produced, not spent again."""
     saved_estimate: float | None = None
     """Estimated: the mean cost per call times the calls sampling and early stopping saved."""
+    judge_price: PriceConfig | None = None
+    """The judge model's price per million tokens; None when none is set."""
+    judge_spent: float | None = None
+    """Money this run's judge calls cost; None without a judge price or judge usage."""
 
 
 class CallsSaved(_Model):
@@ -152,6 +156,9 @@ class MergeInfo(_Model):
     (the merged verdict is then about the selection)."""
     variants: list[str] = []
     """The robustness variants each case ran with (their consistency is decided too)."""
+    control: int | None = None
+    """The baseline's exact pass count over the population, when the pass-rate gate used it
+    as a control variate (for readers; a merge recounts it from its own ``--baseline``)."""
 
 
 class SuiteReport(_Model):

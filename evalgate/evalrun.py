@@ -351,9 +351,11 @@ class EvalRun:
             directory = self.config.invocation_params.dir / report_dir
             shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             try:
-                prices = {suite.name: suite.model.price for suite in self.session.project.suites}
                 from evalgate.document import PlanReport  # the writers load only when reports are written
+                from evalgate.report.cost import Prices
                 from evalgate.report.writer import RunReport, write_reports
+
+                prices = {suite.name: Prices(suite.model.price, suite.judge_price) for suite in self.session.project.suites}
 
                 plan = None
                 if self.plan is not None:

@@ -16,6 +16,7 @@ from evalgate.cases import Case, load_cases
 from evalgate.config import (
     JudgeScorerConfig,
     ModelConfig,
+    PriceConfig,
     ProjectConfig,
     RecordedModelConfig,
     ScorerConfig,
@@ -56,6 +57,8 @@ class Suite:
     scorer: Scorer
     parts: tuple[Scorer, ...] = ()
     """The suite's scorers one by one, when it has several (``scorer`` combines them)."""
+    judge_price: PriceConfig | None = None
+    """The price of the model its ``judge`` scorer calls, for the cost reports."""
 
 
 @dataclass
@@ -193,7 +196,10 @@ def load_suite(path: Path, project: Project) -> Suite:
                 f"{scorer.name} scorer needs; add it to the row or set expected_field in [dataset]",
                 path=path,
             )
-    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer, tuple(parts))
+    scorers = config.scorer if isinstance(config.scorer, list) else [config.scorer]
+    judged = next((each for each in scorers if isinstance(each, JudgeScorerConfig)), None)
+    judge_price = _resolve_model(judged.model, project, path).price if judged is not None else None
+    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer, tuple(parts), judge_price)
 
 
 def load_tiers(directory: Path) -> dict[str, TierConfig]:

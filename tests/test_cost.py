@@ -14,7 +14,7 @@ from fake_openai import FakeOpenAI
 from test_engine import openai_model
 
 from evalgate.config import PriceConfig
-from evalgate.report.cost import cost_line, suite_cost, tokens, total_line
+from evalgate.report.cost import Prices, cost_line, suite_cost, tokens, total_line
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import decide
 
@@ -31,7 +31,7 @@ def test_spent_saved_and_estimated_by_hand() -> None:
     ]
     verdict = decide(make_spec(["c0", "c1", "c2"], population=10, min_pass_rate=0.2), results)  # a sample of 3
     price = PriceConfig(input=1.0, output=4.0)  # per million tokens
-    cost = suite_cost(verdict, results, price)
+    cost = suite_cost(verdict, results, Prices(price))
     assert (cost.input_tokens, cost.output_tokens, cost.calls, cost.calls_with_usage) == (4000, 800, 2, 2)
     assert (cost.cached_input_tokens, cost.cached_output_tokens) == (2000, 400)
     # spent: 4000 × 1 + 800 × 4 = 7200 per million; the cached one cost 2000 + 1600 = 3600.
@@ -44,10 +44,27 @@ def test_spent_saved_and_estimated_by_hand() -> None:
     assert total_line({"s": cost}) == "Cost: 0.0072 USD spent, ≈ 0.0288 USD saved (cache, sampling, early stopping)"
 
 
+def test_the_judge_is_priced_apart_and_counted_in_the_total() -> None:
+    judged = [
+        CaseResult(suite="s", case_id="c0", output="a", score=1.0, passed=True, usage={"prompt_tokens": 1000, "completion_tokens": 0},
+                   judge_usage={"prompt_tokens": 2000, "completion_tokens": 100}),
+        CaseResult(suite="s", case_id="c1", output="a", score=1.0, passed=True, usage={"prompt_tokens": 1000, "completion_tokens": 0},
+                   judge_usage=None, cached=True),  # a cached case's judge was not asked again
+    ]
+    verdict = decide(make_spec(["c0", "c1"], min_pass_rate=0.5), judged)
+    cost = suite_cost(verdict, judged, Prices(PriceConfig(input=1.0, output=1.0), PriceConfig(input=10.0, output=20.0)))
+    # the judge: 2000 × 10 + 100 × 20 = 22,000 per million tokens
+    assert cost.judge_spent == pytest.approx(0.022) and cost.spent == pytest.approx(0.001)
+    assert "judge: 2,000 in / 100 out tokens, 0.0220 USD spent" in cost_line(cost)
+    assert total_line({"s": cost}) == "Cost: 0.0230 USD spent, ≈ 0.0010 USD saved (cache, sampling, early stopping)"
+    unpriced = suite_cost(verdict, judged, Prices(PriceConfig(input=1.0, output=1.0)))
+    assert unpriced.judge_spent is None and cost_line(unpriced).endswith("judge: 2,000 in / 100 out tokens")
+
+
 def test_no_usage_is_not_reported_never_zero() -> None:
     results = [result("c0", None), result("c1", {"total_tokens": 9})]
     verdict = decide(make_spec(["c0", "c1"], min_pass_rate=0.5), results)
-    cost = suite_cost(verdict, results, PriceConfig(input=1.0, output=1.0))
+    cost = suite_cost(verdict, results, Prices(PriceConfig(input=1.0, output=1.0)))
     assert cost.input_tokens is None and cost.spent is None and tokens({"total_tokens": 9}) is None
     assert cost_line(cost) == "tokens not reported by the backend"
 

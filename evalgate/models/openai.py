@@ -26,11 +26,12 @@ from typing import Any, TypeVar
 
 from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
-from evalgate.errors import ModelError
+from evalgate.errors import ConfigError, ModelError
 from evalgate.models.base import ModelOutput
 from evalgate.models.slots import FairSlots
 from evalgate.models.wire import Reply, Wire, WireError
 from evalgate.redact import SECRETS
+from evalgate.sources import project_file
 
 _EXCERPT = 200
 T = TypeVar("T")
@@ -59,6 +60,21 @@ class OpenAIModel:
         self.slots = FairSlots(config.concurrency)
         """Requests on the wire at once: held only while a request is out, never while a
         call waits to retry, so calls backing off leave their slot to others."""
+        self.system_prompt_path: Path | None = None
+        self.system_prompt = config.system_prompt
+        if config.system_prompt_file is not None:
+            self.system_prompt_path = project_file(project_dir, config.system_prompt_file, "system_prompt_file")
+            try:
+                self.system_prompt = self.system_prompt_path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError(
+                    f"model '{config.model}': cannot read system_prompt_file {config.system_prompt_file!r} ({err}); "
+                    f"fix the path (relative to {project_dir}) or save the file as UTF-8"
+                ) from None
+
+    def dependencies(self) -> list[Path]:
+        """The system prompt's file, when it has one."""
+        return [self.system_prompt_path] if self.system_prompt_path is not None else []
 
     def stop(self) -> None:
         """The run is over: calls not yet on the wire are not sent."""
@@ -100,12 +116,12 @@ class OpenAIModel:
             "base_url": self.config.base_url.rstrip("/"),
             "api": self.config.api,
             "model": self.config.model,
-            "system_prompt": self.config.system_prompt,
-            "params": self._params(),
+            "system_prompt": self.system_prompt,
+            "params": {**self._params(), **({"extra_body": self.config.extra_body} if self.config.extra_body else {})},
         }
 
     def generate(self, case: Case) -> ModelOutput:
-        body = json.dumps({"model": self.config.model, **self._input(case), **self._params()}).encode()
+        body = json.dumps({"model": self.config.model, **self._input(case), **self._params(), **self.config.extra_body}).encode()
         return self._call(self.wire, self.url, body, self._parse)
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -197,11 +213,11 @@ class OpenAIModel:
             messages = [{"role": role, "content": content} for role, content in case.messages]
         else:
             messages = [{"role": "user", "content": case.prompt or ""}]
-            if self.config.system_prompt:
-                messages.insert(0, {"role": "system", "content": self.config.system_prompt})
+            if self.system_prompt:
+                messages.insert(0, {"role": "system", "content": self.system_prompt})
         if self.config.api == "chat":
             return {"messages": messages}
-        if case.messages is None and not self.config.system_prompt:
+        if case.messages is None and not self.system_prompt:
             return {"prompt": case.prompt or ""}
         return {"prompt": "\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\nassistant:"}
 

@@ -1,7 +1,10 @@
-"""The ``recorded`` adapter: outputs generated elsewhere, looked up by case id.
+"""The ``recorded`` adapter: outputs generated elsewhere, looked up by case id or by input.
 
 For outputs produced by another system (a batch job, a vendor, a paper's released
-generations): evalgate scores and gates them without calling any model.
+generations): evalgate scores and gates them without calling any model. Matched by id, a
+robustness variant looks for its own row (``q1[typo]``) and is an error without one: a
+perturbed input is never answered with the case's output. Matched by input, any call —
+a judge's included — replays the answer recorded for exactly that input.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from evalgate.cases import Case, get_field, is_missing
 from evalgate.config import RecordedModelConfig
 from evalgate.errors import DatasetError, ModelError
 from evalgate.models.base import ModelOutput
+from evalgate.results import variant_label
 from evalgate.sources import file_digest, text_lines
 
 
@@ -51,15 +55,25 @@ class RecordedModel:
             "kind": self.kind,
             "file": self.digest,
             "output_field": self.config.output_field,
+            "match": self.config.match,
         }
 
     def generate(self, case: Case) -> ModelOutput:
-        if case.id not in self.outputs:
+        if self.config.match == "input":
+            key = input_key(case.input)
+            if key not in self.outputs:
+                raise ModelError(
+                    f"no recorded output for this input (case '{case.id}') in {self.path}; record the call again",
+                    kind="missing",
+                )
+            return ModelOutput(text=self.outputs[key])
+        label = variant_label(case.id, case.variant)
+        if label not in self.outputs:
             raise ModelError(
-                f"no recorded output for case '{case.id}' in {self.path}; record one or remove the case",
+                f"no recorded output for case '{label}' in {self.path}; record one or remove the case",
                 kind="missing",
             )
-        return ModelOutput(text=self.outputs[case.id])
+        return ModelOutput(text=self.outputs[label])
 
     def _read(self) -> dict[str, str]:
         outputs: dict[str, str] = {}
@@ -70,14 +84,12 @@ class RecordedModel:
                 row = json.loads(text)
             except json.JSONDecodeError as err:
                 raise DatasetError(f"invalid JSON ({err.msg})", path=self.path, line=line) from None
-            key = get_field(row, self.config.id_field) if isinstance(row, dict) else None
+            field = self.config.input_field if self.config.match == "input" else self.config.id_field
+            key = get_field(row, field) if isinstance(row, dict) else None
             output = get_field(row, self.config.output_field) if isinstance(row, dict) else None
             if is_missing(key) or key is None:
-                raise DatasetError(
-                    f"no '{self.config.id_field}' field; set id_field in the model config",
-                    path=self.path,
-                    line=line,
-                )
+                setting = "input_field" if self.config.match == "input" else "id_field"
+                raise DatasetError(f"no '{field}' field; set {setting} in the model config", path=self.path, line=line)
             if is_missing(output) or not isinstance(output, str):
                 raise DatasetError(
                     f"no text at '{self.config.output_field}'; set output_field in the model "
@@ -85,5 +97,10 @@ class RecordedModel:
                     path=self.path,
                     line=line,
                 )
-            outputs[str(key)] = output
+            outputs[input_key(key) if self.config.match == "input" else str(key)] = output
         return outputs
+
+
+def input_key(value: Any) -> str:
+    """A recorded or asked input (a prompt, or chat messages) as one canonical string."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)

@@ -12,11 +12,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from evalgate.config import PriceConfig
 from evalgate.document import CostReport
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import SuiteVerdict
+
+
+@dataclass(frozen=True)
+class Prices:
+    """What a suite's tokens cost: its model's, and its judge's (a ``judge`` scorer's model)."""
+
+    model: PriceConfig | None = None
+    judge: PriceConfig | None = None
+
 
 INPUT_KEYS = ("prompt_tokens", "input_tokens")
 OUTPUT_KEYS = ("completion_tokens", "output_tokens")
@@ -34,18 +44,20 @@ def tokens(usage: Mapping[str, int] | None) -> tuple[int, int] | None:
 
 
 def suite_costs(
-    verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], prices: Mapping[str, PriceConfig | None] | None
+    verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], prices: Mapping[str, Prices] | None
 ) -> dict[str, CostReport]:
     """:func:`suite_cost` of every suite, keyed by suite name."""
     by_suite: dict[str, list[CaseResult]] = defaultdict(list)
     for result in results:
         by_suite[result.suite].append(result)
     prices = prices or {}
-    return {v.suite: suite_cost(v, by_suite[v.suite], prices.get(v.suite)) for v in verdicts}
+    return {v.suite: suite_cost(v, by_suite[v.suite], prices.get(v.suite, Prices())) for v in verdicts}
 
 
-def suite_cost(verdict: SuiteVerdict, results: Sequence[CaseResult], price: PriceConfig | None) -> CostReport:
-    """The suite's tokens and cost in this run (``results`` are the suite's)."""
+def suite_cost(verdict: SuiteVerdict, results: Sequence[CaseResult], prices: Prices) -> CostReport:
+    """The suite's tokens and cost in this run (``results`` are the suite's); the judge's
+    tokens are counted, and priced, apart from the model's."""
+    price = prices.model
     called = [t for r in results if not r.cached and (t := tokens(r.usage)) is not None]
     cached = [t for r in results if r.cached and (t := tokens(r.usage)) is not None]
     spent_in, spent_out = sum(t[0] for t in called), sum(t[1] for t in called)
@@ -61,7 +73,10 @@ def suite_cost(verdict: SuiteVerdict, results: Sequence[CaseResult], price: Pric
         cached_input_tokens=cached_in if cached else None,
         cached_output_tokens=cached_out if cached else None,
         price=price,
+        judge_price=prices.judge,
     )
+    if prices.judge is not None and judged:
+        report = report.model_copy(update={"judge_spent": round(sum(_money(t, prices.judge) for t in judged), 6)})
     if price is None or not (called or cached):
         return report
     every = called + cached
@@ -80,8 +95,7 @@ def _money(counts: tuple[int, int], price: PriceConfig) -> float:
 def cost_line(cost: CostReport) -> str:
     """One line for humans: tokens, money spent, money saved (estimates marked)."""
     if cost.input_tokens is None and cost.cached_input_tokens is None:
-        judge = (f"; judge: {cost.judge_input_tokens:,} in / {cost.judge_output_tokens or 0:,} out tokens"
-                 if cost.judge_input_tokens is not None else "")
+        judge = f"; {judge_part(cost)}" if cost.judge_input_tokens is not None else ""
         return ("tokens not reported by the backend" if cost.calls or cost.price else "no model calls") + judge
     parts = []
     if cost.input_tokens is not None:
@@ -98,18 +112,29 @@ def cost_line(cost: CostReport) -> str:
     elif cost.price is None:
         parts.append("no price configured")
     if cost.judge_input_tokens is not None:
-        parts.append(f"judge: {cost.judge_input_tokens:,} in / {cost.judge_output_tokens or 0:,} out tokens")
+        parts.append(judge_part(cost))
     return "; ".join(parts)
 
 
+def judge_part(cost: CostReport) -> str:
+    """The judge's tokens, and their money when the judge's model has a price."""
+    text = f"judge: {cost.judge_input_tokens or 0:,} in / {cost.judge_output_tokens or 0:,} out tokens"
+    if cost.judge_spent is not None and cost.judge_price is not None:
+        text += f", {amount(cost.judge_spent, cost.judge_price.currency)} spent"
+    return text
+
+
 def total_line(costs: Mapping[str, CostReport]) -> str | None:
-    """Money spent and saved over all suites, when every priced amount shares a currency."""
+    """Money spent (the judges' included) and saved over all suites, when every priced amount
+    shares a currency."""
     priced = [c for c in costs.values() if c.spent is not None and c.price is not None]
+    judged = [c for c in costs.values() if c.judge_spent is not None and c.judge_price is not None]
     currencies = {c.price.currency for c in priced if c.price is not None}
+    currencies |= {c.judge_price.currency for c in judged if c.judge_price is not None}
     if not priced or len(currencies) != 1:
         return None
     currency = currencies.pop()
-    spent = sum(c.spent or 0.0 for c in priced)
+    spent = sum(c.spent or 0.0 for c in priced) + sum(c.judge_spent or 0.0 for c in judged)
     saved = sum((c.saved_by_cache or 0.0) + (c.saved_estimate or 0.0) for c in priced)
     return f"Cost: {amount(spent, currency)} spent, ≈ {amount(saved, currency)} saved (cache, sampling, early stopping)"
 

@@ -25,8 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evalgate.cases import CaseText
-from evalgate.config import PriceConfig
-from evalgate.report.cost import cost_line, suite_costs, tokens
+from evalgate.report.cost import Prices, cost_line, suite_costs, tokens
 from evalgate.report.table import headline, percent, urgency
 from evalgate.results import CaseResult, variant_label
 from evalgate.verdict.gate import SuiteVerdict, interval_trajectory
@@ -37,7 +36,7 @@ def report_html(
     results: Sequence[CaseResult],
     tier: str,
     cases: Mapping[tuple[str, str], CaseText] | None = None,
-    prices: Mapping[str, PriceConfig | None] | None = None,
+    prices: Mapping[str, Prices] | None = None,
     shard: str | None = None,
 ) -> str:
     """The whole page."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
-from evalgate.config import PriceConfig
-from evalgate.report.cost import cost_line, suite_costs, total_line
+from evalgate.report.cost import Prices, cost_line, suite_costs, total_line
 from evalgate.report.table import HEADERS, ICONS, headline, rows, urgency
 from evalgate.results import CaseResult
 from evalgate.untrusted import code_span, html_text, markdown_text
@@ -25,7 +24,7 @@ def summary_markdown(
     tier: str,
     results: Sequence[CaseResult] = (),
     shard: str | None = None,
-    prices: Mapping[str, PriceConfig | None] | None = None,
+    prices: Mapping[str, Prices] | None = None,
 ) -> str:
     """The whole summary document: suites that block first, then undecided and errored ones,
     then the rest; within :data:`BUDGET` bytes."""

@@ -15,18 +15,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from evalgate.config import PriceConfig
 from evalgate.document import MergeInfo, read_document
 from evalgate.errors import ConfigError
+from evalgate.report.cost import Prices
 from evalgate.results import CaseResult
 from evalgate.run.baselines import load_baselines
+from evalgate.run.session import control_passes
 from evalgate.verdict.gate import SuiteVerdict, decide
-from evalgate.verdict.monitor import SuiteSpec
+from evalgate.verdict.monitor import Baseline, SuiteSpec
 
 
 def merge_reports(
     sources: Sequence[Path], baseline: Path | None = None
-) -> tuple[list[SuiteVerdict], list[CaseResult], str, dict[str, PriceConfig | None]]:
+) -> tuple[list[SuiteVerdict], list[CaseResult], str, dict[str, Prices]]:
     """``(verdicts, case results, tier label, prices)`` of the shards at ``sources`` together;
     with ``baseline`` (a results.json), suites whose gate has a baseline are compared with it."""
     if not sources:
@@ -36,7 +37,7 @@ def merge_reports(
     """``(suite, case id or variant label, repeat)`` → the result."""
     meta: dict[str, MergeInfo] = {}
     where: dict[str, dict[str, Any]] = {}
-    prices: dict[str, PriceConfig | None] = {}
+    prices: dict[str, Prices] = {}
     scheduled: dict[str, set[str]] = defaultdict(set)
     deselected: set[str] = set()
     for source, document in zip(sources, documents, strict=True):
@@ -45,8 +46,8 @@ def merge_reports(
                 raise ConfigError(f"{source}: suite {suite.suite} has no merge data; re-run it with --eval-report and this evalgate")
             meta.setdefault(suite.suite, suite.merge)
             where.setdefault(suite.suite, {"file": suite.file, "line": suite.line})
-            if suite.cost is not None and suite.cost.price is not None:
-                prices.setdefault(suite.suite, suite.cost.price)
+            if suite.cost is not None and (suite.cost.price is not None or suite.cost.judge_price is not None):
+                prices.setdefault(suite.suite, Prices(suite.cost.price, suite.cost.judge_price))
             if suite.merge.scheduled is not None:
                 deselected.add(suite.suite)
                 scheduled[suite.suite].update(suite.merge.scheduled)
@@ -66,6 +67,16 @@ def merge_reports(
             name, info.gate, order, len(order) if name in deselected else info.total, info.total,
             selected=name in deselected, repeats=info.repeats, skip_reason=info.skip_reason,
             baseline=baselines.get(name) if baseline else None, variants=tuple(info.variants),
+            control=_control(baselines.get(name), info, order, name in deselected),
         )
         verdicts.append(replace(decide(spec, suite_results), **where[name]))
     return verdicts, list(results.values()), documents[0].tier, prices
+
+
+def _control(baseline: Baseline | None, info: MergeInfo, order: tuple[str, ...], selected: bool) -> int | None:
+    """The control variate for the merged pass-rate gate: recounted from the merge's own
+    baseline over the population — the selection, or every case when the plan held them all.
+    A capped plan does not list the suite's other cases: the merge then uses the direct test."""
+    if selected:
+        return control_passes(baseline, order)
+    return control_passes(baseline, info.order) if len(info.order) == info.total else None

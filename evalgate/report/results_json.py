@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 
-from evalgate.config import PriceConfig
 from evalgate.document import (
     SCHEMA_VERSION,
     CallsSaved,
@@ -18,7 +17,7 @@ from evalgate.document import (
     ResultsDocument,
     SuiteReport,
 )
-from evalgate.report.cost import suite_costs
+from evalgate.report.cost import Prices, suite_costs
 from evalgate.results import CaseResult
 from evalgate.verdict.gate import SuiteVerdict
 
@@ -93,7 +92,7 @@ def results_document(
     tier: str,
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
-    prices: Mapping[str, PriceConfig | None] | None = None,
+    prices: Mapping[str, Prices] | None = None,
     plan: PlanReport | None = None,
 ) -> ResultsDocument:
     """The results.json document."""
@@ -116,7 +115,7 @@ def results_json(
     tier: str,
     metadata: Mapping[str, MergeInfo] | None = None,
     shard: str | None = None,
-    prices: Mapping[str, PriceConfig | None] | None = None,
+    prices: Mapping[str, Prices] | None = None,
     plan: PlanReport | None = None,
 ) -> str:
     """The results.json text."""

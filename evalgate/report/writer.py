@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalgate.cases import CaseText
-from evalgate.config import PriceConfig
 from evalgate.document import MergeInfo, PlanReport
+from evalgate.report.cost import Prices
 from evalgate.report.html import report_html
 from evalgate.report.junit import junit_xml
 from evalgate.report.markdown import summary_markdown
@@ -31,7 +31,7 @@ class RunReport:
     """Per suite: gate, planned order, size, repeats — lets ``report merge`` decide again."""
     shard: str | None = None
     """``K/N`` for a shard's partial run."""
-    prices: Mapping[str, PriceConfig | None] | None = None
+    prices: Mapping[str, Prices] | None = None
     """Per suite, its model's price: token counts become money."""
     plan: PlanReport | None = None
     cases: Mapping[tuple[str, str], CaseText] | None = None

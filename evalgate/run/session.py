@@ -7,7 +7,7 @@ collected case ids and results from reports and asks it for verdicts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -187,9 +187,11 @@ class EvalSession:
             return SuiteSpec(suite.name, gate, (), total, total, skip_reason=self.skip_reasons.get(suite.name, self.skip_reason))
         order = tuple(self.order(planned))
         selected = len(order) < len(planned.cases)
+        baseline = self.baselines.get(suite.name)
+        population = order if selected else [case.id for case in suite.cases]
         return SuiteSpec(
             suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
-            baseline=self.baselines.get(suite.name), variants=self.variants_run(planned, order),
+            baseline=baseline, variants=self.variants_run(planned, order), control=control_passes(baseline, population),
         )
 
     def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
@@ -268,8 +270,17 @@ class EvalSession:
                 skip_reason=None if planned else self.skip_reason,
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
                 variants=list(self.variants_run(planned, tuple(order))) if planned else [],
+                control=self.spec(suite).control if planned else None,
             )
         return meta
+
+
+def control_passes(baseline: Baseline | None, population: Sequence[str]) -> int | None:
+    """The baseline's pass count over the population when it has every case of it (a complete
+    run): a known number the pass-rate test uses as a control variate. None otherwise."""
+    if baseline is None or not population or any(case not in baseline.outcomes for case in population):
+        return None
+    return sum(baseline.outcomes[case] == "pass" for case in population)
 
 
 def suite_location(root: Path, path: Path) -> dict[str, Any]:

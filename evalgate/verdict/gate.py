@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from evalgate.results import CaseResult
 from evalgate.verdict.consistency import Consistency, consistency, describe
+from evalgate.verdict.control import ControlVariateTest, control_bounds
 from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
@@ -392,6 +393,11 @@ class _Judge:
         if exact:
             passes = counts["pass"]
             interval, method, confidence = (passes / spec.population,) * 2, EXACT, 1.0
+        elif values and isinstance(monitor.threshold, ControlVariateTest):
+            assert spec.control is not None
+            interval = control_bounds(monitor.control_read[:counted], spec.population, spec.control, gate.alpha, monitor.alpha_fail)
+            confidence = 1 - gate.alpha - monitor.alpha_fail
+            method = f"anytime-valid {confidence:.1%} CS, the baseline's exact rate as control variate".replace(".0%", "%")
         elif values:
             interval = confidence_bounds(values, spec.population, gate.alpha, alpha_high=monitor.alpha_fail)
             confidence = 1 - gate.alpha - monitor.alpha_fail

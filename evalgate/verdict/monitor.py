@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from evalgate.config import GateConfig
+from evalgate.verdict.control import ControlVariateTest
 from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
 from evalgate.verdict.outcomes import Outcome
 from evalgate.verdict.sequential import BettingTest, BudgetTest
@@ -83,6 +84,10 @@ class SuiteSpec:
     baseline: Baseline | None = None
     variants: tuple[str, ...] = ()
     """The robustness variants each case ran with (their consistency is measured)."""
+    control: int | None = None
+    """The baseline's exact pass count over the whole population, when the baseline has
+    every case of it: the pass-rate gate then uses it as a control variate
+    (:mod:`evalgate.verdict.control`)."""
 
     @property
     def gates_consistency(self) -> bool:
@@ -114,7 +119,8 @@ class SuiteMonitor:
     """Every test of a suite's gates, fed its cases in sampling order."""
 
     spec: SuiteSpec
-    threshold: BettingTest = field(init=False)
+    threshold: BettingTest | ControlVariateTest = field(init=False)
+    """The pass-rate test: direct, or with the baseline as control variate."""
     errors: BudgetTest = field(init=False)
     paired: BettingTest | None = field(init=False)
     consistency: BettingTest | None = field(init=False)
@@ -141,6 +147,8 @@ class SuiteMonitor:
     """Consistency outcome codes of the cases read, in order (with variants)."""
     consistency_required: int = field(init=False, default=0)
     """Consistent cases the population needs (with ``min_consistency``)."""
+    control_read: list[tuple[int | None, int]] = field(default_factory=list)
+    """``(candidate 1/0/None for an error, baseline 1/0)`` of the cases read, with a control."""
     seen: int = 0
     decision: SuiteDecision | None = None
     decided_at: int | None = None
@@ -155,7 +163,10 @@ class SuiteMonitor:
         failing_gates = 1 + usable_baseline + spec.gates_consistency
         self.alpha_fail = gate.alpha / failing_gates
         self.required = required_passes(gate.min_pass_rate, population)
-        self.threshold = pass_rate_test(population, gate.min_pass_rate, gate.alpha, self.alpha_fail)
+        if usable_baseline and spec.control is not None:
+            self.threshold = ControlVariateTest(population, self.required, spec.control, gate.alpha, self.alpha_fail)
+        else:
+            self.threshold = pass_rate_test(population, gate.min_pass_rate, gate.alpha, self.alpha_fail)
         self.budget = error_budget(gate.max_errors, gate.max_error_rate, planned)
         self.errors = BudgetTest(max(planned, 1), self.budget, gate.alpha)
         self.paired = None
@@ -183,8 +194,15 @@ class SuiteMonitor:
                 test.update(int(consistent == "pass"), int(consistent != "fail"))
         self.counts[outcome] += 1
         self.read.append(OUTCOME_CODES[outcome])
-        if self.seen <= self.threshold.population and self.threshold.decision is None:
-            self.threshold.update(int(outcome == "pass"), int(outcome != "fail"))
+        threshold = self.threshold
+        if isinstance(threshold, ControlVariateTest):
+            assert self.spec.baseline is not None
+            pair = (None if outcome == "error" else int(outcome == "pass"), int(self.spec.baseline.outcomes.get(case_id) == "pass"))
+            self.control_read.append(pair)
+            if self.seen <= threshold.population and threshold.decision is None:
+                threshold.update(*pair)
+        elif self.seen <= threshold.population and threshold.decision is None:
+            threshold.update(int(outcome == "pass"), int(outcome != "fail"))
         if self.errors.seen < self.errors.planned:
             self.errors.update(outcome == "error")
         baseline = self.spec.baseline
@@ -206,6 +224,10 @@ class SuiteMonitor:
         """How many more cases, all with ``outcome``, the pass-rate test would need to
         settle (None: not within the population)."""
         test = copy.deepcopy(self.threshold)
+        if isinstance(test, ControlVariateTest):  # the direct test on the same reads: the future's pairs are unknown
+            test = pass_rate_test(self.spec.population, self.spec.gate.min_pass_rate, self.spec.gate.alpha, self.alpha_fail)
+            for code in self.read:
+                test.update(int(code == OUTCOME_CODES["pass"]), int(code != OUTCOME_CODES["fail"]))
         value = int(outcome == "pass")
         extra = 0
         while test.decision is None and test.seen < test.population:
