@@ -66,6 +66,13 @@ def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
     assert set(document["metrics"]) >= {"worst_wrong_rate", "worst_cell", "wrong_block_rate_capped", "paired_false_alarm_capped"}
 
 
+def test_control_benchmark_runs_both_tests_on_the_shipped_data(tmp_path: Path) -> None:
+    out = run_benchmark("control.py", tmp_path, "--orders", "2", "--workers", "1")
+    document = json.loads(out.read_text())
+    assert len(document["cells"]) == 60 and {"control_mean", "direct_mean", "control_wrong"} <= set(document["cells"][0])
+    assert set(document["summary"]["targets"]) == {"r=0.02 d=+0.05", "r=0.02 d=+0.1", "r=0.05 d=+0.05", "r=0.05 d=+0.1"}
+
+
 def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:
     """A tiny history: the exactness check must hold at any size; the ratios come from bench/."""
     out = run_benchmark(
