@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import gc
+import os
 import uuid
 from collections.abc import Generator
 from pathlib import Path
@@ -30,6 +31,7 @@ from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
 from evalgate.run.engine import Engine
+from evalgate.run.group import GroupWatch, run_group
 from evalgate.run.judging import judge_checks
 from evalgate.run.lookahead import LookAhead
 from evalgate.run.progress import Progress
@@ -121,10 +123,12 @@ def start_run(config: pytest.Config, tier: str) -> None:
     _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
     run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
     store = None
+    group = None
     if not config.getoption("eval_no_cache"):
         store = open_store(project)
         if not hasattr(config, "workerinput"):
-            store.start_run(run_id, session.label, *checkout_identity(project.root))
+            group = run_group(config.getoption("eval_run_group"), os.environ, session)
+            store.start_run(run_id, session.label, *checkout_identity(project.root), group=group)
     runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
     if not hasattr(config, "workerinput"):
         try:
@@ -133,7 +137,10 @@ def start_run(config: pytest.Config, tier: str) -> None:
             session.judge_failures, session.notes = failures, [*session.notes, *notes]
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
-    config.pluginmanager.register(EvalRun(config, session, plan, runner), "evalgate-run")
+    evalrun = EvalRun(config, session, plan, runner)
+    if group is not None and store is not None:
+        evalrun.group_watch = GroupWatch(store, group, run_id, session)
+    config.pluginmanager.register(evalrun, "evalgate-run")
     _skip_the_final_sweep()
 
 
@@ -172,6 +179,8 @@ class EvalRun:
         self.model_calls = 0
         self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []
         self.is_worker = hasattr(config, "workerinput")
+        self.group_watch: GroupWatch | None = None
+        """Set for a shard of a run group with a store: reads the other shards' results."""
         self.other_failures = 0
         """Failed items that are not eval cases: they fail the build as usual."""
         self.verdicts: list[SuiteVerdict] | None = None
@@ -198,17 +207,24 @@ class EvalRun:
         lines += [f"  {one_line(reason)}" for reason in plan.reasons]
         return lines
 
-    def _post_decision(self, suite: str, monitor: SuiteMonitor) -> None:
+    def _post_decision(self, suite: str, monitor: SuiteMonitor, where: str = "") -> None:
         spec = monitor.spec
         if monitor.decision == "ERROR":
-            reason = f"verdict settled: {suite} ERROR: more errored cases than the error budget of {monitor.budget}"
+            reason = f"verdict settled{where}: {suite} ERROR: more errored cases than the error budget of {monitor.budget}"
         else:
             reason = (
-                f"verdict settled: {suite} {monitor.decision} after {monitor.decided_at} of {spec.population} cases "
+                f"verdict settled{where}: {suite} {monitor.decision} after {monitor.decided_at} of {spec.population} cases "
                 f"(anytime-valid test, α = {spec.gate.alpha:g})"
             )
         self.decisions.post(suite, one_line(reason))
         self.engine.cancel_suite(suite)
+
+    def _poll_group(self) -> None:
+        """Shards of one run group: settle suites on the whole group's prefix (:mod:`evalgate.run.group`)."""
+        if self.group_watch is None:
+            return
+        for suite, monitor in self.group_watch.poll():
+            self._post_decision(suite, monitor, " across shards")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -228,6 +244,7 @@ class EvalRun:
     def execute(self, item: EvalCase) -> CaseResult:
         """Run one eval item through the engine, starting calls for the items after it;
         skip it when its suite's verdict is already settled."""
+        self._poll_group()
         reason = self.decisions.reason(item.suite_name)
         if reason is not None:
             self.engine.cancel_suite(item.suite_name)
@@ -312,6 +329,7 @@ class EvalRun:
             settled = self.session.record(case_result)
             if settled is not None:
                 self._post_decision(case_result.suite, settled)
+            self._poll_group()
             self.progress.update(case_result)
             if self.progress.due():
                 reporter = self.config.pluginmanager.get_plugin("terminalreporter")

@@ -58,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "reports with 'evalgate report merge'",
     )
     group.addoption(
+        "--eval-run-group",
+        dest="eval_run_group",
+        metavar="NAME",
+        help="the run the shards belong to (default: $EVALGATE_RUN_GROUP, else the CI run's id): shards of "
+        "one group that share a result store stop early together",
+    )
+    group.addoption(
         "--eval-undecided",
         dest="eval_undecided",
         choices=("warn", "estimate", "fail"),

@@ -201,3 +201,20 @@ def test_a_store_url_that_is_not_postgresql_is_one_clear_line() -> None:
     assert not store.enabled
     assert store.problems == ["the shared store must be a postgresql:// URL, not 'mysql://team:***@db/evalgate' "
                               "(EVALGATE_STORE_URL or [store] url); running without the cache"]
+
+
+def test_shards_on_two_machines_stop_early_together_through_the_server(
+    pytester: pytest.Pytester, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two checkouts (two CI runners) of one run group: the second shard settles on the first's
+    results, read from the server, and skips the rest."""
+    monkeypatch.setenv("EVALGATE_STORE_URL", database)
+    monkeypatch.setenv("EVALGATE_RUN_GROUP", "pipeline-42")
+    rows = [{"id": f"case-{i:03d}", "input": f"q{i}", "expected": f"a{i}"} for i in range(300)]
+    other = pytester.path / "runner-2"
+    for root in (pytester.path, other):
+        write_project(root, rows=rows, correct=300, min_pass_rate=0.5, early_stop=True, gate={"max_error_rate": 0.2})
+    first = pytester.runpytest("--eval-tier=full", "--eval-shard=1/2")
+    assert first.ret == 0 and "settled across shards" not in first.stdout.str()
+    second = pytester.runpytest("--eval-tier=full", "--eval-shard=2/2", f"--rootdir={other}", str(other), "-rs")
+    second.stdout.fnmatch_lines(["*verdict settled across shards: qa PASS after * of 300 cases*"])

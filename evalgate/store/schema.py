@@ -124,6 +124,14 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         )
         """,
     ),
+    (
+        7,
+        "the run group of each run: shards of one CI run read each other's results to stop early together",
+        """
+        ALTER TABLE runs ADD COLUMN run_group TEXT;
+        CREATE INDEX runs_by_group ON runs (run_group)
+        """,
+    ),
 )
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 

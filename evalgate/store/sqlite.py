@@ -332,12 +332,30 @@ class ResultStore:
 
     # --- runs and results ----------------------------------------------------------
 
-    def start_run(self, run_id: str, label: str, commit: str | None = None, branch: str | None = None) -> None:
-        """Record that a run began, at which commit of which branch (when known)."""
+    def start_run(self, run_id: str, label: str, commit: str | None = None, branch: str | None = None, group: str | None = None) -> None:
+        """Record that a run began, at which commit of which branch (when known), in which
+        run group (the shards of one CI run)."""
         self._write(
-            "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch) VALUES (?, ?, ?, ?, ?)",
-            (run_id, label, time.time(), commit, branch),
+            "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch, run_group) VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, label, time.time(), commit, branch, group),
         )
+
+    @_locked
+    def group_results(self, group: str, suite: str, since: float) -> list[tuple[float, CaseResult]]:
+        """``(created_at, result)`` of every result of ``suite`` that runs of ``group`` recorded
+        at or after ``since``, oldest first: what shards read to stop early together."""
+        if self.connection is None:
+            return []
+        try:
+            rows = self.connection.execute(
+                "SELECT results.created_at, results.result FROM results JOIN runs ON runs.run_id = results.run_id "
+                "WHERE runs.run_group = ? AND results.suite = ? AND results.created_at >= ? ORDER BY results.created_at",
+                (group, suite, since),
+            ).fetchall()
+        except self.errors as err:
+            self._read_failed(err)
+            return []
+        return [(float(created), result_from_json(text)) for created, text in rows]
 
     def record_results(self, run_id: str, results: list[CaseResult]) -> None:
         """Keep results of a run that came from the cache (batched: losing them in a crash
