@@ -125,7 +125,7 @@ def start_run(config: pytest.Config, tier: str) -> None:
     store = None
     group = None
     if not config.getoption("eval_no_cache"):
-        store = open_store(project)
+        store = open_store(project, spool=True, send=not hasattr(config, "workerinput"))
         if not hasattr(config, "workerinput"):
             group = run_group(config.getoption("eval_run_group"), os.environ, session)
             store.start_run(run_id, session.label, *checkout_identity(project.root), group=group)

@@ -223,7 +223,7 @@ def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: P
     store.finish_run("r1", hits=0, misses=2)
     assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
     versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
-    assert versions == [(1,), (2,), (3,), (4,), (5,), (6,)]
+    assert versions == [(1,), (2,), (3,), (4,), (5,), (6,), (7,)]
     assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
     store.close()
     assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"][0][0].output == "out"

@@ -134,9 +134,27 @@ def test_a_server_that_drops_mid_run_stops_nothing_and_is_said(pytester: pytest.
     write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5, model_code=DROPPING_MODEL.format(url=database))
     result = pytester.runpytest("--eval-tier=full", "--eval-report=out", "-p", "no:randomly")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*the run continues without the cache; this run's later results are not shared*"])
+    result.stdout.fnmatch_lines(["*the run goes on with a local spool (*spool.sqlite): its results reach the shared store at the next run*"])
     document = (pytester.path / "out" / "results.json").read_text()
     assert document.count('"case_id"') == 10  # every case reported, shared or not
+    spool = pytester.path / ".evalgate" / "spool.sqlite"
+    assert spool.exists()
+    again = pytester.runpytest("--eval-tier=full")  # every answer is cached now: the model never drops the server
+    again.stdout.fnmatch_lines(["*evalgate cache: 10 hit(s), 0 model call(s)*",  # every result reached the server
+                                "*sent 6 result(s) an earlier run kept in *spool.sqlite while the shared store was unreachable*"])
+    assert not spool.exists()
+
+
+def test_a_server_that_is_gone_without_a_spool_says_results_are_not_shared(
+    pytester: pytest.Pytester, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``evalgate cache`` commands open the store without a spool: a drop there is one line."""
+    from evalgate.store.sqlite import ResultStore
+
+    store = ResultStore.open_url(database)
+    assert store.enabled and store.spool is None
+    store._disable("the server went away")  # what a failed write does
+    assert not store.enabled and "this run's later results are not shared" in store.problems[-1]
 
 
 def test_an_unreachable_store_is_one_line_and_never_shows_the_password(pytester: pytest.Pytester,

@@ -4,7 +4,7 @@ A shard (``--eval-shard K/N``) holds a hash-chosen slice of each suite's cases, 
 it never sees the completed prefix of the sampling order and cannot stop early. Shards that
 share a result store — a PostgreSQL server, or one SQLite file on one machine — and a *run
 group* (the CI run they belong to) can: each shard writes its results to the store as they
-land and, at most every :data:`POLL_SECONDS`, reads every result of its group for the suites
+land and, every :data:`POLL_SECONDS` or :data:`POLL_RESULTS` results, reads every result of its group for the suites
 not yet settled, feeding the same :class:`~evalgate.verdict.monitor.SuiteMonitor` the
 unsharded run and ``evalgate report merge`` use, over the suite's full sampling order. When
 the prefix settles a suite, the shard skips the rest of its cases with the reason; the other
@@ -34,7 +34,10 @@ from evalgate.verdict.monitor import SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
 
 POLL_SECONDS = 0.5
-"""Shortest time between two reads of the group's results."""
+"""Time after which the next result triggers a read of the group's results..."""
+POLL_RESULTS = 16
+"""... or this many new results of this shard, whichever comes first (a fast shard must not
+finish between two timed reads)."""
 OVERLAP_SECONDS = 120.0
 """How far back each incremental read looks before the newest result seen: writers on other
 machines stamp their own clocks."""
@@ -94,9 +97,10 @@ class GroupWatch:
 
     def poll(self, now: float | None = None) -> list[tuple[str, SuiteMonitor]]:
         """Write this shard's new results, read the group's, and return the suites that just
-        settled (at most once every :data:`POLL_SECONDS`)."""
+        settled (once every :data:`POLL_SECONDS` or :data:`POLL_RESULTS` new results)."""
         now = time.monotonic() if now is None else now
-        if not self.watched or now - self.last_poll < POLL_SECONDS or not self.store.enabled:
+        due = now - self.last_poll >= POLL_SECONDS or len(self.session.results) - self.written >= POLL_RESULTS
+        if not self.watched or not due or not self.store.enabled:
             return []
         self.last_poll = now
         fresh = self.session.results[self.written :]

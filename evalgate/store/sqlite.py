@@ -103,6 +103,11 @@ class ResultStore:
         """One connection, used from pytest's thread and the engine's pool threads."""
         self.deps_written: set[str] = set()
         """Ids of dependency maps this process stored: most calls share one map."""
+        self.spool: Path | None = None
+        """For a shared store: the local file a run goes on writing to when the server drops
+        (its results reach the server at the next run that reaches it)."""
+        self.run_rows: list[tuple[Any, ...]] = []
+        """The ``runs`` rows this process started, to carry into a spool."""
 
     @property
     def enabled(self) -> bool:
@@ -211,7 +216,9 @@ class ResultStore:
                 for sql, params in statements:
                     connection.execute(sql, params)
         except self.errors as err:
-            self._disable(f"writing to the cache failed ({err})")
+            spooling = self._disable(f"writing to the cache failed ({err})")
+            if spooling:  # the write that found the server gone goes to the spool
+                self.store(run_id, key, parts, result, deps)
             return
         if deps is not None:
             self.deps_written.add(deps.id)
@@ -335,10 +342,9 @@ class ResultStore:
     def start_run(self, run_id: str, label: str, commit: str | None = None, branch: str | None = None, group: str | None = None) -> None:
         """Record that a run began, at which commit of which branch (when known), in which
         run group (the shards of one CI run)."""
-        self._write(
-            "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch, run_group) VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, label, time.time(), commit, branch, group),
-        )
+        row = (run_id, label, time.time(), commit, branch, group)
+        self.run_rows.append(row)
+        self._write(_INSERT_RUN, row)
 
     @_locked
     def group_results(self, group: str, suite: str, since: float) -> list[tuple[float, CaseResult]]:
@@ -516,16 +522,46 @@ class ResultStore:
             with self._transaction() as connection:
                 connection.executemany(sql, rows)
         except self.errors as err:
-            self._disable(f"writing to the cache failed ({err})")
+            if self._disable(f"writing to the cache failed ({err})"):
+                self._write_many(sql, rows)
 
-    def _disable(self, why: str) -> None:
+    def _disable(self, why: str) -> bool:
+        """Stop using the database after a failure: a shared store goes on in its local spool
+        when it has one (True), else the run continues without the cache (False)."""
+        if self.url and self.spool is not None and self._to_spool(why):
+            return True
         shared = "; this run's later results are not shared (its reports have them all)" if self.url else ""
         self.problems.append(f"{self.location}: {SECRETS(why)}; the run continues without the cache{shared}")
         self.close()
+        return False
+
+    def _to_spool(self, why: str) -> bool:
+        """Swap the dropped server for the local spool file, with this run's rows in it."""
+        assert self.spool is not None
+        try:
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            spool = _connect(self.spool)
+        except (sqlite3.Error, OSError, NotOurs):
+            return False
+        shared = self.location
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - the server is gone; its connection may not close cleanly
+            self.connection = None
+        self.connection, self.url, self.location = spool, None, str(self.spool)
+        self.deps_written = set()
+        self._write_many(_INSERT_RUN, self.run_rows)
+        self.problems.append(
+            f"{shared}: {SECRETS(why)}; the run goes on with a local spool ({self.spool}): its results reach the "
+            f"shared store at the next run that reaches it"
+        )
+        return True
 
     def _read_failed(self, err: Exception) -> None:
         """A read failed: when the file is damaged (some pages corrupt, the header fine), move
         it aside so the next run starts a new one, instead of failing every run."""
+        if self.url and self.spool is not None and self._to_spool(f"reading the shared store failed ({one_line(str(err), limit=200)})"):
+            return
         self.close()
         if self.url:
             self.problems.append(f"{self.location}: reading the shared store failed ({SECRETS(one_line(str(err), limit=200))}); "
@@ -540,6 +576,9 @@ _INSERT_RESULT = (
     "INSERT OR REPLACE INTO results (run_id, suite, case_id, repeat, cached, result, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+_INSERT_RUN = "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch, run_group) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:

@@ -39,6 +39,18 @@ def copy_entries(source: ResultStore, target: ResultStore) -> Copied:
     return Copied(entries, maps)
 
 
+def send_spool(spool: ResultStore, target: ResultStore) -> int:
+    """Send everything a run kept in its local spool while the shared store was gone — cache
+    entries, maps, and its run with its results, so baselines and shards see it — into
+    ``target``; the number of results sent."""
+    copy_entries(spool, target)
+    _copy(spool, target, "runs", ("run_id", "label", "started_at", "finished_at", "hits", "misses", "commit_sha", "branch", "run_group"))
+    sent = _copy(spool, target, "results", ("run_id", "suite", "case_id", "repeat", "cached", "result", "created_at"))
+    _copy(spool, target, "run_suites", ("run_id", "suite", "complete", "selected", "verdict"))
+    _copy(spool, target, "run_deps", ("run_id", "suite", "deps"))
+    return sent
+
+
 def _copy(source: ResultStore, target: ResultStore, table: str, columns: tuple[str, ...]) -> int:
     assert source.connection is not None and target.connection is not None
     before = target.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
