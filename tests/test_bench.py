@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
@@ -71,6 +74,19 @@ def test_control_benchmark_runs_both_tests_on_the_shipped_data(tmp_path: Path) -
     document = json.loads(out.read_text())
     assert len(document["cells"]) == 60 and {"control_mean", "direct_mean", "control_wrong"} <= set(document["cells"][0])
     assert set(document["summary"]["targets"]) == {"r=0.02 d=+0.05", "r=0.02 d=+0.1", "r=0.05 d=+0.05", "r=0.05 d=+0.1"}
+
+
+def test_store_benchmark_runs_on_a_throwaway_server(tmp_path: Path) -> None:
+    pytest.importorskip("psycopg")
+    if not (shutil.which("pg_ctl") or any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))):
+        if os.environ.get("EVALGATE_REQUIRE_POSTGRES"):
+            pytest.fail("no PostgreSQL server binaries; PostgreSQL 15 is on the CI image")
+        pytest.skip("no PostgreSQL server binaries")
+    out = run_benchmark("store.py", tmp_path, "--rounds", "1", "--results", "30", "--latency", "0.001")
+    document = json.loads(out.read_text())
+    assert document["writers"]["postgresql"]["lost"] == 0 and document["writers"]["sqlite"]["lost"] == 0
+    assert document["shards"]["median_calls"]["shards_alone"] == 1319  # alone, a shard never stops early
+    assert document["pull_request"]["pr_calls_with_main_as_baseline"] < document["pull_request"]["pr_calls_direct"]
 
 
 def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:

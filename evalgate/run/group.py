@@ -33,14 +33,15 @@ from evalgate.store.sqlite import ResultStore
 from evalgate.verdict.monitor import SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 """Time after which the next result triggers a read of the group's results..."""
-POLL_RESULTS = 16
+POLL_RESULTS = 4
 """... or this many new results of this shard, whichever comes first (a fast shard must not
 finish between two timed reads)."""
-OVERLAP_SECONDS = 120.0
+OVERLAP_SECONDS = 10.0
 """How far back each incremental read looks before the newest result seen: writers on other
-machines stamp their own clocks."""
+machines stamp their own clocks (CI runners keep theirs within a second by NTP; a result
+stamped further back is missed, which only delays a stop)."""
 ENV_GROUP = "EVALGATE_RUN_GROUP"
 
 _CI_RUNS = (
