@@ -390,6 +390,24 @@ class DatasetConfig(StrictModel):
     """Field holding tags (a list, or a comma-separated string). Default ``tags``."""
 
 
+class SlicesConfig(StrictModel):
+    """``[gate.slices]``: a verdict for every tag of the suite's cases (a domain, a language, an
+    edge-case group), and optionally a gate on the gap between the best and the worst."""
+
+    min_pass_rate: float | None = Field(default=None, ge=0, le=1)
+    """The pass rate each slice needs, decided like the suite's (exactly, or settled at α by the
+    same anytime-valid test, the slice as its population). Default: the gate's ``min_pass_rate``."""
+    tags: list[str] | None = None
+    """The tags to gate, e.g. ``["de", "fr"]``. Default: every tag of the suite's cases (to slice
+    by a row field such as ``language``, set ``tags_field = "language"`` in ``[dataset]``)."""
+    min_size: int = Field(default=20, ge=1)
+    """Slices with fewer cases than this are reported but not gated. Default 20."""
+    max_gap: float | None = Field(default=None, gt=0, le=1)
+    """The largest spread between the best and the worst gated slice's pass rate that passes,
+    e.g. ``0.05`` — for bias between groups. Settled when anytime-valid intervals of all the
+    slices show the spread is within it (PASS) or beyond it (FAIL). Default: not gated."""
+
+
 class GateConfig(StrictModel):
     """What a suite must achieve for the merge to go ahead."""
 
@@ -423,6 +441,9 @@ class GateConfig(StrictModel):
     pass rate (exactly, or settled at ``alpha`` by the same anytime-valid test; an errored
     variant is not consistent). Tiers without variants do not measure it. Default: measured
     and reported, not gated."""
+    slices: SlicesConfig | None = None
+    """Per-tag verdicts (``[gate.slices]``): every gated slice must pass too, and the FAIL side's
+    α is split over every gate of the suite, slices included. Default: none."""
     undecided: Literal["warn", "estimate", "fail"] = "warn"
     """What an UNDECIDED verdict (a sample that cannot settle it at ``alpha``) does to the
     build: ``warn`` does not block (a warning annotation), ``fail`` always blocks, ``estimate``

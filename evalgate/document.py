@@ -141,6 +141,39 @@ class ConsistencyReport(_Model):
     """How many cases each variant flipped: which perturbation breaks the model."""
 
 
+class SliceReport(_Model):
+    """One slice (a tag's cases) and its verdict."""
+
+    tag: str
+    verdict: Literal["PASS", "FAIL", "UNDECIDED", "not gated"]
+    population: int
+    """The slice's cases in the verdict's population."""
+    gated: bool
+    """False when the slice is smaller than ``min_size``: reported, not gated."""
+    read: int
+    """The slice's cases among those the suite's verdict read."""
+    passed: int
+    errors: int
+    pass_rate: float | None
+    required: int
+    threshold: float
+    interval: tuple[float, float]
+    """For the slice's pass rate: exact, or anytime-valid at the slice's share of α."""
+    exact: bool
+
+
+class GapReport(_Model):
+    """The spread between the best and the worst gated slice's pass rate (``max_gap``)."""
+
+    max_gap: float
+    best: str
+    worst: str
+    interval: tuple[float, float]
+    """For the spread, from the slices' simultaneous intervals (exact when every case ran)."""
+    verdict: Literal["PASS", "FAIL", "UNDECIDED"]
+    exact: bool
+
+
 class MergeInfo(_Model):
     """What ``evalgate report merge`` needs to decide the suite again from shards."""
 
@@ -156,6 +189,9 @@ class MergeInfo(_Model):
     (the merged verdict is then about the selection)."""
     variants: list[str] = []
     """The robustness variants each case ran with (their consistency is decided too)."""
+    slice_tags: dict[str, list[str]] | None = None
+    """Case id → tags of every case of the suite, when the gate has slices (a merge decides
+    each slice again)."""
     control: int | None = None
     """The baseline's exact pass count over the population, when the pass-rate gate used it
     as a control variate (for readers; a merge recounts it from its own ``--baseline``)."""
@@ -215,6 +251,10 @@ class SuiteReport(_Model):
     baseline: ComparisonReport | None = None
     consistency: ConsistencyReport | None = None
     """Consistency under robustness variants, in tiers that run them."""
+    slices: list[SliceReport] = []
+    """Each slice's verdict (``[gate.slices]``), failing first."""
+    gap: GapReport | None = None
+    """The gap gate (``max_gap``)."""
     merge: MergeInfo | None = None
     cost: CostReport | None = None
     """Tokens and money; None in files written before evalgate reported them."""

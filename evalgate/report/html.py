@@ -26,7 +26,7 @@ from typing import Any
 
 from evalgate.cases import CaseText
 from evalgate.report.cost import Prices, cost_line, suite_costs, tokens
-from evalgate.report.table import headline, percent, urgency
+from evalgate.report.table import SLICE_HEADERS, gap_line, headline, percent, slice_rows, urgency
 from evalgate.results import CaseResult, variant_label
 from evalgate.verdict.gate import SuiteVerdict, interval_trajectory
 
@@ -116,8 +116,23 @@ def _suite_section(verdict: SuiteVerdict, cost: str) -> str:
         f"<p class=\"numbers\">pass rate {percent(verdict.pass_rate)} · interval [{percent(low)}, {percent(high)}] "
         f"({html.escape(verdict.method)}) · threshold {percent(verdict.threshold)} · "
         f"{verdict.counted}/{verdict.population} cases read · {html.escape(cost)}</p>"
-        f"{_picture(verdict)}</section>"
+        f"{_slices_table(verdict)}{_picture(verdict)}</section>"
     )
+
+
+def _slices_table(verdict: SuiteVerdict) -> str:
+    """The suite's slices, failing first (tags come from data files: escaped)."""
+    if not verdict.slices:
+        return ""
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in SLICE_HEADERS)
+    body = "".join(
+        f'<tr class="{html.escape(cells[1].replace(" ", "-").lower())}">' + "".join(f"<td>{html.escape(cell)}</td>" for cell in cells) + "</tr>"
+        for cells in slice_rows(verdict)
+    )
+    gap = gap_line(verdict)
+    note = f"<p class=\"numbers\">{html.escape(gap)}</p>" if gap else ""
+    return f'<table class="slices"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}'
+
 
 
 def _picture(verdict: SuiteVerdict, width: int = 480, height: int = 120) -> str:

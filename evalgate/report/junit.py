@@ -32,7 +32,8 @@ def junit_xml(verdicts: Sequence[SuiteVerdict], tier: str, shard: str | None = N
     """The gate report as a JUnit XML document (see the module docstring)."""
     properties = {"tier": tier, **({"shard": shard} if shard else {})}
     suites = [
-        TestSuite(f"evalgate gate {verdict.suite}", [_case(verdict, shard)], properties=properties, file=verdict.file)
+        TestSuite(f"evalgate gate {verdict.suite}", [_case(verdict, shard), *_slice_cases(verdict, shard)],
+                  properties=properties, file=verdict.file)
         for verdict in verdicts
     ]
     written = str(to_xml_report_string(suites, prettyprint=False, encoding="utf-8"))
@@ -69,6 +70,23 @@ def _case(verdict: SuiteVerdict, shard: str | None) -> TestCase:
     elif verdict.verdict == Verdict.SKIPPED:
         case.add_skipped_info(message=verdict.reason)
     return case
+
+
+def _slice_cases(verdict: SuiteVerdict, shard: str | None) -> list[TestCase]:
+    """One test case per gated slice (``qa[de]``), failing when the slice fails: a required
+    check or a JUnit reader shows which slice blocked."""
+    cases = []
+    for each in verdict.slices:
+        if not each.gated:
+            continue
+        low, high = each.interval
+        text = (f"slice {each.tag}: {each.label}, pass rate {percent(each.rate)} of {each.read}/{each.population} read, "
+                f"interval [{percent(low)}, {percent(high)}], gate ≥ {percent(each.threshold)}")
+        case = TestCase(name=f"{verdict.suite}[{each.tag}]", classname="evalgate.slice", stdout=text)
+        if not shard and each.decision == "FAIL":
+            case.add_failure_info(message=f"FAIL: {text}", failure_type="SliceFail")
+        cases.append(case)
+    return cases
 
 
 def _normalised(document: str) -> str:

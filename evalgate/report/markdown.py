@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from evalgate.report.cost import Prices, cost_line, suite_costs, total_line
-from evalgate.report.table import HEADERS, ICONS, headline, rows, urgency
+from evalgate.report.table import HEADERS, ICONS, SLICE_HEADERS, gap_line, headline, rows, slice_rows, urgency
 from evalgate.results import CaseResult
 from evalgate.untrusted import code_span, html_text, markdown_text
 from evalgate.verdict.gate import SuiteVerdict
@@ -43,6 +43,17 @@ def summary_markdown(
         page.add("| " + " | ".join(marked) + " |")
     page.add("")
     page.add(*(f"- {code_span(v.suite)}: {markdown_text(v.reason, limit=1000)}" for v in ordered))
+    for verdict in ordered:
+        if verdict.slices:
+            page.add("", f"**Slices of {code_span(verdict.suite)}** (failing first)", "")
+            page.add("| " + " | ".join(SLICE_HEADERS) + " |", "|" + "---|" * len(SLICE_HEADERS))
+            for cells in slice_rows(verdict):
+                icon = ICONS.get(cells[1], "") if cells[1] != "not gated" else ""
+                page.add("| " + " | ".join((code_span(cells[0], table=True), f"{icon} {cells[1]}".strip(),
+                                            *(markdown_text(cell) for cell in cells[2:]))) + " |")
+            gap = gap_line(verdict)
+            if gap:
+                page.add("", markdown_text(gap))
     page.add("", "<details><summary>Tokens and cost per suite</summary>", "")
     page.add(*(f"- {code_span(v.suite)}: {markdown_text(cost_line(costs[v.suite]))}" for v in ordered))
     page.add("", "</details>", "")

@@ -23,6 +23,7 @@ from evalgate.run.baselines import load_baselines
 from evalgate.run.session import control_passes
 from evalgate.verdict.gate import SuiteVerdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteSpec
+from evalgate.verdict.slices import SlicePlan, plan_slices
 
 
 def merge_reports(
@@ -68,6 +69,7 @@ def merge_reports(
             selected=name in deselected, repeats=info.repeats, skip_reason=info.skip_reason,
             baseline=baselines.get(name) if baseline else None, variants=tuple(info.variants),
             control=_control(baselines.get(name), info, order, name in deselected),
+            slices=_slices(info, order, name in deselected),
         )
         verdicts.append(replace(decide(spec, suite_results), **where[name]))
     return verdicts, list(results.values()), documents[0].tier, prices
@@ -80,3 +82,12 @@ def _control(baseline: Baseline | None, info: MergeInfo, order: tuple[str, ...],
     if selected:
         return control_passes(baseline, order)
     return control_passes(baseline, info.order) if len(info.order) == info.total else None
+
+
+def _slices(info: MergeInfo, order: tuple[str, ...], selected: bool) -> SlicePlan | None:
+    """The slices of the merged population, from the tags the shards recorded."""
+    if info.gate.slices is None or info.slice_tags is None:
+        return None
+    chosen = set(order) if selected else None
+    cases = [(case, tags) for case, tags in info.slice_tags.items() if chosen is None or case in chosen]
+    return plan_slices(info.gate.slices, info.gate.min_pass_rate, cases)

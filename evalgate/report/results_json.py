@@ -12,9 +12,11 @@ from evalgate.document import (
     ConsistencyReport,
     CostReport,
     FlipReport,
+    GapReport,
     MergeInfo,
     PlanReport,
     ResultsDocument,
+    SliceReport,
     SuiteReport,
 )
 from evalgate.report.cost import Prices, suite_costs
@@ -42,6 +44,15 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
             decided_at=m.decided_at, exact=m.exact, flips=[FlipReport(case=case, variant=variant) for case, variant in m.flips],
             flips_by_variant=m.by_variant(),
         )
+    slices = [
+        SliceReport(tag=s.tag, verdict=s.label, population=s.population, gated=s.gated, read=s.read, passed=s.passed,  # type: ignore[arg-type]
+                    errors=s.errors, pass_rate=s.rate, required=s.required, threshold=s.threshold, interval=s.interval, exact=s.exact)
+        for s in sorted(verdict.slices, key=lambda s: ({"FAIL": 0, "UNDECIDED": 1, "PASS": 2}.get(s.label, 3), s.rate or 0.0))
+    ]
+    gap = None
+    if verdict.gap is not None:
+        g = verdict.gap
+        gap = GapReport(max_gap=g.max_gap, best=g.best, worst=g.worst, interval=g.interval, verdict=g.decision or "UNDECIDED", exact=g.exact)
     return SuiteReport(
         suite=verdict.suite,
         verdict=verdict.verdict.value,
@@ -79,6 +90,8 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
         more_needed=verdict.more_needed,
         baseline=comparison,
         consistency=consistency,
+        slices=slices,
+        gap=gap,
         merge=merge,
         cost=cost,
         file=verdict.file,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from evalgate.verdict.gate import SuiteVerdict
+from evalgate.verdict.slices import SliceVerdict
 
 HEADERS = ("suite", "verdict", "pass rate", "interval", "gate", "cases", "errors", "saved", "time")
 """``cases`` is counted/population: the cases the verdict read, of those it is about (and how
@@ -98,3 +99,31 @@ def urgency(suite: Any) -> tuple[bool, int]:
     """Sort key putting first what a reviewer must look at: gates that block, then unsettled
     or broken ones, then passes, then skipped suites. Takes a SuiteVerdict or a SuiteReport."""
     return not suite.blocks_merge, _RANK.get(str(suite.verdict), 1)
+
+
+SLICE_HEADERS = ("slice", "verdict", "pass rate", "interval", "gate", "cases", "errors")
+_SLICE_RANK = {"FAIL": 0, "UNDECIDED": 1, "PASS": 2, "not gated": 3}
+
+
+def slice_rows(verdict: SuiteVerdict) -> list[tuple[str, ...]]:
+    """A suite's slices, failing first (then undecided, passing, not gated), lowest rate first."""
+    ordered = sorted(verdict.slices, key=lambda s: (_SLICE_RANK[s.label], s.rate if s.rate is not None else 2.0))
+    return [_slice_row(each) for each in ordered]
+
+
+def _slice_row(each: SliceVerdict) -> tuple[str, ...]:
+    low, high = each.interval
+    interval = "-" if not each.read else ("exact" if each.exact else f"[{percent(low)}, {percent(high)}]")
+    gate = f"≥ {percent(each.threshold)}" if each.gated else "too small to gate"
+    return (each.tag, each.label, percent(each.rate), interval, gate, f"{each.read}/{each.population}", str(each.errors))
+
+
+def gap_line(verdict: SuiteVerdict) -> str | None:
+    """One line for the gap gate, or None without one."""
+    gap = verdict.gap
+    if gap is None:
+        return None
+    low, high = gap.interval
+    spread = percent(low) if gap.exact else f"[{percent(low)}, {percent(high)}]"
+    outcome = gap.decision or "UNDECIDED"
+    return f"gap {outcome}: {gap.best} − {gap.worst} = {spread} (max_gap {percent(gap.max_gap)})"

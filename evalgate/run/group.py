@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping
 
 from evalgate.results import CaseResult
-from evalgate.run.session import EvalSession, control_passes
+from evalgate.run.session import EvalSession, control_passes, slice_plan
 from evalgate.store.sqlite import ResultStore
 from evalgate.verdict.monitor import SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
@@ -92,6 +92,7 @@ class GroupWatch:
                 suite.name, session.gate(suite), planned.full_order, len(suite.cases), len(suite.cases),
                 repeats=planned.repeats, baseline=baseline, variants=planned.variant_names,
                 control=control_passes(baseline, [case.id for case in suite.cases]),
+                slices=slice_plan(session.gate(suite), suite.cases),
             )
             self.watched[suite.name] = (PrefixReader(spec.order, spec.repeats, spec.variants), SuiteMonitor(spec))
             self.seen[suite.name] = set()

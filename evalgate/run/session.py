@@ -24,6 +24,7 @@ from evalgate.variants import load_variants
 from evalgate.verdict.gate import SuiteVerdict, Verdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
+from evalgate.verdict.slices import SlicePlan, plan_slices
 
 if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
     from evalgate.changes.plan import Plan
@@ -188,10 +189,12 @@ class EvalSession:
         order = tuple(self.order(planned))
         selected = len(order) < len(planned.cases)
         baseline = self.baselines.get(suite.name)
-        population = order if selected else [case.id for case in suite.cases]
+        chosen = set(order) if selected else None
+        cases = [case for case in suite.cases if chosen is None or case.id in chosen]
         return SuiteSpec(
             suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
-            baseline=baseline, variants=self.variants_run(planned, order), control=control_passes(baseline, population),
+            baseline=baseline, variants=self.variants_run(planned, order),
+            control=control_passes(baseline, [case.id for case in cases]), slices=slice_plan(gate, cases),
         )
 
     def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
@@ -271,8 +274,16 @@ class EvalSession:
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
                 variants=list(self.variants_run(planned, tuple(order))) if planned else [],
                 control=self.spec(suite).control if planned else None,
+                slice_tags={case.id: list(case.tags) for case in suite.cases} if planned and suite.config.gate.slices else None,
             )
         return meta
+
+
+def slice_plan(gate: GateConfig, cases: Sequence[Case]) -> SlicePlan | None:
+    """The slices of a population of cases, when the gate has ``[gate.slices]``."""
+    if gate.slices is None:
+        return None
+    return plan_slices(gate.slices, gate.min_pass_rate, [(case.id, case.tags) for case in cases])
 
 
 def control_passes(baseline: Baseline | None, population: Sequence[str]) -> int | None:

@@ -24,6 +24,7 @@ from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
 from evalgate.verdict.sequential import confidence_bounds
+from evalgate.verdict.slices import GapVerdict, SliceVerdict, slice_verdicts
 
 EXACT = "exact: every case ran"
 _CODE_VALUES = {code: (int(outcome == "pass"), int(outcome != "fail")) for outcome, code in OUTCOME_CODES.items()}
@@ -106,6 +107,10 @@ class SuiteVerdict:
     """The line of the suite's gate in that file, where known."""
     consistency: Consistency | None = None
     """Consistency under the tier's robustness variants (None when it ran none)."""
+    slices: tuple[SliceVerdict, ...] = ()
+    """Each slice's verdict (``[gate.slices]``), in the order of first appearance."""
+    gap: GapVerdict | None = None
+    """The gap between the best and the worst gated slice (with ``max_gap``)."""
 
     @property
     def pass_rate(self) -> float | None:
@@ -154,7 +159,7 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     outcomes = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= spec.repeats}
     prefix_outcomes = {case_id: outcome for case_id, outcome, _ in prefix}
     judge = _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
-    return judge.with_consistency(judge.verdict(), reader.flips)
+    return judge.with_slices(judge.with_consistency(judge.verdict(), reader.flips))
 
 
 class _Judge:
@@ -240,8 +245,11 @@ class _Judge:
         counts = monitor.counts_at_decision
         verdict = Verdict(monitor.decision)
         threshold_side = monitor.threshold.decision
-        if verdict == Verdict.FAIL and monitor.consistency is not None and monitor.consistency.decision == "FAIL":
-            reason = ""  # the consistency gate failed: with_consistency says how
+        if verdict == Verdict.FAIL and (
+            (monitor.consistency is not None and monitor.consistency.decision == "FAIL")
+            or (monitor.slices is not None and monitor.slices.decision == "FAIL")
+        ):
+            reason = ""  # the consistency or a slice gate failed: with_consistency / with_slices say how
         elif verdict == Verdict.FAIL and threshold_side != "FAIL":
             reason = "regression vs baseline"  # replaced below with the comparison's numbers
         else:
@@ -305,6 +313,40 @@ class _Judge:
         blocks = policy == "fail" or (policy == "estimate" and (measured.rate or 0.0) < measured.threshold)
         effect = "blocks the merge" if blocks else "does not block"
         return replace(made, verdict=Verdict.UNDECIDED, blocks=blocks, reason=f"{made.reason}; {text}; policy '{policy}' {effect}")
+
+    # --- slices -----------------------------------------------------------------------
+
+    def with_slices(self, made: SuiteVerdict) -> SuiteVerdict:
+        """The verdict with every slice's and the gap's: a failing slice (or gap) fails the
+        suite and is named first; a slice not settled keeps a PASS from standing (UNDECIDED,
+        by the gate's policy)."""
+        tracker = self.monitor.slices
+        if tracker is None or made.verdict == Verdict.SKIPPED:
+            return made
+        slices, gap = slice_verdicts(tracker, made.counted, made.exact)
+        made = replace(made, slices=slices, gap=gap)
+        failing = [s for s in slices if s.gated and s.decision == "FAIL"]
+        open_ = [s for s in slices if s.gated and s.decision is None]
+        parts = [_slice_text(s, made.alpha_fail) for s in sorted(failing, key=lambda s: s.rate or 0.0)]
+        if gap is not None and gap.decision == "FAIL":
+            parts.append(_gap_text(gap))
+        if made.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
+            return made
+        if parts:
+            reason = "; ".join(parts) + (f"; {made.reason}" if made.reason else "")
+            return replace(made, verdict=Verdict.FAIL, blocks=True, reason=reason)
+        gated = [s for s in slices if s.gated]
+        settled = f"every one of {len(gated)} slice(s) ≥ {made.slices[0].threshold:.1%}" if gated and not open_ else ""
+        gap_note = f"; {_gap_text(gap)}" if gap is not None else ""
+        if made.verdict != Verdict.PASS or not (open_ or (gap is not None and gap.decision is None)):
+            extra = settled or (f"slices not settled: {', '.join(s.tag for s in open_)}" if open_ else "")
+            return replace(made, reason=f"{made.reason}{'; ' + extra if extra else ''}{gap_note}")
+        policy = self.gate.undecided
+        blocks = policy == "fail" or (policy == "estimate" and any((s.rate or 0.0) < s.threshold for s in open_))
+        effect = "blocks the merge" if blocks else "does not block"
+        unsettled = ", ".join(s.tag for s in open_) or "the gap"
+        return replace(made, verdict=Verdict.UNDECIDED, blocks=blocks,
+                       reason=f"{made.reason}; slices not settled at α: {unsettled}{gap_note}; policy '{policy}' {effect}")
 
     # --- baseline ---------------------------------------------------------------------
 
@@ -437,6 +479,23 @@ class _Judge:
             first_error=self.first_error,
             codes=tuple(codes),
         )
+
+
+def _slice_text(verdict: SliceVerdict, alpha_fail: float) -> str:
+    how = (f"{verdict.passed} of {verdict.population} pass, {verdict.required} needed" if verdict.exact
+           else f"settled after {verdict.read} of its {verdict.population} cases at α = {alpha_fail:.3g}")
+    return f"slice {verdict.tag}: pass rate {percent_text(verdict.rate)} < {verdict.threshold:.1%} ({how})"
+
+
+def _gap_text(gap: GapVerdict) -> str:
+    low, high = gap.interval
+    spread = f"{low:.1%}" if gap.exact else f"[{low:.1%}, {high:.1%}]"
+    verb = {"PASS": "within", "FAIL": "beyond", None: "not settled against"}[gap.decision]
+    return f"gap {gap.best} − {gap.worst} {spread} {verb} max_gap {gap.max_gap:.1%}"
+
+
+def percent_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
 
 
 def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[int, float, float]]:

@@ -35,6 +35,7 @@ from evalgate.verdict.control import ControlVariateTest
 from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
 from evalgate.verdict.outcomes import Outcome
 from evalgate.verdict.sequential import BettingTest, BudgetTest
+from evalgate.verdict.slices import SlicePlan, SliceTracker
 
 SuiteDecision = Literal["PASS", "FAIL", "ERROR"]
 OUTCOME_CODES: dict[Outcome, int] = {"fail": 0, "pass": 1, "error": 2}
@@ -84,6 +85,8 @@ class SuiteSpec:
     baseline: Baseline | None = None
     variants: tuple[str, ...] = ()
     """The robustness variants each case ran with (their consistency is measured)."""
+    slices: SlicePlan | None = None
+    """The suite's slices (``[gate.slices]``): each gated slice is a gate of its own."""
     control: int | None = None
     """The baseline's exact pass count over the whole population, when the baseline has
     every case of it: the pass-rate gate then uses it as a control variate
@@ -125,6 +128,8 @@ class SuiteMonitor:
     paired: BettingTest | None = field(init=False)
     consistency: BettingTest | None = field(init=False)
     """The consistency gate's test (None when the suite does not gate on it)."""
+    slices: SliceTracker | None = field(init=False)
+    """The slices' tests and the gap's (None without ``[gate.slices]``)."""
     required: int = field(init=False)
     """k*: passes the population needs."""
     budget: int = field(init=False)
@@ -160,8 +165,9 @@ class SuiteMonitor:
         spec, gate = self.spec, self.spec.gate
         population, planned = spec.population, len(spec.order)
         usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
-        failing_gates = 1 + usable_baseline + spec.gates_consistency
+        failing_gates = 1 + usable_baseline + spec.gates_consistency + (spec.slices.gates if spec.slices else 0)
         self.alpha_fail = gate.alpha / failing_gates
+        self.slices = SliceTracker(spec.slices, gate.alpha, self.alpha_fail) if spec.slices is not None else None
         self.required = required_passes(gate.min_pass_rate, population)
         if usable_baseline and spec.control is not None:
             self.threshold = ControlVariateTest(population, self.required, spec.control, gate.alpha, self.alpha_fail)
@@ -194,6 +200,8 @@ class SuiteMonitor:
                 test.update(int(consistent == "pass"), int(consistent != "fail"))
         self.counts[outcome] += 1
         self.read.append(OUTCOME_CODES[outcome])
+        if self.slices is not None:
+            self.slices.add(case_id, outcome)
         threshold = self.threshold
         if isinstance(threshold, ControlVariateTest):
             assert self.spec.baseline is not None
@@ -254,11 +262,12 @@ class SuiteMonitor:
     def _status(self) -> SuiteDecision | None:
         if self.counts["error"] > self.budget:
             return "ERROR"
-        failed = (self.threshold, self.paired, self.consistency)
+        failed = (self.threshold, self.paired, self.consistency, self.slices)
         if any(test is not None and test.decision == "FAIL" for test in failed):
             return "FAIL"
         paired_ok = self.spec.baseline is None or (self.paired is not None and self.paired.decision == "PASS")
         consistent_ok = self.consistency is None or self.consistency.decision == "PASS"
-        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok and consistent_ok:
+        slices_ok = self.slices is None or self.slices.decision == "PASS"
+        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok and consistent_ok and slices_ok:
             return "PASS"
         return None
