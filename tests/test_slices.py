@@ -111,3 +111,23 @@ def test_slice_verdicts_are_wrong_at_most_alpha_family_wise(rates: tuple[float, 
                 break
         wrong += tracker.decision == "FAIL"
     assert wrong <= 0.1 * 300, wrong
+
+
+def test_the_slices_example_blocks_on_the_failing_slice_and_names_it(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    for tier in ("full", "all-cases"):
+        run = subprocess.run([sys.executable, "-m", "evalgate", "run", str(REPO / "examples" / "slices"), "--tier", tier,
+                              "--report", str(tmp_path / tier)], capture_output=True, text=True, env=env, timeout=300)
+        assert run.returncode == 1, run.stdout + run.stderr
+        suite = json.loads((tmp_path / tier / "results.json").read_text())["suites"][0]
+        assert suite["verdict"] == "FAIL" and suite["reason"].startswith("slice steps-5-or-more: pass rate")
+        assert suite["slices"][0]["tag"] == "steps-5-or-more" and suite["slices"][0]["verdict"] == "FAIL"
+    assert suite["pass_rate"] == pytest.approx(170 / 300)  # all-cases: the suite alone would pass
+    assert {s["tag"]: s["passed"] for s in suite["slices"]} == {"steps-5-or-more": 17, "steps-3-4": 69, "steps-1-2": 84}
+    assert suite["gap"]["verdict"] == "FAIL" and suite["gap"]["interval"][0] == pytest.approx(84 / 116 - 17 / 50)

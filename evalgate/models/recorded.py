@@ -58,6 +58,14 @@ class RecordedModel:
             "match": self.config.match,
         }
 
+    def recorded_variants(self, names: list[str]) -> bool:
+        """Whether the recording has rows for these robustness variants (``q1[typo]``): a
+        recording made without them cannot answer a perturbed input."""
+        if self.config.match == "input":
+            return False
+        suffixes = tuple(f"[{name}]" for name in names)
+        return any(key.endswith(suffixes) for key in self.outputs)
+
     def generate(self, case: Case) -> ModelOutput:
         if self.config.match == "input":
             key = input_key(case.input)

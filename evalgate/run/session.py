@@ -82,6 +82,13 @@ class EvalSession:
                         f"(the {tier_name} tier's {tier.repeats} repeats would repeat the same answer)"
                     )
                 variants = load_variants(tier.variants, project.root, f"tier '{tier_name}'")
+                recorded = getattr(suite.adapter, "recorded_variants", None)
+                if variants and callable(recorded) and not recorded([variant.name for variant in variants]):
+                    self.notes.append(
+                        f"{suite.name}: its recorded outputs have no rows for robustness variants, so the "
+                        f"{tier_name} tier's variants do not run (record them as 'id[variant]' rows to test them)"
+                    )
+                    variants = ()
                 self.planned[suite.path] = PlannedSuite(
                     suite, cases, repeats, tier_name, early_stop, full_order, variants, project.config.seed
                 )
