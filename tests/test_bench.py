@@ -89,6 +89,13 @@ def test_store_benchmark_runs_on_a_throwaway_server(tmp_path: Path) -> None:
     assert document["pull_request"]["pr_calls_with_main_as_baseline"] < document["pull_request"]["pr_calls_direct"]
 
 
+def test_slices_benchmark_runs_every_family(tmp_path: Path) -> None:
+    out = run_benchmark("slices.py", tmp_path, "--orders", "1", "--confirm-orders", "1", "--workers", "1")
+    document = json.loads(out.read_text())
+    assert set(document["families"]) == {"slices", "gap"} and document["families"]["gap"]["cells"] > 0
+    assert {"worst_wrong_rate", "worst_cell", "within_alpha"} <= set(document["metrics"])
+
+
 def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:
     """A tiny history: the exactness check must hold at any size; the ratios come from bench/."""
     out = run_benchmark(

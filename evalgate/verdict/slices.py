@@ -143,7 +143,7 @@ class SliceTracker:
             if test is not None and test.decision is None and test.update(low, high) is not None:
                 self.settled_at[i] = self.seen
         if self.plan.max_gap is not None and self.gap is None and self.plan.gated >= 2 and self.seen >= self.next_gap_check:
-            self.next_gap_check = self.seen + max(8, self.seen // 8)
+            self.next_gap_check = self.seen + max(8, self.seen // 2)  # geometric: a dozen checks for thousands of cases
             self.check_gap()
 
     def check_gap(self) -> None:
