@@ -131,3 +131,15 @@ def test_the_slices_example_blocks_on_the_failing_slice_and_names_it(tmp_path: A
     assert suite["pass_rate"] == pytest.approx(170 / 300)  # all-cases: the suite alone would pass
     assert {s["tag"]: s["passed"] for s in suite["slices"]} == {"steps-5-or-more": 17, "steps-3-4": 69, "steps-1-2": 84}
     assert suite["gap"]["verdict"] == "FAIL" and suite["gap"]["interval"][0] == pytest.approx(84 / 116 - 17 / 50)
+
+
+def test_a_capped_tier_takes_a_prefix_long_enough_for_every_slice(pytester: pytest.Pytester) -> None:
+    """smoke (20 cases here) cannot settle three slices of 40 at τ = 0.5: the sample becomes the
+    shortest prefix holding what each needs, and the header says so."""
+    project(pytester, {"min_pass_rate": 0.5})
+    result = pytester.runpytest("--eval-tier=smoke", "--eval-report=out")
+    result.stdout.fnmatch_lines(["evalgate: qa: its slices need at least de *, fr *, en * case(s) each to be able to settle*"])
+    suite = report(pytester)
+    read = {s["tag"]: s["read"] for s in suite["slices"]}
+    assert suite["cases_planned"] > 20 and min(read["de"], read["fr"], read["en"]) >= 8
+    assert {s["tag"]: s["verdict"] for s in suite["slices"]}["de"] == "PASS"

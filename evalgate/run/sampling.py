@@ -11,14 +11,15 @@ u a seeded offset per group), so every prefix holds each group in proportion: a 
 covering a share t of the scale holds t·n cases of a group of n on average over the
 offset, small groups included. A capped sample is such a prefix. There is deliberately
 no floor of one case per group: it would over-sample small groups, and a sample tested
-as if it were a fair draw of the suite would then be biased toward them.
+as if it were a fair draw of the suite would then be biased toward them. Slice gates that
+need more of a tag than the cap holds get a *longer prefix* instead (:func:`cases_for_tier`).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from evalgate.cases import Case
 from evalgate.config import TierConfig
@@ -38,9 +39,29 @@ def sampling_order(cases: Sequence[Case], seed: int, stratify: bool = False) -> 
     return sorted(ranked, key=lambda case: position[case.id])
 
 
-def cases_for_tier(cases: Sequence[Case], tier: TierConfig, seed: int, stratify: bool = False) -> list[Case]:
-    """The cases the tier's cap allows: a prefix of the sampling order."""
-    return sampling_order(cases, seed, stratify)[: tier.size(len(cases))]
+def cases_for_tier(
+    cases: Sequence[Case], tier: TierConfig, seed: int, stratify: bool = False, needs: Mapping[str, int] | None = None
+) -> list[Case]:
+    """The cases the tier's cap allows: a prefix of the sampling order — with ``needs``
+    (tag → cases of it the slice gates need), the shortest prefix that also holds that many
+    of each tag. A longer prefix stays a fair sample of the suite and of every slice; topping
+    up a slice with cases from further on would bias both."""
+    order = sampling_order(cases, seed, stratify)
+    size = tier.size(len(cases))
+    if not needs:
+        return order[:size]
+    missing = {tag: need for tag, need in needs.items() if need > 0}
+    for case in order[:size]:
+        for tag in case.tags:
+            if tag in missing:
+                missing[tag] -= 1
+    end = size
+    while end < len(order) and any(count > 0 for count in missing.values()):
+        for tag in order[end].tags:
+            if tag in missing:
+                missing[tag] -= 1
+        end += 1
+    return order[:end]
 
 
 def _strata(ordered: Sequence[Case]) -> dict[str, list[Case]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalgate.cases import Case, CaseText, case_text
-from evalgate.config import GateConfig
+from evalgate.config import GateConfig, TierConfig
 from evalgate.config_errors import line_of_key
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult, variant_label
@@ -24,7 +24,7 @@ from evalgate.variants import load_variants
 from evalgate.verdict.gate import SuiteVerdict, Verdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
-from evalgate.verdict.slices import SlicePlan, plan_slices
+from evalgate.verdict.slices import SlicePlan, cases_to_settle, plan_slices
 
 if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
     from evalgate.changes.plan import Plan
@@ -69,7 +69,8 @@ class EvalSession:
                 continue
             if tier_name:
                 tier = project.tier(tier_name)
-                cases = cases_for_tier(suite.cases, tier, project.config.seed, suite.config.stratify)
+                needs = self._slice_needs(suite, tier, tier_name)
+                cases = cases_for_tier(suite.cases, tier, project.config.seed, suite.config.stratify, needs)
                 full_order = tuple(case.id for case in cases)
                 if shard is not None:
                     cases = [case for case in cases if in_shard(case.id, shard)]
@@ -107,6 +108,24 @@ class EvalSession:
         """``--eval-undecided``: overrides every gate's ``undecided`` policy."""
         self.baselines: dict[str, Baseline] = {}
         """Suite → its baseline, for suites gated against one."""
+
+    def _slice_needs(self, suite: Suite, tier: TierConfig, tier_name: str) -> dict[str, int] | None:
+        """For a capped tier and a gate with slices: the cases of each gated slice it needs to
+        be able to settle (said in the run's header)."""
+        gate = suite.config.gate
+        if gate.slices is None or tier.size(len(suite.cases)) >= len(suite.cases):
+            return None
+        plan = slice_plan(gate, suite.cases)
+        assert plan is not None
+        alpha = min(gate.alpha, tier.alpha) if tier.alpha is not None else gate.alpha
+        gated = [each for each in plan.slices if each.gated]
+        needs = {each.tag: cases_to_settle(each, alpha / max(1, len(gated))) for each in gated}
+        if needs:
+            listed = ", ".join(f"{tag} {need}" + (" (all)" if need >= next(s.population for s in gated if s.tag == tag) else "")
+                               for tag, need in needs.items())
+            self.notes.append(f"{suite.name}: its slices need at least {listed} case(s) each to be able to settle; "
+                              f"the {tier_name} sample is the shortest prefix of the order that holds them")
+        return needs
 
     @classmethod
     def for_tier(cls, project: Project, tier_name: str, shard: tuple[int, int] | None = None) -> EvalSession:

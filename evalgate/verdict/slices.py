@@ -96,6 +96,17 @@ def plan_slices(config: SlicesConfig, suite_threshold: float, cases: Sequence[tu
     return SlicePlan(slices, members, threshold, config.min_size, config.max_gap)
 
 
+def cases_to_settle(each: Slice, alpha: float, alpha_fail: float | None = None) -> int:
+    """The fewest cases of a slice that can settle its PASS — all of them passing — at its
+    share ``alpha`` (its whole population when nothing short of it can)."""
+    if not each.population:
+        return 0
+    test = BettingTest(each.population, each.required - 1, each.required, alpha, alpha if alpha_fail is None else alpha_fail)
+    while test.decision is None and test.seen < test.population:
+        test.update(1)
+    return test.seen
+
+
 @dataclass
 class SliceTracker:
     """Every slice's test (and the gap's), fed the suite's prefix case by case."""
