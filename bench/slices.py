@@ -117,7 +117,7 @@ def run_cell(job: tuple[Cell, int, int]) -> dict[str, Any]:
     plan = plan_slices(SlicesConfig(min_pass_rate=cell.threshold, max_gap=cell.max_gap, min_size=20), cell.threshold,
                        [(case, (tag,)) for case, tag in zip(ids, cell.tags, strict=True)])
     right = truth(cell, plan)
-    gates = 1 + plan.gates  # the suite's own pass rate, the slices, the gap
+    gates = 1 + plan.gates()  # the suite's own pass rate, the slices, the gap
     rng = random.Random(seed)
     wrong = undecided = 0
     reads = []

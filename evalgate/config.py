@@ -402,6 +402,10 @@ class SlicesConfig(StrictModel):
     by a row field such as ``language``, set ``tags_field = "language"`` in ``[dataset]``)."""
     min_size: int = Field(default=20, ge=1)
     """Slices with fewer cases than this are reported but not gated. Default 20."""
+    max_regression: float | None = Field(default=None, ge=0, lt=1)
+    """With a baseline (the gate's ``baseline``): the largest drop in each gated slice's pass rate
+    against the baseline's on the same cases, e.g. ``0.05`` — a change that helps overall but
+    hurts one slice is blocked and the slice named. Default: slices are not compared."""
     max_gap: float | None = Field(default=None, gt=0, le=1)
     """The largest spread between the best and the worst gated slice's pass rate that passes,
     e.g. ``0.05`` — for bias between groups. Settled when anytime-valid intervals of all the

@@ -160,6 +160,10 @@ class SliceReport(_Model):
     interval: tuple[float, float]
     """For the slice's pass rate: exact, or anytime-valid at the slice's share of α."""
     exact: bool
+    delta: float | None = None
+    """Candidate − baseline pass rate over the slice's paired cases read (``max_regression``)."""
+    regression: Literal["PASS", "FAIL"] | None = None
+    """The slice's comparison with the baseline: PASS (no regression beyond the margin), FAIL, or None."""
 
 
 class GapReport(_Model):

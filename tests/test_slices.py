@@ -143,3 +143,17 @@ def test_a_capped_tier_takes_a_prefix_long_enough_for_every_slice(pytester: pyte
     read = {s["tag"]: s["read"] for s in suite["slices"]}
     assert suite["cases_planned"] > 20 and min(read["de"], read["fr"], read["en"]) >= 8
     assert {s["tag"]: s["verdict"] for s in suite["slices"]}["de"] == "PASS"
+
+
+def test_a_change_that_hurts_one_slice_against_the_baseline_is_blocked_and_named(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, rows=ROWS, correct=len(ROWS), min_pass_rate=0.5)  # main: every case right
+    assert pytester.runpytest("--eval-tier=complete", "--eval-report=base").ret == 0
+    project(pytester, {"min_pass_rate": 0.4, "max_regression": 0.1}, baseline="base/results.json", max_regression=0.2)
+    result = pytester.runpytest("--eval-tier=full", "--eval-report=out")
+    suite = report(pytester)
+    assert suite["baseline"]["decision"] == "PASS"  # overall: 15.9 points lower, within the suite's 20
+    fr = suite["slices"][0]
+    assert (fr["tag"], fr["verdict"], fr["regression"], fr["delta"]) == ("fr", "FAIL", "FAIL", -0.5)
+    assert suite["verdict"] == "FAIL" and result.ret == 1
+    assert suite["reason"].startswith("slice fr: regression vs baseline larger than 10.0% (Δ = -50.0% over its paired cases; exact)")
+    assert {s["tag"]: s["verdict"] for s in suite["slices"]} == {"fr": "FAIL", "de": "PASS", "en": "PASS", "la": "not gated"}

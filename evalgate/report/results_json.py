@@ -46,7 +46,8 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
         )
     slices = [
         SliceReport(tag=s.tag, verdict=s.label, population=s.population, gated=s.gated, read=s.read, passed=s.passed,  # type: ignore[arg-type]
-                    errors=s.errors, pass_rate=s.rate, required=s.required, threshold=s.threshold, interval=s.interval, exact=s.exact)
+                    errors=s.errors, pass_rate=s.rate, required=s.required, threshold=s.threshold, interval=s.interval, exact=s.exact,
+                    delta=s.delta, regression=s.regression)
         for s in sorted(verdict.slices, key=lambda s: ({"FAIL": 0, "UNDECIDED": 1, "PASS": 2}.get(s.label, 3), s.rate or 0.0))
     ]
     gap = None

@@ -482,6 +482,10 @@ class _Judge:
 
 
 def _slice_text(verdict: SliceVerdict, alpha_fail: float) -> str:
+    if verdict.regression == "FAIL" and verdict.max_regression is not None:
+        delta = "" if verdict.delta is None else f"Δ = {verdict.delta:+.1%} over its paired cases; "
+        how = "exact" if verdict.exact else f"settled at α = {alpha_fail:.3g}"
+        return f"slice {verdict.tag}: regression vs baseline larger than {verdict.max_regression:.1%} ({delta}{how})"
     how = (f"{verdict.passed} of {verdict.population} pass, {verdict.required} needed" if verdict.exact
            else f"settled after {verdict.read} of its {verdict.population} cases at α = {alpha_fail:.3g}")
     return f"slice {verdict.tag}: pass rate {percent_text(verdict.rate)} < {verdict.threshold:.1%} ({how})"

@@ -165,9 +165,13 @@ class SuiteMonitor:
         spec, gate = self.spec, self.spec.gate
         population, planned = spec.population, len(spec.order)
         usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
-        failing_gates = 1 + usable_baseline + spec.gates_consistency + (spec.slices.gates if spec.slices else 0)
+        slice_gates = spec.slices.gates(paired=usable_baseline) if spec.slices else 0
+        failing_gates = 1 + usable_baseline + spec.gates_consistency + slice_gates
         self.alpha_fail = gate.alpha / failing_gates
-        self.slices = SliceTracker(spec.slices, gate.alpha, self.alpha_fail) if spec.slices is not None else None
+        self.slices = None
+        if spec.slices is not None:
+            compared = spec.baseline.outcomes if usable_baseline and spec.baseline is not None else None
+            self.slices = SliceTracker(spec.slices, gate.alpha, self.alpha_fail, compared)
         self.required = required_passes(gate.min_pass_rate, population)
         if usable_baseline and spec.control is not None:
             self.threshold = ControlVariateTest(population, self.required, spec.control, gate.alpha, self.alpha_fail)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from evalgate.config import SlicesConfig
-from evalgate.verdict.exact import required_passes
+from evalgate.verdict.exact import required_paired_sum, required_passes
 from evalgate.verdict.outcomes import Outcome
 from evalgate.verdict.sequential import BettingTest, confidence_bounds
 
@@ -58,15 +58,16 @@ class SlicePlan:
     threshold: float
     min_size: int
     max_gap: float | None
+    max_regression: float | None = None
 
     @property
     def gated(self) -> int:
         return sum(each.gated for each in self.slices)
 
-    @property
-    def gates(self) -> int:
-        """Gates that can FAIL: the gated slices, and the gap when it is gated with two or more."""
-        return self.gated + (self.max_gap is not None and self.gated >= 2)
+    def gates(self, paired: bool = False) -> int:
+        """Gates that can FAIL: the gated slices, the gap when it is gated with two or more,
+        and each slice's comparison with the baseline (``paired``)."""
+        return self.gated * (1 + (paired and self.max_regression is not None)) + (self.max_gap is not None and self.gated >= 2)
 
 
 def plan_slices(config: SlicesConfig, suite_threshold: float, cases: Sequence[tuple[str, Sequence[str]]]) -> SlicePlan:
@@ -93,7 +94,7 @@ def plan_slices(config: SlicesConfig, suite_threshold: float, cases: Sequence[tu
         Slice(tag, size, required_passes(threshold, size) if size else 0, size >= config.min_size)
         for tag, size in zip(index, sizes, strict=True)
     )
-    return SlicePlan(slices, members, threshold, config.min_size, config.max_gap)
+    return SlicePlan(slices, members, threshold, config.min_size, config.max_gap, config.max_regression)
 
 
 def cases_to_settle(each: Slice, alpha: float, alpha_fail: float | None = None) -> int:
@@ -116,7 +117,13 @@ class SliceTracker:
     """The suite gate's α: the slices' PASS sides share it (α / K each)."""
     alpha_fail: float
     """Each FAIL side's share (α / G over all the suite's gates)."""
+    baseline: Mapping[str, Outcome] | None = None
+    """The baseline's outcomes, when each slice is compared with it (``max_regression``)."""
     tests: dict[int, BettingTest] = field(default_factory=dict)
+    paired: dict[int, BettingTest] = field(default_factory=dict)
+    """Slice index → its paired test "no regression beyond δ" (values D + 1)."""
+    pairs: list[list[int]] = field(default_factory=list)
+    """Per slice: ``[candidate passes, baseline passes, pairs read]`` over its paired cases."""
     read: list[list[tuple[int, int]]] = field(default_factory=list)
     """Per slice, the ``(low, high)`` values of its cases read, in order."""
     positions: list[list[int]] = field(default_factory=list)
@@ -132,9 +139,14 @@ class SliceTracker:
         k = max(1, self.plan.gated)
         self.read = [[] for _ in self.plan.slices]
         self.positions = [[] for _ in self.plan.slices]
+        self.pairs = [[0, 0, 0] for _ in self.plan.slices]
         for i, each in enumerate(self.plan.slices):
             if each.gated:
                 self.tests[i] = BettingTest(each.population, each.required - 1, each.required, self.alpha_pass / k, self.alpha_fail)
+                if self.baseline is not None and self.plan.max_regression is not None:
+                    needed = required_paired_sum(self.plan.max_regression, each.population)
+                    self.paired[i] = BettingTest(each.population, each.population + needed - 1, each.population + needed,
+                                                 self.alpha_pass / k, self.alpha_fail, scale=2)
 
     @property
     def gap_alpha(self) -> float:
@@ -153,9 +165,35 @@ class SliceTracker:
             test = self.tests.get(i)
             if test is not None and test.decision is None and test.update(low, high) is not None:
                 self.settled_at[i] = self.seen
+            self._pair(i, case_id, outcome)
         if self.plan.max_gap is not None and self.gap is None and self.plan.gated >= 2 and self.seen >= self.next_gap_check:
             self.next_gap_check = self.seen + max(8, self.seen // 2)  # geometric: a dozen checks for thousands of cases
             self.check_gap()
+
+    def _pair(self, i: int, case_id: str, outcome: Outcome) -> None:
+        """Feed slice ``i``'s comparison with the baseline, as the suite's: errors count
+        against whichever side they could help."""
+        paired = self.paired.get(i)
+        if paired is None or self.baseline is None or case_id not in self.baseline:
+            return
+        base = self.baseline[case_id]
+        counts = self.pairs[i]
+        counts[0] += outcome == "pass"
+        counts[1] += base == "pass"
+        counts[2] += 1
+        if paired.decision is None and paired.seen < paired.population:
+            low = 1 + int(outcome == "pass") - int(base != "fail")
+            high = 1 + int(outcome != "fail") - int(base == "pass")
+            if paired.update(low, high) is not None:
+                self.settled_at[-1 - i] = self.seen  # negative keys: the comparisons
+
+    def slice_decision(self, i: int) -> Decision | None:
+        """A slice's own verdict: FAIL when its pass rate or its comparison failed, PASS when
+        both passed (the comparison only where there is one)."""
+        decisions = [self.tests[i].decision] + ([self.paired[i].decision] if i in self.paired else [])
+        if "FAIL" in decisions:
+            return "FAIL"
+        return "PASS" if all(decision == "PASS" for decision in decisions) else None
 
     def check_gap(self) -> None:
         """Settle the gap when the slices' intervals allow it."""
@@ -199,10 +237,11 @@ class SliceTracker:
     @property
     def decision(self) -> Decision | None:
         """FAIL when a slice or the gap failed; PASS when every gated slice and the gap passed."""
-        if any(test.decision == "FAIL" for test in self.tests.values()) or self.gap == "FAIL":
+        decisions = [self.slice_decision(i) for i in self.tests]
+        if "FAIL" in decisions or self.gap == "FAIL":
             return "FAIL"
         gap_ok = self.plan.max_gap is None or self.plan.gated < 2 or self.gap == "PASS"
-        if all(test.decision == "PASS" for test in self.tests.values()) and gap_ok:
+        if all(decision == "PASS" for decision in decisions) and gap_ok:
             return "PASS"
         return None
 
@@ -224,6 +263,11 @@ class SliceVerdict:
     """PASS / FAIL (exact or settled); None: not gated, or not settled (UNDECIDED)."""
     exact: bool
     decided_at: int | None = None
+    delta: float | None = None
+    """Candidate − baseline pass rate over the slice's paired cases read (with ``max_regression``)."""
+    regression: Decision | None = None
+    """The comparison: PASS (no regression beyond δ), FAIL (one beyond it), None (not settled or none)."""
+    max_regression: float | None = None
 
     @property
     def rate(self) -> float | None:
@@ -267,10 +311,14 @@ def slice_verdicts(tracker: SliceTracker, counted: int, exact: bool) -> tuple[tu
             interval = tracker.interval(i, tracker.alpha_pass / max(1, tracker.plan.gated), counted)
             if test is not None and test.decision is not None and tracker.settled_at.get(i, counted + 1) <= counted:
                 decision = test.decision
+        regression, delta = _comparison(tracker, i, counted, complete)
+        if i in tracker.paired:
+            decision = "FAIL" if "FAIL" in (decision, regression) else ("PASS" if decision == regression == "PASS" else None)
         verdicts.append(SliceVerdict(
             tag=each.tag, population=each.population, gated=each.gated, read=len(values), passed=passed, errors=errors,
             required=each.required, threshold=tracker.plan.threshold, interval=interval, decision=decision,
-            exact=complete, decided_at=tracker.settled_at.get(i),
+            exact=complete, decided_at=tracker.settled_at.get(i), delta=delta, regression=regression,
+            max_regression=tracker.plan.max_regression if i in tracker.paired else None,
         ))
     gap = None
     if tracker.plan.max_gap is not None and tracker.plan.gated >= 2:
@@ -286,3 +334,21 @@ def slice_verdicts(tracker: SliceTracker, counted: int, exact: bool) -> tuple[tu
             settled = tracker.gap if (tracker.gap_decided_at or counted + 1) <= counted else None
             gap = GapVerdict(tracker.plan.max_gap, best_tag, worst_tag, (low, high), settled, False)
     return tuple(verdicts), gap
+
+
+def _comparison(tracker: SliceTracker, i: int, counted: int, complete: bool) -> tuple[Decision | None, float | None]:
+    """A slice's comparison with the baseline: its decision (exact when every case of the slice
+    ran in both runs) and the observed Δ over its paired cases."""
+    paired = tracker.paired.get(i)
+    if paired is None:
+        return None, None
+    candidate, base, read = tracker.pairs[i]
+    delta = (candidate - base) / read if read else None
+    each = tracker.plan.slices[i]
+    assert tracker.plan.max_regression is not None
+    if complete and read == each.population:
+        exact: Decision = "PASS" if candidate - base >= required_paired_sum(tracker.plan.max_regression, each.population) else "FAIL"
+        return exact, delta
+    if paired.decision is not None and tracker.settled_at.get(-1 - i, counted + 1) <= counted:
+        return paired.decision, delta
+    return None, delta
