@@ -315,3 +315,9 @@ def test_the_live_early_stop_and_the_final_verdict_agree(outcomes: list[str], se
         assert verdict.verdict == live.decision and verdict.decided_at in (live.decided_at, None)
     if not live.settled:
         assert verdict.verdict not in (Verdict.PASS, Verdict.FAIL) or verdict.exact
+
+
+def test_a_suite_whose_every_case_was_deselected_is_skipped_not_a_crash() -> None:
+    """``-k`` matching only another suite's cases leaves this one an empty selection."""
+    verdict = decide(make_spec([], population=0, selected=True), [])
+    assert verdict.verdict == Verdict.SKIPPED and "deselected" in verdict.reason

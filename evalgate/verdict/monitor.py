@@ -163,7 +163,9 @@ class SuiteMonitor:
 
     def __post_init__(self) -> None:
         spec, gate = self.spec, self.spec.gate
-        population, planned = spec.population, len(spec.order)
+        # A suite whose cases were all deselected (-k) has no population: it is SKIPPED, and
+        # its tests (never fed) are sized for one case so they can exist.
+        population, planned = max(1, spec.population), len(spec.order)
         usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
         slice_gates = spec.slices.gates(paired=usable_baseline) if spec.slices else 0
         failing_gates = 1 + usable_baseline + spec.gates_consistency + slice_gates
