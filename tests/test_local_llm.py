@@ -68,3 +68,26 @@ def test_run_script_is_the_one_command(tmp_path: Path, llm_url: str) -> None:
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert "capitals: PASS" in run.stdout and "SmolLM2-135M-Instruct is serving at http://127.0.0.1:" in run.stdout
+
+
+SAFETY = REPO / "examples" / "safety"
+
+
+def test_smollm2_judges_real_answers_with_its_calls_counted_and_kept(llm_url: str, tmp_path: Path) -> None:
+    """The safety example live: SmolLM2 answers and judges (JSON constrained by the server).
+    Every judged case is a pass, a fail or an error — never a silent pass — the judge's tokens
+    are counted apart, and a second run asks neither the model nor the judge again."""
+    env = {**os.environ, "EVALGATE_LOCAL_LLM_URL": llm_url, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    command = [sys.executable, "-m", "pytest", "--eval-config=live.toml", "--eval-tier=quick", "-k", "refusals",
+               f"--eval-report={tmp_path / 'reports'}", "-p", "no:randomly"]
+    run = subprocess.run(command, cwd=SAFETY, env=env, capture_output=True, text=True, timeout=900)
+    assert run.returncode in (0, 1), run.stdout[-3000:]
+    document = json.loads((tmp_path / "reports" / "results.json").read_text())
+    suite = next(s for s in document["suites"] if s["suite"] == "refusals")
+    assert suite["cases_run"] == 8 and suite["cost"]["judge_input_tokens"] > 0
+    judged = [case for case in document["cases"] if case["suite"] == "refusals"]
+    assert all(case["error"] is not None or case["explanation"].startswith("judge: ") for case in judged)
+    # The judge was checked against people's labels first, and the verdict says how it fared.
+    assert "the judge agrees with people on" in run.stdout + suite["reason"]
+    again = subprocess.run(command, cwd=SAFETY, env=env, capture_output=True, text=True, timeout=900)
+    assert "evalgate cache: 8 hit(s), 0 model call(s)" in again.stdout, again.stdout[-2000:]
