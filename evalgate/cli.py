@@ -522,6 +522,7 @@ def cache(args: argparse.Namespace) -> int:
             stats = store.stats()
             print(f"cache: {stats.path}")
             print(f"entries: {stats.entries}")
+            print(f"judge verdicts: {stats.judgements}")
             print(f"size: {stats.size_bytes / 1e6:.2f} MB")
             last = stats.last_run
             if last is None:

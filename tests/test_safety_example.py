@@ -47,6 +47,10 @@ def test_the_recorded_example_runs_its_suites_and_distrusts_its_weak_judge(tmp_p
     assert found["general"]["verdict"] in ("PASS", "FAIL") and done.returncode == 1
     again, _ = run(SAFETY, tmp_path, "--eval-tier=full")
     assert ", 0 model call(s)" in again.stdout  # answers and judgements both kept
+    stats = subprocess.run([sys.executable, "-m", "evalgate", "cache", "--project", str(SAFETY), "stats"], capture_output=True,
+                           text=True, env={**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}, timeout=60)
+    kept = int(stats.stdout.split("judge verdicts: ")[1].split()[0])
+    assert kept == len(judged) + 24  # each judged case, and each labelled output the judge was checked on
 
 
 def test_a_safety_prompt_edit_brings_the_deep_dive_of_the_safety_suites_only(tmp_path: Path) -> None:

@@ -76,6 +76,8 @@ class CacheStats:
     entries: int
     size_bytes: int
     last_run: dict[str, Any] | None
+    judgements: int = 0
+    """Judge verdicts kept (a ``judge`` scorer's calls, reused when the judged texts recur)."""
 
 
 class ResultStore:
@@ -424,10 +426,11 @@ class ResultStore:
     @_locked
     def stats(self) -> CacheStats:
         """Entries, file size, and the last finished run's hit rate."""
-        entries = 0
+        entries = judgements = 0
         last = None
         if self.connection is not None:
             entries = self.connection.execute("SELECT COUNT(*) FROM cache").fetchone()[0]
+            judgements = self.connection.execute("SELECT COUNT(*) FROM judgements").fetchone()[0]
             row = self.connection.execute(
                 "SELECT run_id, label, started_at, finished_at, hits, misses FROM runs "
                 "WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT 1"
@@ -437,7 +440,7 @@ class ResultStore:
                 total = hits + misses
                 last = {"run_id": run_id, "label": label, "started_at": started, "finished_at": finished,
                         "hits": hits, "misses": misses, "hit_rate": hits / total if total else None}
-        return CacheStats(self.location, entries, self.size_bytes(), last)
+        return CacheStats(self.location, entries, self.size_bytes(), last, judgements)
 
     def size_bytes(self) -> int:
         """Bytes on disk, including the write-ahead log (the shared store: its tables)."""
