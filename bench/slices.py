@@ -93,7 +93,9 @@ def cells(models: dict[str, list[bool]], tags: list[str]) -> list[Cell]:
                 found.append(Cell("slices", model, f"d={d:+.2f}", outcomes, tuple(tags), tau, None))
         spread = max(by_tag.values()) - min(by_tag.values())
         for offset in GAP_OFFSETS:
-            gap = round(spread + offset, 6)
+            # Six decimals as a user writes them, rounded toward the truth the cell means:
+            # at offset 0 exactly the spread or just above it (PASS, the hardest case).
+            gap = math.ceil((spread + offset) * 1_000_000) / 1_000_000 if offset >= 0 else round(spread + offset, 6)
             if 0 < gap <= 1:
                 found.append(Cell("gap", model, f"max_gap=spread{offset:+.2f}", outcomes, tuple(tags), 0.0, gap))
     return found
