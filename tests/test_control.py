@@ -98,3 +98,25 @@ def test_a_gate_with_a_complete_baseline_uses_it_as_a_control_variate(pytester: 
     # reading pins the pass rate down far more tightly.
     assert suite["counted"] <= direct["counted"]
     assert high - low < 0.5 * (direct["interval"][1] - direct["interval"][0])
+
+
+def test_the_reports_picture_narrows_the_verdicts_own_interval() -> None:
+    """report.html draws the interval after each prefix: with a control, the control's."""
+    from conftest import make_result, make_spec
+
+    from evalgate.verdict.gate import decide, interval_trajectory
+    from evalgate.verdict.monitor import Baseline
+
+    rng = random.Random(9)
+    baseline, candidate = population(rng, 300, 0.6, 0.02)
+    order = [f"c{i}" for i in range(300)]
+    rng.shuffle(order)
+    outcomes = {f"c{i}": "pass" if x else "fail" for i, x in enumerate(baseline)}
+    spec = make_spec(order, min_pass_rate=0.4, max_errors=300, baseline=Baseline(outcomes, True, True, "main"), max_regression=0.5)
+    spec = type(spec)(**{**spec.__dict__, "control": sum(baseline)})
+    read = set(order[:150])  # a run that stopped half way
+    results = [make_result(f"c{i}", bool(x)) for i, x in enumerate(candidate) if f"c{i}" in read]
+    verdict = decide(spec, results)
+    assert verdict.control == sum(baseline) and "control variate" in verdict.method
+    last = interval_trajectory(verdict)[-1]
+    assert last[0] == verdict.counted and (last[1], last[2]) == pytest.approx(verdict.interval)

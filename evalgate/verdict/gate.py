@@ -109,6 +109,10 @@ class SuiteVerdict:
     """Consistency under the tier's robustness variants (None when it ran none)."""
     slices: tuple[SliceVerdict, ...] = ()
     """Each slice's verdict (``[gate.slices]``), in the order of first appearance."""
+    control: int | None = None
+    """The baseline's exact pass count, when the pass-rate test used it as control variate."""
+    control_pairs: tuple[tuple[int | None, int], ...] = ()
+    """With a control: ``(candidate, baseline)`` of the counted cases, for the picture's intervals."""
     gap: GapVerdict | None = None
     """The gap between the best and the worst gated slice (with ``max_gap``)."""
 
@@ -478,6 +482,8 @@ class _Judge:
             more_needed=more_needed,
             first_error=self.first_error,
             codes=tuple(codes),
+            control=spec.control if isinstance(monitor.threshold, ControlVariateTest) else None,
+            control_pairs=tuple(monitor.control_read[:counted]) if isinstance(monitor.threshold, ControlVariateTest) else (),
         )
 
 
@@ -513,7 +519,10 @@ def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[i
     grid = sorted({min(len(values), 2**i) for i in range(points)} | {len(values)})
     trajectory = []
     for k in grid:
-        low, high = confidence_bounds(values[:k], verdict.population, verdict.alpha, alpha_high=verdict.alpha_fail)
+        if verdict.control is not None and verdict.control_pairs:  # the verdict's own method
+            low, high = control_bounds(verdict.control_pairs[:k], verdict.population, verdict.control, verdict.alpha, verdict.alpha_fail)
+        else:
+            low, high = confidence_bounds(values[:k], verdict.population, verdict.alpha, alpha_high=verdict.alpha_fail)
         trajectory.append((k, float(low), float(high)))
     return trajectory
 
