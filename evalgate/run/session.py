@@ -112,17 +112,15 @@ class EvalSession:
     def _slice_needs(self, suite: Suite, tier: TierConfig, tier_name: str) -> dict[str, int] | None:
         """For a capped tier and a gate with slices: the cases of each gated slice it needs to
         be able to settle (said in the run's header)."""
-        gate = suite.config.gate
-        if gate.slices is None or tier.size(len(suite.cases)) >= len(suite.cases):
-            return None
+        gate = tightened(suite.config.gate, tier)
         plan = slice_plan(gate, suite.cases)
-        assert plan is not None
-        alpha = min(gate.alpha, tier.alpha) if tier.alpha is not None else gate.alpha
+        if plan is None or tier.size(len(suite.cases)) >= len(suite.cases):
+            return None
         gated = [each for each in plan.slices if each.gated]
-        needs = {each.tag: cases_to_settle(each, alpha / max(1, len(gated))) for each in gated}
+        needs = {each.tag: cases_to_settle(each, gate.alpha / max(1, len(gated))) for each in gated}
         if needs:
-            listed = ", ".join(f"{tag} {need}" + (" (all)" if need >= next(s.population for s in gated if s.tag == tag) else "")
-                               for tag, need in needs.items())
+            listed = ", ".join(f"{each.tag} {needs[each.tag]}" + (" (all)" if needs[each.tag] >= each.population else "")
+                               for each in gated)
             self.notes.append(f"{suite.name}: its slices need at least {listed} case(s) each to be able to settle; "
                               f"the {tier_name} sample is the shortest prefix of the order that holds them")
         return needs
@@ -255,15 +253,7 @@ class EvalSession:
         gate = suite.config.gate
         planned = self.planned.get(suite.path)
         if planned is not None:
-            tier = self.project.tier(planned.tier)
-            update: dict[str, object] = {}
-            if tier.alpha is not None and tier.alpha < gate.alpha:
-                update["alpha"] = tier.alpha
-            if tier.max_regression is not None and tier.max_regression < gate.max_regression:
-                update["max_regression"] = tier.max_regression
-            if tier.undecided is not None and STRICTNESS.index(tier.undecided) > STRICTNESS.index(gate.undecided):
-                update["undecided"] = tier.undecided
-            gate = gate.model_copy(update=update) if update else gate
+            gate = tightened(gate, self.project.tier(planned.tier))
         if self.undecided is None:
             return gate
         return gate.model_copy(update={"undecided": self.undecided})
@@ -291,6 +281,7 @@ class EvalSession:
         for suite in self.project.suites:
             planned = self.planned.get(suite.path)
             order = self.order(planned) if planned else []
+            spec = self.spec(suite)
             meta[suite.name] = MergeInfo(
                 gate=self.gate(suite),
                 order=list(planned.full_order) if planned else [],
@@ -298,11 +289,23 @@ class EvalSession:
                 repeats=planned.repeats if planned else 1,
                 skip_reason=None if planned else self.skip_reason,
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
-                variants=list(self.variants_run(planned, tuple(order))) if planned else [],
-                control=self.spec(suite).control if planned else None,
+                variants=list(spec.variants),
+                control=spec.control,
                 slice_tags={case.id: list(case.tags) for case in suite.cases} if planned and suite.config.gate.slices else None,
             )
         return meta
+
+
+def tightened(gate: GateConfig, tier: TierConfig) -> GateConfig:
+    """A gate as a tier runs it: ``alpha``, ``max_regression`` and ``undecided`` only ever stricter."""
+    update: dict[str, object] = {}
+    if tier.alpha is not None and tier.alpha < gate.alpha:
+        update["alpha"] = tier.alpha
+    if tier.max_regression is not None and tier.max_regression < gate.max_regression:
+        update["max_regression"] = tier.max_regression
+    if tier.undecided is not None and STRICTNESS.index(tier.undecided) > STRICTNESS.index(gate.undecided):
+        update["undecided"] = tier.undecided
+    return gate.model_copy(update=update) if update else gate
 
 
 def slice_plan(gate: GateConfig, cases: Sequence[Case]) -> SlicePlan | None:

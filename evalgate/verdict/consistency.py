@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor
+from evalgate.verdict.monitor import CODE_VALUES, OUTCOME_CODES, SuiteMonitor
 from evalgate.verdict.sequential import confidence_bounds
 
-_PASS, _FAIL, _ERROR = (OUTCOME_CODES[outcome] for outcome in ("pass", "fail", "error"))
+_PASS, _ERROR = OUTCOME_CODES["pass"], OUTCOME_CODES["error"]
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def consistency(monitor: SuiteMonitor, counted: int, exact: bool, flips: Sequenc
             decision = "PASS" if consistent >= monitor.consistency_required else "FAIL"
             decided_at = len(codes)
     elif codes:
-        values = [(int(code == _PASS), int(code != _FAIL)) for code in codes]
+        values = [CODE_VALUES[code] for code in codes]
         low, high = confidence_bounds(values, spec.population, gate.alpha, alpha_high=monitor.alpha_fail)
         interval = (float(low), float(high))
         method = f"anytime-valid {1 - gate.alpha - monitor.alpha_fail:.1%} CS".replace(".0%", "%")

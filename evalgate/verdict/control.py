@@ -47,13 +47,6 @@ with a few answers changed; real pairs outweigh the prior after a handful of cas
 
 
 @dataclass
-class _Side:
-    """One capital and the running statistics its bets use."""
-
-    capital: float = 1.0
-
-
-@dataclass
 class ControlVariateTest:
     """Decide "the candidate's total over the N cases is ≥ ``required``" with a complete
     baseline whose total is ``baseline_passes``, one case (candidate, baseline) at a time."""
@@ -74,8 +67,10 @@ class ControlVariateTest:
     """Baseline passes among the cases read."""
     pairs: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     """Counts of scored (candidate, baseline) pairs: index 2·x_c + x_b."""
-    up: _Side = field(default_factory=_Side)
-    down: _Side = field(default_factory=_Side)
+    up: float = 1.0
+    """The PASS side's capital (against "total ≤ required − 1")."""
+    down: float = 1.0
+    """The FAIL side's capital (against "total ≥ required")."""
     decision: Decision | None = None
     decided_at: int | None = None
 
@@ -117,11 +112,11 @@ class ControlVariateTest:
         # PASS side: H0 "total ≤ required − 1".
         mu = (self.required - 1 - self.low_total) / left - beta * baseline_mean
         if self.sides[0] and 0.0 < (self.required - 1 - self.low_total) / left < 1.0:
-            self.up.capital *= 1.0 + _bet(mean - mu, variance, 1.0 / (beta + mu)) * (low - beta * baseline - mu)
+            self.up *= 1.0 + _bet(mean - mu, variance, 1.0 / (beta + mu)) * (low - beta * baseline - mu)
         # FAIL side: H0 "total ≥ required".
         mu = (self.required - self.high_total) / left - beta * baseline_mean
         if self.sides[1] and 0.0 < (self.required - self.high_total) / left < 1.0:
-            self.down.capital *= 1.0 - _bet(mu - mean, variance, 1.0 / (1.0 - mu)) * (high - beta * baseline - mu)
+            self.down *= 1.0 - _bet(mu - mean, variance, 1.0 / (1.0 - mu)) * (high - beta * baseline - mu)
         self.seen += 1
         self.low_total += low
         self.high_total += high
@@ -147,9 +142,9 @@ class ControlVariateTest:
             self._settle("PASS")  # already counted: no later case can take it back
         elif self.sides[1] and self.high_total + self.remaining < self.required:
             self._settle("FAIL")
-        elif self.up.capital >= 1.0 / self.alpha_pass:
+        elif self.up >= 1.0 / self.alpha_pass:
             self._settle("PASS")
-        elif self.down.capital >= 1.0 / self.alpha_fail:
+        elif self.down >= 1.0 / self.alpha_fail:
             self._settle("FAIL")
 
     def _settle(self, decision: Decision) -> None:

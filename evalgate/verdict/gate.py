@@ -20,14 +20,13 @@ from enum import StrEnum
 from evalgate.results import CaseResult
 from evalgate.verdict.consistency import Consistency, consistency, describe
 from evalgate.verdict.control import ControlVariateTest, control_bounds
-from evalgate.verdict.monitor import OUTCOME_CODES, SuiteMonitor, SuiteSpec
+from evalgate.verdict.monitor import CODE_VALUES, OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
 from evalgate.verdict.sequential import confidence_bounds
 from evalgate.verdict.slices import GapVerdict, SliceVerdict, slice_verdicts
 
 EXACT = "exact: every case ran"
-_CODE_VALUES = {code: (int(outcome == "pass"), int(outcome != "fail")) for outcome, code in OUTCOME_CODES.items()}
 
 
 class Verdict(StrEnum):
@@ -434,7 +433,7 @@ class _Judge:
     ) -> SuiteVerdict:
         spec, monitor, gate = self.spec, self.monitor, self.gate
         codes = monitor.read[:counted]
-        values = [_CODE_VALUES[code] for code in codes]
+        values = [CODE_VALUES[code] for code in codes]
         counts = {outcome: codes.count(code) for outcome, code in OUTCOME_CODES.items()}
         if exact:
             passes = counts["pass"]
@@ -513,7 +512,7 @@ def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[i
     (and the last): how the anytime-valid interval narrowed until it settled. Each point is
     the same computation as the verdict's own interval on that prefix; the grid is
     geometric so a 10,000-case suite costs a few dozen prefixes, not 10,000."""
-    values = [_CODE_VALUES[code] for code in verdict.codes]
+    values = [CODE_VALUES[code] for code in verdict.codes]
     if not values or verdict.verdict == Verdict.SKIPPED:
         return []
     grid = sorted({min(len(values), 2**i) for i in range(points)} | {len(values)})

@@ -33,12 +33,14 @@ from typing import Literal
 from evalgate.config import GateConfig
 from evalgate.verdict.control import ControlVariateTest
 from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
-from evalgate.verdict.outcomes import Outcome
+from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, BudgetTest
 from evalgate.verdict.slices import SlicePlan, SliceTracker
 
 SuiteDecision = Literal["PASS", "FAIL", "ERROR"]
 OUTCOME_CODES: dict[Outcome, int] = {"fail": 0, "pass": 1, "error": 2}
+CODE_VALUES: dict[int, tuple[int, int]] = {code: OUTCOME_VALUES[outcome] for outcome, code in OUTCOME_CODES.items()}
+"""An outcome code's ``(low, high)`` for the betting tests (see ``OUTCOME_VALUES``)."""
 
 
 def pass_rate_test(
@@ -203,7 +205,7 @@ class SuiteMonitor:
             self.consistency_read.append(OUTCOME_CODES[consistent])
             test = self.consistency
             if test is not None and test.decision is None and test.seen < test.population:
-                test.update(int(consistent == "pass"), int(consistent != "fail"))
+                test.update(*OUTCOME_VALUES[consistent])
         self.counts[outcome] += 1
         self.read.append(OUTCOME_CODES[outcome])
         if self.slices is not None:
@@ -216,7 +218,7 @@ class SuiteMonitor:
             if self.seen <= threshold.population and threshold.decision is None:
                 threshold.update(*pair)
         elif self.seen <= threshold.population and threshold.decision is None:
-            threshold.update(int(outcome == "pass"), int(outcome != "fail"))
+            threshold.update(*OUTCOME_VALUES[outcome])
         if self.errors.seen < self.errors.planned:
             self.errors.update(outcome == "error")
         baseline = self.spec.baseline
@@ -259,8 +261,7 @@ class SuiteMonitor:
         self.pairs["better"] += candidate == "pass" and baseline == "fail"
         self.pairs["worse"] += candidate == "fail" and baseline == "pass"
         # D + 1 at its least favourable for each side: an error counts against the side.
-        low = 1 + int(candidate == "pass") - int(baseline != "fail")
-        high = 1 + int(candidate != "fail") - int(baseline == "pass")
+        low, high = paired_values(candidate, baseline)
         self.paired_read.append((low, high))
         if self.paired.decision is None and self.paired.seen < self.paired.population:
             self.paired.update(low, high)

@@ -30,6 +30,19 @@ def case_outcome(runs: Sequence[CaseResult]) -> Outcome:
     return "pass" if 2 * sum(bool(passed) for passed in scored) > len(scored) else "fail"
 
 
+OUTCOME_VALUES: dict[Outcome, tuple[int, int]] = {"pass": (1, 1), "fail": (0, 0), "error": (0, 1)}
+"""A case's ``(low, high)`` for the betting tests: an errored case is a fail to the PASS side
+and a pass to the FAIL side — never evidence."""
+
+
+def paired_values(candidate: Outcome, baseline: Outcome) -> tuple[int, int]:
+    """``(low, high)`` of D + 1 = candidate − baseline + 1 in {0, 1, 2}, each at its least
+    favourable for the side it could help: an error counts against the comparison's conclusion."""
+    low = 1 + int(candidate == "pass") - int(baseline != "fail")
+    high = 1 + int(candidate != "fail") - int(baseline == "pass")
+    return low, high
+
+
 def consistency_outcome(outcome: Outcome, variants: Sequence[Outcome]) -> Outcome:
     """Whether a case's variants agree with it: ``error`` when any side errored."""
     if outcome == "error" or "error" in variants:

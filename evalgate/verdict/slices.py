@@ -23,17 +23,17 @@ report names the best and the worst slice. Intervals are recomputed as the prefi
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from evalgate.config import SlicesConfig
 from evalgate.verdict.exact import required_paired_sum, required_passes
-from evalgate.verdict.outcomes import Outcome
+from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, confidence_bounds
 
 Decision = Literal["PASS", "FAIL"]
-_VALUES = {"pass": (1, 1), "fail": (0, 0), "error": (0, 1)}
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,8 @@ class SliceTracker:
     """Per slice, the suite position (1-based) at which each of its cases was read."""
     settled_at: dict[int, int] = field(default_factory=dict)
     """Slice index → the suite position at which its test settled."""
+    compared_at: dict[int, int] = field(default_factory=dict)
+    """Slice index → the suite position at which its comparison with the baseline settled."""
     gap: Decision | None = None
     gap_decided_at: int | None = None
     seen: int = 0
@@ -155,7 +157,7 @@ class SliceTracker:
 
     def add(self, case_id: str, outcome: Outcome) -> None:
         self.seen += 1
-        low, high = _VALUES[outcome]
+        low, high = OUTCOME_VALUES[outcome]
         for i in self.plan.membership.get(case_id, ()):
             values = self.read[i]
             if len(values) >= self.plan.slices[i].population:
@@ -181,11 +183,8 @@ class SliceTracker:
         counts[0] += outcome == "pass"
         counts[1] += base == "pass"
         counts[2] += 1
-        if paired.decision is None and paired.seen < paired.population:
-            low = 1 + int(outcome == "pass") - int(base != "fail")
-            high = 1 + int(outcome != "fail") - int(base == "pass")
-            if paired.update(low, high) is not None:
-                self.settled_at[-1 - i] = self.seen  # negative keys: the comparisons
+        if paired.decision is None and paired.seen < paired.population and paired.update(*paired_values(outcome, base)) is not None:
+            self.compared_at[i] = self.seen
 
     def slice_decision(self, i: int) -> Decision | None:
         """A slice's own verdict: FAIL when its pass rate or its comparison failed, PASS when
@@ -228,11 +227,7 @@ class SliceTracker:
 
     def count_upto(self, i: int, upto: int) -> int:
         """How many of slice ``i``'s cases lie among the first ``upto`` of the suite."""
-        positions = self.positions[i]
-        count = len(positions)
-        while count and positions[count - 1] > upto:
-            count -= 1
-        return count
+        return bisect.bisect_right(self.positions[i], upto)
 
     @property
     def decision(self) -> Decision | None:
@@ -349,6 +344,6 @@ def _comparison(tracker: SliceTracker, i: int, counted: int, complete: bool) -> 
     if complete and read == each.population:
         exact: Decision = "PASS" if candidate - base >= required_paired_sum(tracker.plan.max_regression, each.population) else "FAIL"
         return exact, delta
-    if paired.decision is not None and tracker.settled_at.get(-1 - i, counted + 1) <= counted:
+    if paired.decision is not None and tracker.compared_at.get(i, counted + 1) <= counted:
         return paired.decision, delta
     return None, delta
