@@ -28,9 +28,9 @@ import time
 from collections.abc import Mapping
 
 from evalgate.results import CaseResult
-from evalgate.run.session import EvalSession, control_passes, slice_plan
+from evalgate.run.session import EvalSession
 from evalgate.store.sqlite import ResultStore
-from evalgate.verdict.monitor import SuiteMonitor, SuiteSpec
+from evalgate.verdict.monitor import SuiteMonitor
 from evalgate.verdict.outcomes import PrefixReader
 
 POLL_SECONDS = 0.25
@@ -86,16 +86,9 @@ class GroupWatch:
         for planned in session.planned.values():
             if not session.project.tier(planned.tier).early_stop:
                 continue
-            suite = planned.suite
-            baseline = session.baselines.get(suite.name)
-            spec = SuiteSpec(
-                suite.name, session.gate(suite), planned.full_order, len(suite.cases), len(suite.cases),
-                repeats=planned.repeats, baseline=baseline, variants=planned.variant_names,
-                control=control_passes(baseline, [case.id for case in suite.cases]),
-                slices=slice_plan(session.gate(suite), suite.cases),
-            )
-            self.watched[suite.name] = (PrefixReader(spec.order, spec.repeats, spec.variants), SuiteMonitor(spec))
-            self.seen[suite.name] = set()
+            spec = session.group_spec(planned)
+            self.watched[spec.name] = (PrefixReader(spec.order, spec.repeats, spec.variants), SuiteMonitor(spec))
+            self.seen[spec.name] = set()
 
     def poll(self, now: float | None = None) -> list[tuple[str, SuiteMonitor]]:
         """Write this shard's new results, read the group's, and return the suites that just

@@ -41,13 +41,8 @@ class PlannedSuite:
         of its items."""
         for case in self.cases:
             for run in (case, *self.variant_cases(case)):
-                name = f"{case.id}[{run.variant}" if run.variant is not None else case.id
-                if self.repeats == 1:
-                    yield f"{name}]" if run.variant is not None else name, run, 0
-                    continue
                 for repeat in range(self.repeats):
-                    suffix = f"-r{repeat + 1}]" if run.variant is not None else f"[r{repeat + 1}]"
-                    yield f"{name}{suffix}", run, repeat
+                    yield _item_name(case.id, run.variant, repeat, self.repeats), run, repeat
 
     def variant_cases(self, case: Case) -> tuple[Case, ...]:
         """The case's variants, made once per case and run (a custom perturbation may be slow)."""
@@ -76,3 +71,11 @@ class PlannedSuite:
         """Item name → ``(case, repeat index)``: how a node id reported by an xdist worker
         is traced back to its case, without parsing the name."""
         return {name: (case, repeat) for name, case, repeat in self.items()}
+
+
+def _item_name(case_id: str, variant: str | None, repeat: int, repeats: int) -> str:
+    """``q1``, ``q1[r2]``, ``q1[typo]``, ``q1[typo-r2]``: pytest's parametrize style."""
+    parts = [variant] if variant is not None else []
+    if repeats > 1:
+        parts.append(f"r{repeat + 1}")
+    return f"{case_id}[{'-'.join(parts)}]" if parts else case_id

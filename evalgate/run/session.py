@@ -221,6 +221,18 @@ class EvalSession:
             control=control_passes(baseline, [case.id for case in cases]), slices=slice_plan(gate, cases),
         )
 
+    def group_spec(self, planned: PlannedSuite) -> SuiteSpec:
+        """What the whole run group's verdict of a suite is about — every shard's cases, in the
+        full sampling order, the suite as population — as one unsharded run (or a merge) has it."""
+        suite = planned.suite
+        baseline = self.baselines.get(suite.name)
+        gate, total = self.gate(suite), len(suite.cases)
+        return SuiteSpec(
+            suite.name, gate, planned.full_order, total, total, repeats=planned.repeats, baseline=baseline,
+            variants=planned.variant_names, control=control_passes(baseline, [case.id for case in suite.cases]),
+            slices=slice_plan(gate, suite.cases),
+        )
+
     def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
         """The variants the suite's consistency is about: every one the tier asked for, less
         any that ``-k`` deselected for some case of the order (they are not measured)."""
