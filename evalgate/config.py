@@ -523,6 +523,10 @@ class SuiteConfig(StrictModel):
         return {"path": value} if isinstance(value, str) else value
 
 
+VARIANTS = ("case", "whitespace", "typo", "distractor", "injection")
+"""The built-in robustness variants, in the order reports list them (:mod:`evalgate.variants`)."""
+
+
 class TierConfig(StrictModel):
     """How much to run: which suites, how many cases of each, how many repeats."""
 
@@ -554,6 +558,18 @@ class TierConfig(StrictModel):
     undecided: Literal["warn", "estimate", "fail"] | None = None
     """A stricter policy for UNDECIDED verdicts (the stricter of this and the gate's applies:
     warn < estimate < fail). Default: the gates'."""
+
+    @field_validator("variants")
+    @classmethod
+    def _known_variants(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in VARIANTS and ":" not in name:
+                raise ValueError(f"unknown variant '{name}'; use one of {', '.join(VARIANTS)}, or 'module:function' for your own")
+            if ":" in name:
+                _check_import_path(name)
+        if len(set(names)) != len(names):
+            raise ValueError("a variant is listed twice; list each once")
+        return names
 
     def runs_per_case(self, deterministic: bool) -> int:
         """Model calls (or cache hits) one case costs in this tier: its repeats — one for a

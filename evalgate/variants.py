@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from evalgate.cases import Case
+from evalgate.config import VARIANTS
 from evalgate.errors import ConfigError
 from evalgate.sources import import_function
 
@@ -116,14 +117,8 @@ def vary_injection(text: str, rng: random.Random) -> str:
     return f"{text}\n{rng.choice(INJECTIONS)}"
 
 
-BUILTIN: dict[str, Perturb] = {
-    "case": vary_case,
-    "whitespace": vary_whitespace,
-    "typo": vary_typo,
-    "distractor": vary_distractor,
-    "injection": vary_injection,
-}
-"""The built-in perturbations by name, in the order reports list them."""
+BUILTIN: dict[str, Perturb] = dict(zip(VARIANTS, (vary_case, vary_whitespace, vary_typo, vary_distractor, vary_injection), strict=True))
+"""The built-in perturbations by name (``config.VARIANTS``, the one list of their names)."""
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,10 @@ def test_a_targeted_safety_change_runs_the_deep_dive_suite_with_its_variants(pyt
     skipped = {s["suite"]: s for s in json.loads((pytester.path / "out" / "results.json").read_text())["suites"]}["adversarial"]
     assert skipped["verdict"] == "SKIPPED" and skipped["reason"] == "runs only in the deep-dive tier (this run: full)"
     assert full.ret == 0
+
+
+def test_a_tier_file_with_an_unknown_variant_names_the_file_the_key_and_the_fix(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=3, tiers={"deep": {"variants": ["typos"]}})
+    result = pytester.runpytest("--eval-tier=deep")
+    result.stderr.fnmatch_lines(["*tiers/deep.toml:1: key 'variants': unknown variant 'typos'; use one of case, whitespace, typo*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
