@@ -29,7 +29,7 @@ from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ConfigError, ModelError
 from evalgate.models.base import ModelOutput
 from evalgate.models.slots import FairSlots
-from evalgate.models.wire import Reply, Wire, WireError
+from evalgate.models.wire import Reply, Wire, WireError, open_wire
 from evalgate.redact import SECRETS
 from evalgate.sources import project_file
 
@@ -50,7 +50,7 @@ class OpenAIModel:
         self.base = (override or config.base_url).rstrip("/")
         """The server's API root (``…/v1``): generation and embeddings hang below it."""
         self.url = self.base + path
-        self.wire = Wire(self.url, config.concurrency)
+        self.wire = open_wire(self.url, config.concurrency)
         self.embeddings: Wire | None = None
         """The ``/embeddings`` endpoint, opened on first use (a ``similarity`` scorer)."""
         self.sleep = time.sleep
@@ -128,7 +128,7 @@ class OpenAIModel:
         """Embedding vectors of ``texts`` from the server's ``/embeddings`` (this model's id),
         with the same retries and slots as generation."""
         if self.embeddings is None:
-            self.embeddings = Wire(self.base + "/embeddings", self.config.concurrency)
+            self.embeddings = open_wire(self.base + "/embeddings", self.config.concurrency)
         body = json.dumps({"model": self.config.model, "input": texts}).encode()
         return self._call(self.embeddings, self.embeddings.url, body, lambda reply: _vectors(reply, len(texts)))
 
@@ -162,6 +162,8 @@ class OpenAIModel:
                     return ModelError("the run ended before this call was sent", kind="connection"), None
                 reply = wire.post(body, self._headers(), self.config.connect_timeout, self.config.timeout)
         except WireError as broken:
+            if broken.what == "invalid":  # the same request would be refused again
+                return ModelError(f"cannot send the request to {url}: {broken}", kind="connection"), None
             if broken.what == "timeout":
                 message = f"no response from {url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
             elif broken.what == "connect":

@@ -1,26 +1,26 @@
-"""One JSON POST on a shared connection pool: the hot path of every HTTP model call.
+"""One JSON POST to a model server: what comes back, what can go wrong, and which client.
 
-requests decides *how* to reach the endpoint — proxies from the environment, the CA
-bundle, TLS settings — once, when the adapter is built. Each call then goes straight to
-the urllib3 pool requests itself would have used, with the body encoded once. A
-``requests.Session`` call costs ~400 µs of CPU on top of the ~250 µs of its urllib3
-transport (bench/wire.py); at 64 calls in flight that CPU is taken under the GIL from
-pytest's own thread, which then waits behind the pool threads at every system call.
+:func:`open_wire` picks the client for a URL once, when the adapter is built:
 
-The pool is thread-safe and shared by all of an adapter's threads (urllib3's
-connection pools are), holds at most ``connections`` sockets, and never retries or
-redirects on its own: retries are the adapter's, with its backoff and ``Retry-After``.
+- ``http://`` reached directly (no proxy, no credentials in the URL) — a local or
+  in-cluster server: :mod:`evalgate.models.plainwire`, HTTP/1.1 over plain sockets. There
+  the server answers in milliseconds and the client's CPU per call decides the run's
+  speed, so it is kept to one ``sendall`` and usually one ``recv``.
+- everything else — HTTPS, an HTTP proxy from the environment, ``user:password@`` URLs:
+  :mod:`evalgate.models.proxied`, the urllib3 pool requests itself would use, with
+  requests' proxy, CA-bundle and TLS settings. A remote API's latency dwarfs its CPU.
+
+Both are thread-safe, keep at most ``connections`` sockets, and never retry on their own:
+retries are the adapter's, with its backoff and ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
-from typing import Literal
-
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -37,58 +37,55 @@ class Reply:
 
 
 class WireError(Exception):
-    """The request got no complete answer: ``timeout``, no connection (``connect``), or an
-    answer that broke off or could not be decoded (``broken``)."""
+    """The request got no complete answer: ``timeout``, no connection (``connect``), an
+    answer that broke off or could not be decoded (``broken``), or a request that cannot
+    be sent as it is (``invalid``: a header with a line break)."""
 
-    def __init__(self, what: Literal["timeout", "connect", "broken"], reason: str) -> None:
+    def __init__(self, what: Literal["timeout", "connect", "broken", "invalid"], reason: str) -> None:
         super().__init__(reason)
         self.what = what
 
 
-class Wire:
-    """POSTs JSON bodies to one URL through one pool (see the module's docstring)."""
+class Wire(Protocol):
+    """POSTs JSON bodies to one URL through one pool of connections."""
 
-    def __init__(self, url: str, connections: int) -> None:
-        self.url = url
-        # Read from the environment here, on the thread that builds the adapter: reading it
-        # on a pool thread iterates os.environ while pytest's thread sets and deletes
-        # PYTEST_CURRENT_TEST (a KeyError in a random case).
-        settings = requests.Session().merge_environment_settings(url, {}, None, None, None)
-        proxies = settings.get("proxies") or {}
-        verify = settings.get("verify", True)
-        self.adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections)
-        template = requests.Request("POST", url).prepare()
-        self.pool = self.adapter.get_connection_with_tls_context(template, verify, proxies, None)
-        self.adapter.cert_verify(self.pool, url, verify, None)
-        self.target = self.adapter.request_url(template, proxies)
-        """The path, or the whole URL when an HTTP proxy forwards it."""
-        self.headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": user_agent()}
+    url: str
 
     def post(self, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float) -> Reply:
         """Send ``body`` and read the whole answer, or raise WireError."""
-        try:
-            response = self.pool.urlopen(
-                "POST",
-                self.target,
-                body=body,
-                headers={**self.headers, **headers},
-                redirect=False,
-                assert_same_host=False,
-                retries=False,
-                timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-                preload_content=True,
-                decode_content=True,
-            )
-        except NewConnectionError as error:  # before ConnectTimeoutError: it subclasses it
-            raise WireError("connect", type(error).__name__) from None
-        except (ConnectTimeoutError, ReadTimeoutError) as error:
-            raise WireError("timeout", type(error).__name__) from None
-        except (HTTPError, OSError) as error:  # reset, broken off, undecodable, TLS
-            raise WireError("broken", type(error).__name__) from None
-        return Reply(response.status, response.headers.get("Retry-After"), response.data)
+        ...
 
-    def close(self) -> None:
-        self.adapter.close()
+    def close(self) -> None: ...
+
+
+def open_wire(url: str, connections: int) -> Wire:
+    """The client for ``url`` (see the module docstring). Proxy settings are read here, on
+    the thread that builds the adapter: reading them on a pool thread iterates os.environ
+    while pytest's thread sets and deletes PYTEST_CURRENT_TEST (a KeyError in a random case)."""
+    from evalgate.models.plainwire import PlainWire
+
+    parts = urlsplit(url)
+    direct = parts.scheme == "http" and "@" not in parts.netloc
+    if direct and not _proxy_named():
+        return PlainWire(url, connections, user_agent())
+    from evalgate.models.proxied import ProxiedWire  # imports requests: only when it decides
+
+    wire = ProxiedWire(url, connections, user_agent())
+    if direct and not wire.through_proxy:  # NO_PROXY exempts this host
+        wire.close()
+        return PlainWire(url, connections, user_agent())
+    return wire
+
+
+def _proxy_named() -> bool:
+    """True when the environment (or, on macOS and Windows, the system) names a proxy for
+    http URLs; requests' own routing then decides whether this URL goes through it."""
+    if sys.platform in ("darwin", "win32"):
+        import urllib.request  # the system's settings; 60 ms of imports, so only where they live
+
+        proxies = urllib.request.getproxies()
+        return bool(proxies.get("http") or proxies.get("all"))
+    return any(value and name.lower() in ("http_proxy", "all_proxy") for name, value in os.environ.items())
 
 
 def user_agent() -> str:
