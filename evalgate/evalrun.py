@@ -145,6 +145,14 @@ def start_run(config: pytest.Config, tier: str) -> None:
     _skip_the_final_sweep()
 
 
+def _freeze_the_start() -> None:
+    """Freeze what start-up left alive — pytest's and evalgate's modules, the config, the
+    collected items: ~50k objects — so the collector's full passes during the run and at its
+    end walk only what the run creates (each pass over everything cost 25–45 ms; a 1,000-case
+    run makes three). Unfrozen with the rest by the config cleanup (:func:`_freeze_the_run`)."""
+    gc.freeze()
+
+
 def _freeze_the_run() -> None:
     """Collect the run's garbage now — finalizers' unraisable exceptions reach pytest's hook as
     ever — then freeze what is still alive (reports, items, results: ~100k objects for 1,000
@@ -282,6 +290,7 @@ class EvalRun:
                 self.session.schedule(item.suite_name, item.case)
                 self.progress.total += 1
         self.session.scheduling_done()
+        _freeze_the_start()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

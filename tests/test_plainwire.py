@@ -155,16 +155,17 @@ def test_connection_close_and_a_body_to_the_end_of_the_connection(serve: Callabl
     assert wire.idle == []
 
 
-def test_a_kept_connection_the_server_closed_is_replaced_before_use(serve: Callable[[Answer], ScriptedServer]) -> None:
+def test_a_kept_connection_the_server_closed_costs_no_error(serve: Callable[[Answer], ScriptedServer]) -> None:
     """The server closes each connection after its answer without saying so (as an idle
-    timeout does): the next call notices before writing to it, and succeeds on a new one."""
+    timeout does): the next call finds it answering nothing, and goes once more on a new
+    connection; the server sees each request once."""
     server = serve(lambda request: [*ok(b"{}"), CLOSE])
     wire = PlainWire(server.url, 2, "t")
     for _ in range(3):
         assert len(wire.idle) <= 1
         time.sleep(0.05)  # the server's FIN arrives
         assert post(wire) == b"{}"
-    assert server.connections == 3
+    assert server.connections == 3 and len(server.requests) == 3
 
 
 @pytest.mark.parametrize("pieces, reason", [

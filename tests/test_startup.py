@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -30,3 +31,26 @@ def test_a_run_without_a_tier_imports_none_of_the_machinery(pytester: pytest.Pyt
     )
     result = pytester.runpytest_subprocess("-p", "no:xdist")
     result.assert_outcomes(passed=1)
+
+
+def test_an_eval_run_freezes_its_start_up_and_an_in_process_run_leaves_nothing_frozen(pytester: pytest.Pytester) -> None:
+    """A tier's run moves start-up's objects out of the collector's reach (its full passes
+    then walk only what the run creates); the config's cleanup gives them back, so a test
+    suite that runs evalgate in process (pytester) keeps a collector that sees everything."""
+    write_project(pytester.path)
+    seen = pytester.path / "frozen.txt"
+    pytester.makeconftest(
+        f"""
+        import gc
+
+        def pytest_runtest_logfinish(nodeid, location):
+            with open({str(seen)!r}, "a") as out:
+                out.write(f"{{gc.get_freeze_count()}}\\n")
+        """
+    )
+    assert gc.get_freeze_count() == 0
+    result = pytester.runpytest_inprocess("--eval-tier=full", "-p", "no:xdist")
+    result.assert_outcomes(passed=10)
+    during = [int(line) for line in seen.read_text().split()]
+    assert len(during) == 10 and min(during) > 1000, during
+    assert gc.get_freeze_count() == 0

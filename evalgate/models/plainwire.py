@@ -15,14 +15,15 @@ It speaks what a JSON POST to a model server needs and refuses the rest as a bro
 
 Connections are kept for reuse, at most ``connections`` of them; each call holds one
 exclusively, so the pool is safe for the engine's threads. A kept connection the server
-has closed meanwhile (its idle timeout) is noticed before it is used, not after a failed
-request.
+has closed meanwhile (its idle timeout) answers with nothing at all; the request then goes
+once more, on a new connection (the server never saw it), instead of failing.
 """
 
 from __future__ import annotations
 
-import select
 import socket
+import struct
+import sys
 import threading
 import weakref
 import zlib
@@ -37,6 +38,11 @@ _READ = 256 * 1024
 
 class Malformed(Exception):
     """The bytes that came back are not an HTTP/1.x answer this client can read."""
+
+
+class _Unanswered(Malformed):
+    """The connection closed before a single byte of the answer: on a kept connection,
+    the server had closed it while it was kept, and never saw the request."""
 
 
 class PlainWire:
@@ -54,7 +60,8 @@ class PlainWire:
             f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
             f"Accept: application/json\r\nUser-Agent: {user_agent}\r\n"
         ).encode("latin-1")
-        self.idle: list[socket.socket] = []
+        self.idle: list[tuple[socket.socket, float]] = []
+        """Connections kept for reuse, each with the timeout it is set to."""
         self.lock = threading.Lock()
         self.closed = False
         # An adapter nobody closed still closes its kept sockets when it is collected.
@@ -63,12 +70,28 @@ class PlainWire:
     def post(self, body: bytes, headers: dict[str, str], connect_timeout: float, read_timeout: float) -> Reply:
         """Send ``body`` and read the whole answer, or raise WireError."""
         request = self.head + _header_lines(headers) + b"Content-Length: %d\r\n\r\n" % len(body) + body
-        sock = self._connection(connect_timeout)
+        kept = self._kept()
+        if kept is not None:
+            try:
+                return self._exchange(*kept, request, read_timeout)
+            except _Unanswered:
+                pass  # closed while it was kept (the server's idle timeout): the request never reached it
         try:
-            sock.settimeout(read_timeout)
+            return self._exchange(self._connect(connect_timeout), None, request, read_timeout)
+        except _Unanswered as error:
+            raise WireError("broken", str(error)) from None
+
+    def _exchange(self, sock: socket.socket, timeout: float | None, request: bytes, read_timeout: float) -> Reply:
+        """One request and its answer on ``sock`` (whose timeout is ``timeout``)."""
+        try:
+            if timeout != read_timeout:
+                _set_timeout(sock, read_timeout)
             sock.sendall(request)
             reply, keep = read_reply(sock)
-        except TimeoutError:
+        except _Unanswered:
+            sock.close()
+            raise
+        except (TimeoutError, BlockingIOError):  # BlockingIOError: the kernel's timeout (_set_timeout)
             sock.close()
             raise WireError("timeout", "ReadTimeout") from None
         except Malformed as error:
@@ -78,7 +101,7 @@ class PlainWire:
             sock.close()
             raise WireError("broken", type(error).__name__) from None
         if keep:
-            self._keep(sock)
+            self._keep(sock, read_timeout)
         else:
             sock.close()
         return reply
@@ -88,16 +111,11 @@ class PlainWire:
             self.closed = True
         _close_all(self.idle, self.lock)
 
-    def _connection(self, connect_timeout: float) -> socket.socket:
-        """A kept connection still open, or a new one."""
-        while True:
-            with self.lock:
-                sock = self.idle.pop() if self.idle else None
-            if sock is None:
-                break
-            if not _dropped(sock):
-                return sock
-            sock.close()
+    def _kept(self) -> tuple[socket.socket, float] | None:
+        with self.lock:
+            return self.idle.pop() if self.idle else None
+
+    def _connect(self, connect_timeout: float) -> socket.socket:
         try:
             sock = socket.create_connection(self.address, timeout=connect_timeout)
         except TimeoutError:
@@ -107,19 +125,19 @@ class PlainWire:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one request, one segment, no delayed ACK wait
         return sock
 
-    def _keep(self, sock: socket.socket) -> None:
+    def _keep(self, sock: socket.socket, timeout: float) -> None:
         with self.lock:
             if not self.closed and len(self.idle) < self.connections:
-                self.idle.append(sock)
+                self.idle.append((sock, timeout))
                 return
         sock.close()
 
 
-def _close_all(idle: list[socket.socket], lock: threading.Lock) -> None:
+def _close_all(idle: list[tuple[socket.socket, float]], lock: threading.Lock) -> None:
     with lock:
-        sockets = idle[:]
+        kept = idle[:]
         idle.clear()
-    for sock in sockets:
+    for sock, _ in kept:
         sock.close()
 
 
@@ -138,19 +156,30 @@ def _header_lines(headers: dict[str, str]) -> bytes:
                                    "typographic quote?); check the values evalgate reads from the environment") from None
 
 
-def _dropped(sock: socket.socket) -> bool:
-    """True when a kept connection has been closed by the server (or holds bytes nobody
-    asked for): readable while idle means one or the other."""
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
-    return bool(select.select([sock], [], [], 0)[0])
+def _set_timeout(sock: socket.socket, seconds: float) -> None:
+    """Each send and receive on ``sock`` gives up after ``seconds``. On Linux the kernel
+    keeps the timeout (SO_RCVTIMEO / SO_SNDTIMEO; a late read fails with EAGAIN): Python's
+    own timeout would ``poll`` before every read and write, doubling the system calls,
+    each of which hands the GIL to another thread and back."""
+    if sys.platform != "linux":
+        sock.settimeout(seconds)
+        return
+    sock.settimeout(None)
+    whole = int(seconds)
+    timeval = struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
 def read_reply(sock: socket.socket) -> tuple[Reply, bool]:
     """Read one answer from ``sock``: the Reply and whether the connection can be reused."""
-    buffer = bytearray()
+    try:
+        first = sock.recv(_READ)
+    except (ConnectionResetError, BrokenPipeError):
+        first = b""
+    if not first:
+        raise _Unanswered("the server closed the connection without answering")
+    buffer = bytearray(first)
     while True:
         version, status, headers = _read_head(sock, buffer)
         if not 100 <= status < 200 or status == 101:
@@ -190,8 +219,7 @@ def _read_head(sock: socket.socket, buffer: bytearray) -> tuple[str, int, dict[s
         start = max(0, len(buffer) - 3)
         chunk = sock.recv(_READ)
         if not chunk:
-            raise Malformed("the server closed the connection without answering" if not buffer
-                            else "the connection closed inside the answer's headers")
+            raise Malformed("the connection closed inside the answer's headers")
         buffer += chunk
     lines = buffer[:end].decode("latin-1").split("\r\n")
     del buffer[: end + 4]
