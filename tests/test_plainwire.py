@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import struct
 import threading
 import time
 import zlib
@@ -26,6 +27,8 @@ Answer = Callable[[bytes], list[bytes] | None]
 reader must join them; a last piece :data:`CLOSE` closes the connection after them), or
 None to close the connection without answering."""
 CLOSE = b""
+RESET = b"RST"
+"""A last piece that resets the connection (SO_LINGER 0: the client gets a RST, not a FIN)."""
 
 
 class ScriptedServer:
@@ -72,6 +75,9 @@ class ScriptedServer:
                     return
                 for piece in pieces:
                     if piece is CLOSE:
+                        return
+                    if piece is RESET:
+                        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                         return
                     conn.sendall(piece)
                     time.sleep(0.01)
@@ -164,6 +170,17 @@ def test_a_kept_connection_the_server_closed_costs_no_error(serve: Callable[[Ans
     for _ in range(3):
         assert len(wire.idle) <= 1
         time.sleep(0.05)  # the server's FIN arrives
+        assert post(wire) == b"{}"
+    assert server.connections == 3 and len(server.requests) == 3
+
+
+def test_a_kept_connection_the_server_reset_costs_no_error(serve: Callable[[Answer], ScriptedServer]) -> None:
+    """Reset instead of closed: writing the next request fails at once, and it goes on a
+    new connection."""
+    server = serve(lambda request: [*ok(b"{}"), RESET])
+    wire = PlainWire(server.url, 2, "t")
+    for _ in range(3):
+        time.sleep(0.05)  # the server's RST arrives
         assert post(wire) == b"{}"
     assert server.connections == 3 and len(server.requests) == 3
 

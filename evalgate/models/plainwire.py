@@ -86,7 +86,10 @@ class PlainWire:
         try:
             if timeout != read_timeout:
                 _set_timeout(sock, read_timeout)
-            sock.sendall(request)
+            try:
+                sock.sendall(request)
+            except (BrokenPipeError, ConnectionResetError):
+                raise _Unanswered("the server closed the connection before the request was sent") from None
             reply, keep = read_reply(sock)
         except _Unanswered:
             sock.close()
