@@ -272,3 +272,37 @@ def test_a_lock_file_change_that_installs_nothing_new_keeps_the_maps(
     capsys.readouterr()
     document, _ = plan_on_branch(mapped_repo, "after-pin", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
     assert document["suites"] == {"qa": "deep-dive", "chat": "smoke"}
+
+
+def test_concurrent_first_calls_make_one_map_and_read_installed_metadata_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first calls of a run finish together on the engine's threads: one of them makes
+    the dependency map, the others wait for it, and the installed distributions' metadata
+    (a walk over every package in the environment) is read once per run, not per call —
+    64 threads each reading it made a 1-second run take 20 seconds."""
+    import importlib.metadata
+
+    from fake_openai import FakeOpenAI
+
+    reads: list[int] = []
+    real = importlib.metadata.packages_distributions
+
+    def counted() -> Any:
+        reads.append(1)
+        return real()
+
+    monkeypatch.setattr(importlib.metadata, "packages_distributions", counted)
+    with FakeOpenAI(latency=0.05) as server:
+        write_project(pytester.path, cases=40, model={"kind": "openai", "model": "m", "base_url": server.url,
+                                                      "api_key_env": "", "concurrency": 16},
+                      scorer={"kind": "custom", "function": "scoring:same"})
+        # The scorer imports a library: each result's map names its distribution and version.
+        (pytester.path / "scoring.py").write_text("import pytest\n\n\ndef same(output, case):\n    return output == case.expected\n")
+        result = pytester.runpytest("--eval-tier=full", "-p", "no:xdist")
+    result.assert_outcomes(passed=40)
+    assert server.max_in_flight > 1  # the calls did overlap
+    assert len(reads) == 1
+    capsys.readouterr()
+    assert main(["deps", "--project", str(pytester.path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["qa"]["distributions"] == {"pytest": pytest.__version__}

@@ -26,7 +26,6 @@ those as ``components``. Cost: one cheap check per audit event outside calls; se
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -160,19 +159,3 @@ def _project_file(name: str, root: Path) -> Path | None:
         return None
     origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
     return origin if origin is not None and origin.is_relative_to(root) else None
-
-
-def distributions(modules: set[str]) -> dict[str, str]:
-    """Name → version of the installed distributions that provide these top-level modules
-    (the standard library and modules of no distribution are left out)."""
-    provided = importlib.metadata.packages_distributions()
-    found: dict[str, str] = {}
-    for module in modules:
-        if module in sys.stdlib_module_names or module.startswith("_"):
-            continue
-        for name in provided.get(module, []):
-            try:
-                found[name] = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-    return found

@@ -18,7 +18,7 @@ from evalgate.project import Project, Suite
 from evalgate.redact import SECRETS
 from evalgate.results import CaseError, CaseResult
 from evalgate.run.planned import PlannedSuite
-from evalgate.run.recording import Usage, distributions, import_closure, recording
+from evalgate.run.recording import Usage, import_closure, recording
 from evalgate.scorers.base import Scorer
 from evalgate.store.deps import DepMap, Digests
 from evalgate.store.keys import SuiteKeys
@@ -80,6 +80,8 @@ class CaseRunner:
         """Cache entries (key, map id) this process reused, to mark used."""
         self.pending_hits: list[CaseResult] = []
         self.lock = threading.Lock()
+        self.mapping = threading.Lock()
+        """Held while a dependency map is made (:meth:`dependency_map`)."""
         self.digests = Digests(project.root)
         self.excluded = [store.path] if store is not None and store.url is None else []
         if store is not None and not refresh:  # judges reuse verdicts on texts they judged before
@@ -153,11 +155,19 @@ class CaseRunner:
             known = self.maps.get(memo)
         if known is not None:
             return known
-        static = self._static(suite)
-        files = self.digests.relative(static.files | usage.files, self.excluded)
-        deps = self.digests.map_of(files, distributions(static.modules | usage.modules))
-        with self.lock:
-            self.maps[memo] = deps
+        # One thread makes a map; the others that need the same one wait for it. The first
+        # calls of a run all finish together, and 64 threads making one map each (reading
+        # every installed distribution's metadata) took 20 s of CPU for a 1-second run.
+        with self.mapping:
+            with self.lock:
+                known = self.maps.get(memo)
+            if known is not None:
+                return known
+            static = self._static(suite)
+            files = self.digests.relative(static.files | usage.files, self.excluded)
+            deps = self.digests.map_of(files, self.digests.distributions(static.modules | usage.modules))
+            with self.lock:
+                self.maps[memo] = deps
         return deps
 
     def _static(self, suite: Suite) -> Usage:

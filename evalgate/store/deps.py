@@ -14,6 +14,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,6 +98,26 @@ class Digests:
             except importlib.metadata.PackageNotFoundError:
                 self.versions[distribution] = None
         return self.versions[distribution]
+
+    def distributions(self, modules: Iterable[str]) -> dict[str, str]:
+        """Name → version of the installed distributions that provide these top-level modules
+        (the standard library and modules of no distribution are left out)."""
+        found: dict[str, str] = {}
+        for module in modules:
+            if module in sys.stdlib_module_names or module.startswith("_"):
+                continue
+            for name in self._providers.get(module, []):
+                version = self.version(name)
+                if version is not None:
+                    found[name] = version
+        return found
+
+    @cached_property
+    def _providers(self) -> Mapping[str, list[str]]:
+        """Top-level module → the distributions that provide it. Read once: it walks every
+        installed distribution's metadata (0.1 s and more in a large environment), and a run
+        does not install packages while it runs."""
+        return importlib.metadata.packages_distributions()
 
     def lock(self) -> str:
         """Digest of the lock files present in the project directory."""
