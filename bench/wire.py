@@ -8,10 +8,13 @@ exit (start-up included, as a user waits for them):
 - evalgate: `pytest --eval-tier=full` (one process), concurrency = C, cache off, every case run;
 - evalgate -n auto: the same with pytest-xdist, as README's command has it (evalgate picks
   one process for model-bound suites);
-- evalgate -n 2: two worker processes forced.
+- evalgate -n 2: two worker processes forced;
+- evalgate, cache on: one process with the result cache as a user's first run has it (an
+  empty cache: every case a call, each result written with its dependency map).
 
 Reported per C: median seconds of each, `ratio_to_bare` (evalgate ÷ bare), `xdist_vs_serial`
-(evalgate -n auto ÷ evalgate), `workers_vs_serial` (-n 2 ÷ evalgate) and the peak of requests
+(evalgate -n auto ÷ evalgate), `workers_vs_serial` (-n 2 ÷ evalgate), `cache_on_vs_off`
+(cache on ÷ evalgate: what writing every result costs) and the peak of requests
 in flight the server saw with two workers (never more than C: concurrency is a total for the
 run). A first, unreported round warms the byte-code caches, as any second run on a machine has.
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,6 +79,7 @@ class Server:
 
 
 def timed(command: list[str], cwd: Path, server: Server, cases: int) -> tuple[float, dict[str, Any]]:
+    shutil.rmtree(cwd / ".evalgate", ignore_errors=True)  # a cache-on run starts from an empty cache
     server.get("/reset")
     started = time.perf_counter()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}  # as users run
@@ -109,6 +114,7 @@ def main() -> None:
                     "evalgate": pytest,
                     "evalgate_xdist": [*xdist, "-n", "auto"],
                     "evalgate_n2": [*xdist, "-n", "2"],
+                    "evalgate_cache": [arg for arg in pytest if arg != "--eval-no-cache"],
                 }
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 peaks: dict[str, list[int]] = {name: [] for name in variants}
@@ -125,6 +131,7 @@ def main() -> None:
                     "ratio_to_bare_xdist": round(median["evalgate_xdist"] / median["bare"], 3),
                     "xdist_vs_serial": round(median["evalgate_xdist"] / median["evalgate"], 3),
                     "workers_vs_serial": round(median["evalgate_n2"] / median["evalgate"], 3),
+                    "cache_on_vs_off": round(median["evalgate_cache"] / median["evalgate"], 3),
                     "peak_in_flight": {name: max(values) for name, values in peaks.items()},
                     "rounds": {name: [round(value, 3) for value in values] for name, values in seconds.items()},
                 }
@@ -138,6 +145,7 @@ def main() -> None:
         metrics[f"xdist_vs_serial_c{concurrency}"] = row["xdist_vs_serial"]
         metrics[f"workers_vs_serial_c{concurrency}"] = row["workers_vs_serial"]
         metrics[f"peak_in_flight_xdist_c{concurrency}"] = row["peak_in_flight"]["evalgate_n2"]
+        metrics[f"cache_on_vs_off_c{concurrency}"] = row["cache_on_vs_off"]
     result = {
         "benchmark": "wire",
         "setup": {"cases": args.cases, "latency_seconds": LATENCY, "rounds": args.rounds, "cpus": os.cpu_count()},
@@ -145,7 +153,8 @@ def main() -> None:
         "by_concurrency": rows,
         "notes": "whole processes timed from start to exit, interleaved, medians; the endpoint runs in its "
         "own process; pytest loads evalgate's and xdist's plugins only (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1). Targets: ratio_to_bare_c32 <= 1.3, ratio_to_bare_c64 <= 1.5, xdist_vs_serial_c32 <= 1.0, "
-        "peak_in_flight_xdist_c32 <= 32 (measured with -n 2, two real workers).",
+        "peak_in_flight_xdist_c32 <= 32 (measured with -n 2, two real workers). evalgate_cache: the cache on and "
+        "empty at the start of every round (a first run: every result written with its dependency map).",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
