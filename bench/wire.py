@@ -5,15 +5,16 @@ For each concurrency C, in interleaved rounds, three whole processes are timed f
 exit (start-up included, as a user waits for them):
 
 - bare: bench/wire_bare.py — aiohttp, asyncio, C connections, no framework;
-- evalgate: `pytest --eval-tier=full` (one process), concurrency = C, cache off, every case run;
-- evalgate -n auto: the same with pytest-xdist, as README's command has it (evalgate picks
-  one process for model-bound suites);
+- evalgate: `pytest --eval-tier=full -n 0` (one process), concurrency = C, cache off, every
+  case run;
+- evalgate -n auto: the same as README's command has it (evalgate picks one process for
+  model-bound suites);
 - evalgate -n 2: two worker processes forced;
 - evalgate, cache on: one process with the result cache as a user's first run has it (an
   empty cache: every case a call, each result written with its dependency map).
 
 Reported per C: median seconds of each, `ratio_to_bare` (evalgate ÷ bare), `xdist_vs_serial`
-(evalgate -n auto ÷ evalgate), `workers_vs_serial` (-n 2 ÷ evalgate), `cache_on_vs_off`
+(evalgate -n auto ÷ evalgate -n 0), `workers_vs_serial` (-n 2 ÷ evalgate), `cache_on_vs_off`
 (cache on ÷ evalgate: what writing every result costs) and the peak of requests
 in flight the server saw with two workers (never more than C: concurrency is a total for the
 run). A first, unreported round warms the byte-code caches, as any second run on a machine has.
@@ -105,16 +106,17 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for concurrency in args.concurrency:
                 root = project(Path(tmp) / f"c{concurrency}", server.url, args.cases, concurrency)
-                # Only evalgate's own plugins load (PYTEST_DISABLE_PLUGIN_AUTOLOAD in timed()):
+                # Only evalgate's and xdist's plugins load (PYTEST_DISABLE_PLUGIN_AUTOLOAD in timed()):
                 # whatever else a development venv holds (hypothesis, anyio) is not evalgate's cost.
-                pytest = [sys.executable, "-m", "pytest", "-q", "-p", "evalgate.plugin", "--eval-tier=full", "--eval-no-cache"]
-                xdist = [*pytest, "-p", "xdist.plugin"]
+                # xdist loads in every variant, as it does wherever it is installed; -n 0 is the
+                # serial run the issue compares -n auto with.
+                pytest = [sys.executable, "-m", "pytest", "-q", "-p", "evalgate.plugin", "-p", "xdist.plugin", "--eval-tier=full"]
                 variants = {
                     "bare": [sys.executable, str(HERE / "wire_bare.py"), server.url, str(args.cases), str(concurrency)],
-                    "evalgate": pytest,
-                    "evalgate_xdist": [*xdist, "-n", "auto"],
-                    "evalgate_n2": [*xdist, "-n", "2"],
-                    "evalgate_cache": [arg for arg in pytest if arg != "--eval-no-cache"],
+                    "evalgate": [*pytest, "--eval-no-cache", "-n", "0"],
+                    "evalgate_xdist": [*pytest, "--eval-no-cache", "-n", "auto"],
+                    "evalgate_n2": [*pytest, "--eval-no-cache", "-n", "2"],
+                    "evalgate_cache": [*pytest, "-n", "0"],
                 }
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 peaks: dict[str, list[int]] = {name: [] for name in variants}
