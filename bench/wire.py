@@ -1,7 +1,7 @@
 """Benchmark: evalgate against a bare async HTTP client on the same loopback endpoint.
 
 The endpoint is tests/fake_openai.py in its own process, answering every request after 50 ms.
-For each concurrency C, in interleaved rounds, three whole processes are timed from start to
+For each concurrency C, in interleaved rounds, each variant runs as a whole process, timed from start to
 exit (start-up included, as a user waits for them):
 
 - bare: bench/wire_bare.py — aiohttp, asyncio, C connections, no framework;
@@ -18,6 +18,10 @@ Reported per C: median seconds of each, `ratio_to_bare` (evalgate ÷ bare), `xdi
 (cache on ÷ evalgate: what writing every result costs) and the peak of requests
 in flight the server saw with two workers (never more than C: concurrency is a total for the
 run). A first, unreported round warms the byte-code caches, as any second run on a machine has.
+Each round starts with the next variant (no fixed order), and the ratios' run-to-run noise is
+shown as a 90 % interval of the rounds' paired ratios (``paired_interval_90``): on a shared
+2-core machine -n auto and -n 0, which run the same single process, differ by a few per cent
+either way from run to run.
 
     python bench/wire.py                         # writes bench/results/wire.json
     python bench/wire.py --cases 60 --concurrency 8 --rounds 1 --out /tmp/wire.json   # tiny
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -93,11 +98,28 @@ def timed(command: list[str], cwd: Path, server: Server, cases: int) -> tuple[fl
     return seconds, stats
 
 
+def paired_interval(numerators: list[float], denominators: list[float], confidence: float = 0.9) -> list[float]:
+    """A distribution-free interval for the median of the rounds' paired ratios (each round
+    runs every variant back to back): order statistics x(k) and x(n+1-k), with the largest k
+    whose binomial tail keeps the coverage at or above ``confidence`` (the sign-test interval,
+    Conover, *Practical Nonparametric Statistics*, 3rd ed., §3.2). Too few rounds for the
+    confidence give the whole range."""
+    ordered = sorted(a / b for a, b in zip(numerators, denominators, strict=True))
+    n, k, tail = len(ordered), 1, 0.0
+    for j in range(n):
+        tail += math.comb(n, j) / 2**n
+        if 2 * tail > 1 - confidence:
+            break
+        k = j + 1
+    k = max(1, k)
+    return [round(ordered[k - 1], 3), round(ordered[n - k], 3)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 64])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; medians are reported")
+    parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds; medians are reported")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "wire.json")
     args = parser.parse_args()
     server = Server()
@@ -120,9 +142,11 @@ def main() -> None:
                 }
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 peaks: dict[str, list[int]] = {name: [] for name in variants}
+                names = list(variants)
                 for round_number in range(args.rounds + 1):
-                    for name, command in variants.items():
-                        elapsed, stats = timed(command, root, server, args.cases)
+                    start = round_number % len(names)  # each round starts with the next variant: no fixed order
+                    for name in names[start:] + names[:start]:
+                        elapsed, stats = timed(variants[name], root, server, args.cases)
                         if round_number:  # round 0 warms the byte-code caches
                             seconds[name].append(elapsed)
                             peaks[name].append(stats["max_in_flight"])
@@ -134,6 +158,10 @@ def main() -> None:
                     "xdist_vs_serial": round(median["evalgate_xdist"] / median["evalgate"], 3),
                     "workers_vs_serial": round(median["evalgate_n2"] / median["evalgate"], 3),
                     "cache_on_vs_off": round(median["evalgate_cache"] / median["evalgate"], 3),
+                    "paired_interval_90": {
+                        "ratio_to_bare": paired_interval(seconds["evalgate"], seconds["bare"]),
+                        "xdist_vs_serial": paired_interval(seconds["evalgate_xdist"], seconds["evalgate"]),
+                    },
                     "peak_in_flight": {name: max(values) for name, values in peaks.items()},
                     "rounds": {name: [round(value, 3) for value in values] for name, values in seconds.items()},
                 }
@@ -148,6 +176,7 @@ def main() -> None:
         metrics[f"workers_vs_serial_c{concurrency}"] = row["workers_vs_serial"]
         metrics[f"peak_in_flight_xdist_c{concurrency}"] = row["peak_in_flight"]["evalgate_n2"]
         metrics[f"cache_on_vs_off_c{concurrency}"] = row["cache_on_vs_off"]
+        metrics[f"xdist_vs_serial_c{concurrency}_interval"] = row["paired_interval_90"]["xdist_vs_serial"]
     result = {
         "benchmark": "wire",
         "setup": {"cases": args.cases, "latency_seconds": LATENCY, "rounds": args.rounds, "cpus": os.cpu_count()},
