@@ -30,7 +30,7 @@ PYPROJECT_FILE = "pyproject.toml"
 class StrictModel(BaseModel):
     """Base for every config model: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def as_written(value: float) -> Fraction:

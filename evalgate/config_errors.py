@@ -13,8 +13,12 @@ looking for the key in the file, when it appears exactly once.
 
 from __future__ import annotations
 
+import ast
 import difflib
+import functools
+import inspect
 import re
+import textwrap
 import types
 import typing
 from dataclasses import dataclass
@@ -22,7 +26,6 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from pydantic.fields import FieldInfo
 
 _ORDER = {"extra_forbidden": 0, "union_tag_invalid": 1, "union_tag_not_found": 1, "missing": 3}
 """Which problem to show first: a mistyped key explains the missing one it stands for."""
@@ -36,8 +39,8 @@ class _Located:
     parts: list[str]
     owner: type[BaseModel] | None
     """The model whose key the location ends at (for "allowed keys")."""
-    info: FieldInfo | None
-    """The field at the end, when it is one."""
+    field: str | None
+    """The name of the field at the end, when it is one."""
 
 
 @dataclass
@@ -75,7 +78,7 @@ def format_validation_error(err: ValidationError, model: type[BaseModel], path: 
 
 def _render(problem: _Problem, prefix: str, brief: bool = False) -> str:
     key = prefix + problem.key
-    described = "" if brief else _describe(problem.where.info)
+    described = "" if brief else _describe(problem.where.owner, problem.where.field)
     if problem.kind == "extra_forbidden":
         allowed = sorted(problem.where.owner.model_fields) if problem.where.owner else []
         hint = _guess(problem.where.parts[-1], allowed)
@@ -150,7 +153,7 @@ def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Located:
     """Walk pydantic's location through the model types: the user's key, and its model."""
     parts: list[str] = []
     owner: type[BaseModel] | None = None
-    info: FieldInfo | None = None
+    field: str | None = None
     annotation: Any = model
     for part in loc:
         target = _unwrap(annotation)
@@ -158,13 +161,14 @@ def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Located:
             owner = target
             parts.append(str(part))
             info = target.model_fields.get(str(part))
+            field = str(part) if info is not None else None
             annotation = info.annotation if info is not None else None
         elif get_origin(target) is dict:
             parts.append(str(part))  # a name the user chose: [models.<name>]
-            annotation, info = get_args(target)[1], None
+            annotation, field = get_args(target)[1], None
         elif get_origin(target) is list:
             parts[-1:] = [f"{parts[-1]}[{part}]"] if parts else [f"[{part}]"]
-            annotation, info = get_args(target)[0], None
+            annotation, field = get_args(target)[0], None
         elif _is_union(target):
             member = _member(target, part)
             if member is not None:
@@ -175,7 +179,7 @@ def _locate(model: type[BaseModel], loc: tuple[Any, ...]) -> _Located:
         else:
             parts.append(str(part))
             annotation = None
-    return _Located(parts, owner, info)
+    return _Located(parts, owner, field)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -215,10 +219,36 @@ def _member(union: Any, part: Any) -> Any:
     return None
 
 
-def _describe(info: FieldInfo | None) -> str:
-    if info is None or not info.description:
+@functools.cache
+def field_doc(model: type[BaseModel], name: str) -> str:
+    """The docstring written under field ``name`` of a config model (or of the base that
+    declares it), "" when there is none. Read from the source when an error message wants
+    it: pydantic's ``use_attribute_docstrings`` parses every class's source at import, which
+    was 40 % of this module's import time, paid by every run."""
+    for owner in model.__mro__:
+        if name not in getattr(owner, "__annotations__", {}):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(owner)))
+        except (OSError, TypeError, SyntaxError):
+            return ""
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for statement, following in zip(body, body[1:], strict=False):
+            if (
+                isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                and statement.target.id == name and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)
+            ):
+                return inspect.cleandoc(following.value.value)
         return ""
-    text = " ".join(info.description.replace("``", "'").split())
+    return ""
+
+
+def _describe(owner: type[BaseModel] | None, field: str | None) -> str:
+    doc = field_doc(owner, field) if owner is not None and field is not None else ""
+    if not doc:
+        return ""
+    text = " ".join(doc.replace("``", "'").split())
     # The first sentence: up to a full stop followed by a capital letter (so "e.g. '0.8'"
     # and "0.5 s" stay inside it) — never cut mid-sentence.
     first = re.split(r"(?<=\.)\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(".")

@@ -85,10 +85,11 @@ def test_dataset_path_shorthand_and_defaults() -> None:
 
 def test_every_config_field_is_documented() -> None:
     from evalgate import config
+    from evalgate.config_errors import field_doc
 
     models = [value for value in vars(config).values() if isinstance(value, type) and issubclass(value, config.StrictModel)]
     assert len(models) > 10
-    undocumented = [f"{m.__name__}.{name}" for m in models for name, f in m.model_fields.items() if not f.description]
+    undocumented = [f"{m.__name__}.{name}" for m in models for name in m.model_fields if not field_doc(m, name)]
     assert undocumented == []
 
 
