@@ -434,6 +434,8 @@ class EvalRun:
             terminalreporter.write_line(
                 f"evalgate cache: {self.cache_hits} hit(s), {self.model_calls} model call(s) ({store.location})"
             )
+            for notice in store.notices:
+                terminalreporter.write_line(f"evalgate cache: {one_line(notice)}")
         for reason, count in sorted(self.not_reused.items(), key=lambda item: -item[1])[:5]:
             terminalreporter.write_line(f"evalgate cache: {count} cached result(s) not reused: {one_line(reason)}")
         for problem in self.cache_problems:

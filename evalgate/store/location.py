@@ -43,7 +43,7 @@ def _send(store: ResultStore, path: Path) -> None:
     finally:
         spooled.close()
     path.unlink(missing_ok=True)
-    store.problems.append(f"sent {sent} result(s) an earlier run kept in {path} while the shared store was unreachable to {store.location}")
+    store.notices.append(f"sent {sent} result(s) an earlier run kept in {path} while the shared store was unreachable to {store.location}")
 
 
 def existing_store(project: Project) -> ResultStore | None:

@@ -97,6 +97,8 @@ class ResultStore:
         """Where the store is, as messages name it (never with a password)."""
         self.connection = connection
         self.problems = problems
+        self.notices: list[str] = []
+        """What happened that a run should say without warning of it (a spool sent)."""
         self.errors: tuple[type[Exception], ...] = (sqlite3.Error, *(postgres.database_errors() if url else ()))
         """What a failing database call raises here."""
         self.read_errors: tuple[type[Exception], ...] = (*self.errors, ValueError)
