@@ -329,9 +329,26 @@ def read_document(source: Path) -> ResultsDocument:
 def json_schema() -> dict[str, Any]:
     """The published JSON Schema of results.json."""
     schema = ResultsDocument.model_json_schema()
+    _describe_config_fields(schema)
     schema["$id"] = "https://github.com/evalgate/evalgate/docs/results.schema.json"
     schema["title"] = f"evalgate results.json (schema_version {SCHEMA_VERSION})"
     return schema
+
+
+def _describe_config_fields(schema: dict[str, Any]) -> None:
+    """Config models inside results.json (a suite's gate) keep their field docstrings in the
+    source, not in pydantic (so that config's import stays quick): they are added here."""
+    from evalgate import config
+    from evalgate.config_errors import field_doc
+
+    for name, definition in schema.get("$defs", {}).items():
+        model = getattr(config, name, None)
+        if not (isinstance(model, type) and issubclass(model, config.StrictModel)):
+            continue
+        for field, prop in definition.get("properties", {}).items():
+            doc = field_doc(model, field)
+            if doc and "description" not in prop:
+                prop["description"] = doc
 
 
 if __name__ == "__main__":  # python -m evalgate.document > docs/results.schema.json
