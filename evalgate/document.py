@@ -338,12 +338,12 @@ def json_schema() -> dict[str, Any]:
 def _describe_config_fields(schema: dict[str, Any]) -> None:
     """Config models inside results.json (a suite's gate) keep their field docstrings in the
     source, not in pydantic (so that config's import stays quick): they are added here."""
-    from evalgate import config
+    import evalgate.config
     from evalgate.config_errors import field_doc
 
     for name, definition in schema.get("$defs", {}).items():
-        model = getattr(config, name, None)
-        if not (isinstance(model, type) and issubclass(model, config.StrictModel)):
+        model = getattr(evalgate.config, name, None)
+        if not (isinstance(model, type) and issubclass(model, evalgate.config.StrictModel)):
             continue
         for field, prop in definition.get("properties", {}).items():
             doc = field_doc(model, field)
