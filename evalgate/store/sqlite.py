@@ -205,7 +205,8 @@ class ResultStore:
         if self.connection is None:
             return
         now = time.time()
-        statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now))]
+        encoded = result_to_json(result)
+        statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now, encoded))]
         if deps is not None and deps.id not in self.deps_written:
             statements.append(("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", (deps.id, deps.to_json(), now)))
         if not result.errored:  # errors are never cached
@@ -213,7 +214,7 @@ class ResultStore:
                 "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (key, result.suite, result.row_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
-                 result_to_json(result), now, now, deps.id if deps is not None else ""),
+                 encoded, now, now, deps.id if deps is not None else ""),
             ))
         try:
             with self._transaction() as connection:
@@ -586,8 +587,9 @@ _INSERT_RESULT = (
 _INSERT_RUN = "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch, run_group) VALUES (?, ?, ?, ?, ?, ?)"
 
 
-def _result_row(run_id: str, result: CaseResult, now: float) -> tuple[Any, ...]:
-    return (run_id, result.suite, result.row_id, result.repeat, int(result.cached), result_to_json(result), now)
+def _result_row(run_id: str, result: CaseResult, now: float, encoded: str | None = None) -> tuple[Any, ...]:
+    """A ``results`` row; ``encoded``: the result's JSON when the caller has it already."""
+    return (run_id, result.suite, result.row_id, result.repeat, int(result.cached), encoded or result_to_json(result), now)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
