@@ -148,6 +148,34 @@ def test_two_processes_writing_at_once(tmp_path: Path) -> None:
     assert calls(root) == []
 
 
+def test_threads_storing_at_once_each_find_their_result_committed_when_store_returns(tmp_path: Path) -> None:
+    """Results stored together share transactions (group commit), yet every store() returns
+    only once its result is committed: another connection sees it at once, and none is lost."""
+    import threading
+
+    store = ResultStore.open(tmp_path / "cache.sqlite")
+    missing: list[str] = []
+    start = threading.Barrier(16)
+
+    def writer(thread: int) -> None:
+        start.wait()
+        with closing(sqlite3.connect(tmp_path / "cache.sqlite", timeout=5)) as reader:
+            for index in range(25):
+                key = f"k-{thread}-{index}"
+                store.store("run", key, {"case": key}, make_result(key))
+                if reader.execute("SELECT 1 FROM cache WHERE key = ?", (key,)).fetchone() is None:
+                    missing.append(key)
+
+    threads = [threading.Thread(target=writer, args=(thread,)) for thread in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    store.close()
+    assert missing == [] and store.problems == []
+    assert cached_count(tmp_path / "cache.sqlite") == 400
+
+
 def cached_count(path: Path) -> int:
     try:
         with closing(sqlite3.connect(path, timeout=5)) as connection:

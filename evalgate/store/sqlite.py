@@ -104,6 +104,9 @@ class ResultStore:
         self.read_errors: tuple[type[Exception], ...] = (*self.errors, ValueError)
         """... and a read of a row that does not parse."""
         self.lock = threading.RLock()
+        self.waiting: list[_Write] = []
+        """Results handed to :meth:`store` and not yet committed."""
+        self.waiting_lock = threading.Lock()
         """One connection, used from pytest's thread and the engine's pool threads."""
         self.deps_written: set[str] = set()
         """Ids of dependency maps this process stored: most calls share one map."""
@@ -195,38 +198,50 @@ class ResultStore:
             return {}
         return found
 
-    @_locked
     def store(
         self, run_id: str, key: str, parts: Mapping[str, Any], result: CaseResult, deps: DepMap | None = None
     ) -> None:
         """Record a freshly computed result of a run and, unless it errored, cache it with
-        the dependency map it was produced under — one transaction, written at once, so a
-        killed run keeps it."""
+        the dependency map it was produced under — committed before this returns, so a killed
+        run keeps it.
+
+        Writes that arrive together share one transaction (group commit): the thread that
+        gets the store's lock commits every write waiting by then, and the others find theirs
+        done. At 64 calls in flight, a transaction per result kept 64 threads queueing on
+        the lock, each handing the GIL away four times while it held it."""
         if self.connection is None:
             return
-        now = time.time()
-        encoded = result_to_json(result)
-        statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(run_id, result, now, encoded))]
-        if deps is not None and deps.id not in self.deps_written:
-            statements.append(("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", (deps.id, deps.to_json(), now)))
-        if not result.errored:  # errors are never cached
-            statements.append((
-                "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, result.suite, result.row_id, result.repeat, json.dumps(parts, sort_keys=True, default=str),
-                 encoded, now, now, deps.id if deps is not None else ""),
-            ))
-        try:
-            with self._transaction() as connection:
-                for sql, params in statements:
-                    connection.execute(sql, params)
-        except self.errors as err:
-            spooling = self._disable(f"writing to the cache failed ({err})")
-            if spooling:  # the write that found the server gone goes to the spool
-                self.store(run_id, key, parts, result, deps)
-            return
-        if deps is not None:
-            self.deps_written.add(deps.id)
+        write = _Write(run_id, key, json.dumps(parts, sort_keys=True, default=str), result, result_to_json(result), deps)
+        with self.waiting_lock:
+            self.waiting.append(write)
+        with self.lock:
+            if write.done:
+                return
+            with self.waiting_lock:
+                batch, self.waiting = self.waiting, []
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Write]) -> None:
+        """One transaction for ``batch``; after a failure, the spool's (the same writes) or
+        none. Every write is done when this returns (the store's lock is held)."""
+        if self.connection is not None:
+            now = time.time()
+            written = set(self.deps_written)
+            statements: list[tuple[str, tuple[Any, ...]]] = []
+            for write in batch:
+                statements += write.statements(now, written)
+            try:
+                with self._transaction() as connection:
+                    for sql, params in statements:
+                        connection.execute(sql, params)
+            except self.errors as err:
+                if self._disable(f"writing to the cache failed ({err})"):
+                    self._commit(batch)  # the writes that found the server gone go to the spool
+                    return
+            else:
+                self.deps_written = written
+        for write in batch:
+            write.done = True
 
     def touch(self, entries: list[tuple[str, str | None]]) -> None:
         """Mark entries (key, dependency map id) as used now, so pruning by age keeps what
@@ -585,6 +600,37 @@ _INSERT_RESULT = (
 
 
 _INSERT_RUN = "INSERT OR IGNORE INTO runs (run_id, label, started_at, commit_sha, branch, run_group) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+@dataclass
+class _Write:
+    """A result waiting to be stored (:meth:`ResultStore.store`), its JSON encoded by the
+    thread that made it."""
+
+    run_id: str
+    key: str
+    parts: str
+    result: CaseResult
+    encoded: str
+    deps: DepMap | None
+    done: bool = False
+
+    def statements(self, now: float, deps_written: set[str]) -> list[tuple[str, tuple[Any, ...]]]:
+        """Its rows: the run's result, its dependency map unless ``deps_written`` has it
+        (added to it), and, unless it errored (errors are never cached), its cache entry."""
+        result, deps = self.result, self.deps
+        statements: list[tuple[str, tuple[Any, ...]]] = [(_INSERT_RESULT, _result_row(self.run_id, result, now, self.encoded))]
+        if deps is not None and deps.id not in deps_written:
+            deps_written.add(deps.id)
+            statements.append(("INSERT OR IGNORE INTO deps (id, map, created_at) VALUES (?, ?, ?)", (deps.id, deps.to_json(), now)))
+        if not result.errored:
+            statements.append((
+                "INSERT OR REPLACE INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.key, result.suite, result.row_id, result.repeat, self.parts, self.encoded, now, now,
+                 deps.id if deps is not None else ""),
+            ))
+        return statements
 
 
 def _result_row(run_id: str, result: CaseResult, now: float, encoded: str | None = None) -> tuple[Any, ...]:
