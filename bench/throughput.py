@@ -79,9 +79,10 @@ def main() -> None:
     result = {"benchmark": "throughput", "setup": {"cases": args.cases, "latency_seconds": LATENCY},
               "metrics": metrics, "by_concurrency": rows,
               "notes": "one pytest process, no xdist; span measured by the server from first request to last "
-                       "answer; median of rounds. Past ~500 requests/s one process is CPU-bound on 2 cores "
-                       "(pytest's own per-item work plus requests' per-call work share one GIL): add xdist "
-                       "processes for more."}
+                       "answer; median of rounds. At high rates one process is CPU-bound on 2 cores (pytest's "
+                       "own per-item work and the client's per-call work share one GIL; the endpoint's server "
+                       "takes the other core); worker processes do not help there (bench/wire.py: forced -n 2 "
+                       "is slower)."}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(metrics, indent=2))
