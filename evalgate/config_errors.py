@@ -219,29 +219,30 @@ def _member(union: Any, part: Any) -> Any:
     return None
 
 
-@functools.cache
 def field_doc(model: type[BaseModel], name: str) -> str:
     """The docstring written under field ``name`` of a config model (or of the base that
-    declares it), "" when there is none. Read from the source when an error message wants
-    it: pydantic's ``use_attribute_docstrings`` parses every class's source at import, which
-    was 40 % of this module's import time, paid by every run."""
-    for owner in model.__mro__:
-        if name not in getattr(owner, "__annotations__", {}):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(owner)))
-        except (OSError, TypeError, SyntaxError):
-            return ""
-        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for statement, following in zip(body, body[1:], strict=False):
-            if (
-                isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
-                and statement.target.id == name and isinstance(following, ast.Expr)
-                and isinstance(following.value, ast.Constant) and isinstance(following.value.value, str)
-            ):
-                return inspect.cleandoc(following.value.value)
-        return ""
-    return ""
+    declares it), "" when there is none. Read from the source when an error message or the
+    published schema wants it: pydantic's ``use_attribute_docstrings`` parses every class's
+    source at import, which was 40 % of this module's import time, paid by every run."""
+    owner = next((cls for cls in model.__mro__ if name in getattr(cls, "__annotations__", {})), None)
+    return _field_docs(owner).get(name, "") if owner is not None else ""
+
+
+@functools.cache
+def _field_docs(owner: type) -> dict[str, str]:
+    """Field name → the docstring under it, for the fields ``owner`` declares itself."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(owner)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    return {
+        statement.target.id: inspect.cleandoc(following.value.value)
+        for statement, following in zip(body, body[1:], strict=False)
+        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+        and isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant)
+        and isinstance(following.value.value, str)
+    }
 
 
 def _describe(owner: type[BaseModel] | None, field: str | None) -> str:

@@ -141,24 +141,16 @@ def start_run(config: pytest.Config, tier: str) -> None:
     if group is not None and store is not None:
         evalrun.group_watch = GroupWatch(store, group, run_id, session)
     config.pluginmanager.register(evalrun, "evalgate-run")
-    config.add_cleanup(gc.unfreeze)  # registered before pytest's own cleanups: runs after them
     _skip_the_final_sweep()
-
-
-def _freeze_the_start() -> None:
-    """Freeze what start-up left alive — pytest's and evalgate's modules, the config, the
-    collected items: ~50k objects — so the collector's full passes during the run and at its
-    end walk only what the run creates (each pass over everything cost 25–45 ms; a 1,000-case
-    run makes three). Unfrozen with the rest by the config cleanup (:func:`_freeze_the_run`)."""
-    gc.freeze()
 
 
 def _freeze_the_run() -> None:
     """Collect the run's garbage now — finalizers' unraisable exceptions reach pytest's hook as
     ever — then freeze what is still alive (reports, items, results: ~100k objects for 1,000
     cases), so pytest's five end-of-run collections (``unraisableexception``) walk only what the
-    end of the run creates: a tenth of a 2-second run. A config cleanup registered before
-    pytest's own, so run after them, unfreezes it all: an in-process run (pytester) leaks nothing."""
+    end of the run creates: a tenth of a 2-second run. The config cleanup the plugin registers
+    before pytest's own, so run after them, unfreezes it all: an in-process run (pytester)
+    leaks nothing."""
     gc.collect()
     gc.collect()
     gc.freeze()
@@ -290,7 +282,7 @@ class EvalRun:
                 self.session.schedule(item.suite_name, item.case)
                 self.progress.total += 1
         self.session.scheduling_done()
-        _freeze_the_start()
+        gc.freeze()  # the collected items join start-up's objects, out of the collector's reach (plugin.py)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:

@@ -51,12 +51,8 @@ def cases_for_tier(
     if not needs:
         return order[:size]
     missing = {tag: need for tag, need in needs.items() if need > 0}
-    for case in order[:size]:
-        for tag in case.tags:
-            if tag in missing:
-                missing[tag] -= 1
-    end = size
-    while end < len(order) and any(count > 0 for count in missing.values()):
+    end = 0
+    while end < len(order) and (end < size or any(count > 0 for count in missing.values())):
         for tag in order[end].tags:
             if tag in missing:
                 missing[tag] -= 1

@@ -104,10 +104,10 @@ class ResultStore:
         self.read_errors: tuple[type[Exception], ...] = (*self.errors, ValueError)
         """... and a read of a row that does not parse."""
         self.lock = threading.RLock()
-        self.waiting: list[_Write] = []
-        """Results handed to :meth:`store` and not yet committed."""
-        self.waiting_lock = threading.Lock()
         """One connection, used from pytest's thread and the engine's pool threads."""
+        self.waiting: list[_Write] = []
+        """Results handed to :meth:`store` and not yet committed (under ``waiting_lock``)."""
+        self.waiting_lock = threading.Lock()
         self.deps_written: set[str] = set()
         """Ids of dependency maps this process stored: most calls share one map."""
         self.spool: Path | None = None
