@@ -75,6 +75,16 @@ class ModelConfigBase(StrictModel):
     the project directory. Their content is part of the cache key, and a change to one is
     a major change."""
 
+    @property
+    def label(self) -> str:
+        """A short name of this model for messages and lock-file folders."""
+        return "model"
+
+    @property
+    def secret_variables(self) -> list[str]:
+        """Environment variables holding secrets this model reads (redacted from every output)."""
+        return []
+
 
 class PythonModelConfig(ModelConfigBase):
     """A Python function is the model: ``function(input, **params) -> str``."""
@@ -91,6 +101,10 @@ class PythonModelConfig(ModelConfigBase):
     cached separately. Default true."""
 
     _function = field_validator("function")(_check_import_path)
+
+    @property
+    def label(self) -> str:
+        return self.function
 
 
 class RecordedModelConfig(ModelConfigBase):
@@ -111,6 +125,10 @@ class RecordedModelConfig(ModelConfigBase):
     calls such as a judge's. Default ``id``."""
     input_field: str = "input"
     """Field holding the recorded input, with ``match = "input"``. Default ``input``."""
+
+    @property
+    def label(self) -> str:
+        return self.path
 
 
 class OpenAIModelConfig(ModelConfigBase):
@@ -163,6 +181,14 @@ class OpenAIModelConfig(ModelConfigBase):
     """More request fields, sent as given and part of the cache key: a server's own options,
     e.g. ``{response_format = {type = "json_object"}}`` or llama.cpp's ``top_k``. Default: none."""
 
+    @property
+    def label(self) -> str:
+        return self.model
+
+    @property
+    def secret_variables(self) -> list[str]:
+        return [self.api_key_env] if self.api_key_env else []
+
     @model_validator(mode="after")
     def _one_system_prompt(self) -> OpenAIModelConfig:
         if self.system_prompt is not None and self.system_prompt_file is not None:
@@ -185,6 +211,10 @@ class CommandModelConfig(ModelConfigBase):
     deterministic: bool = True
     """Whether the same input always gives the same output. Default true."""
 
+    @property
+    def label(self) -> str:
+        return self.command if isinstance(self.command, str) else " ".join(self.command)
+
 
 class CustomModelConfig(ModelConfigBase):
     """Your own adapter class is the model (see :mod:`evalgate.models.custom`)."""
@@ -200,6 +230,10 @@ class CustomModelConfig(ModelConfigBase):
     """Whether the same input always gives the same output. Default true."""
 
     _adapter = field_validator("adapter")(_check_import_path)
+
+    @property
+    def label(self) -> str:
+        return self.adapter
 
 
 ModelConfig = Annotated[

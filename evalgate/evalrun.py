@@ -82,10 +82,7 @@ def auto_num_workers(config: pytest.Config) -> int | None:
         project = _load_project(config)
     except EvalgateError:
         return None  # the run reports it, once, when it starts
-    kinds: list[str] = [suite.model.kind for suite in project.suites]
-    scorers = [each for suite in project.suites for each in (suite.config.scorer if isinstance(suite.config.scorer, list) else [suite.config.scorer])]
-    kinds += ["custom scorer" for scorer in scorers if scorer.kind == "custom"]
-    count, why = auto_workers(kinds)
+    count, why = auto_workers(project.suites)
     if count is not None:
         config.stash[WORKERS_NOTE] = why
     return count
@@ -175,7 +172,7 @@ class EvalRun:
         self.session = session
         self.plan = plan
         self.runner = runner
-        threads = [getattr(p.suite.adapter, "pool_size", p.suite.adapter.concurrency) for p in session.planned.values()]
+        threads = [p.suite.adapter.pool_size for p in session.planned.values()]
         self.engine = Engine(runner, window=2 * max(threads or [1]))
         self.lookahead = LookAhead(config)
         self.local_results: dict[str, CaseResult] = {}

@@ -11,6 +11,7 @@ import importlib.resources
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evalgate.cases import Case, load_cases
 from evalgate.config import (
@@ -53,7 +54,7 @@ class Suite:
     model: ModelConfig
     """The resolved model config (a named model, or the suite's inline table)."""
     cases: list[Case]
-    adapter: ModelAdapter
+    adapter: ModelAdapter[Any]
     scorer: Scorer
     parts: tuple[Scorer, ...] = ()
     """The suite's scorers one by one, when it has several (``scorer`` combines them)."""
@@ -94,8 +95,7 @@ class Project:
         one line each: a missing API key variable, say."""
         problems: list[str] = []
         for suite in self.suites if suites is None else suites:
-            check = getattr(suite.adapter, "readiness", None)
-            problem = check() if callable(check) else None
+            problem = suite.adapter.readiness()
             if problem and f"{suite.path.name}: {problem}" not in problems:
                 problems.append(f"{suite.path.name}: {problem}")
         return problems
@@ -147,7 +147,7 @@ def load_project(config_path: Path, worker: tuple[int, int] | None = None) -> Pr
     root = config_path.parent
     config = load_project_config(config_path)
     # Every configured secret is known before anything could print or store it.
-    SECRETS.add_environment(getattr(model, "api_key_env", None) for model in config.models.values())
+    SECRETS.add_environment(name for model in config.models.values() for name in model.secret_variables)
     project = Project(root, config_path, config, load_tiers(root / config.tiers_dir), worker=worker)
     suite_files = _suite_files(root, config)
     if not suite_files:
@@ -174,7 +174,7 @@ def load_suite(path: Path, project: Project) -> Suite:
     """Load one suite file and everything it refers to."""
     config = validate(SuiteConfig, read_toml(path), path)
     model = _resolve_model(config.model, project, path)
-    SECRETS.add_environment([getattr(model, "api_key_env", None)])
+    SECRETS.add_environment(model.secret_variables)
     allow_outside = project.config.allow_outside_project
     cases = load_cases(config.dataset, project.root, allow_outside, suite=path)
     if isinstance(model, RecordedModelConfig):
@@ -223,15 +223,14 @@ def _judge(scorer: ScorerConfig, project: Project, path: Path) -> Judge | None:
     if not isinstance(scorer, JudgeScorerConfig | SimilarityScorerConfig):
         return None
     config = _resolve_model(scorer.model, project, path)
-    SECRETS.add_environment([getattr(config, "api_key_env", None)])
+    SECRETS.add_environment(config.secret_variables)
     adapter = build_adapter(config, project.root, project.worker)
 
     def ask(messages: tuple[tuple[str, str], ...]) -> tuple[str, dict[str, int] | None]:
         output = adapter.generate(Case(id="judge", prompt=None, messages=messages, expected=None, tags=(), source=str(path)))
         return output.text, output.usage
 
-    embed = getattr(adapter, "embed", None)
-    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project, embed)
+    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project, adapter.embed if adapter.can_embed else None)
 
 
 def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> ModelConfig:

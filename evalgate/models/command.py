@@ -20,27 +20,24 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.config import CommandModelConfig
 from evalgate.errors import ConfigError, ModelError
-from evalgate.models.base import ModelOutput
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.sources import file_digest
 
 _EXCERPT = 300
 
 
-class CommandModel:
+class CommandModel(ModelAdapter[CommandModelConfig]):
     """Runs ``command`` per case in the project directory."""
 
     kind = "command"
+    leaves_process = True
+    waits_elsewhere = True
 
     def __init__(self, config: CommandModelConfig, project_dir: Path) -> None:
-        self.config = config
-        self.project_dir = project_dir
+        super().__init__(config, project_dir)
         self.argv = shlex.split(config.command) if isinstance(config.command, str) else list(config.command)
         if not self.argv:
             raise ConfigError("model 'command' is empty; give the program to run, e.g. command = [\"python\", \"model.py\"]")
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
 
     @property
     def deterministic(self) -> bool:

@@ -17,17 +17,18 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.config import CustomModelConfig
 from evalgate.errors import ConfigError, ModelError
-from evalgate.models.base import ModelOutput
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.sources import import_function, source_digest, source_files
 
 
-class CustomModel:
+class CustomModel(ModelAdapter[CustomModelConfig]):
     """Wraps a user's adapter object; concurrency and determinism come from the config."""
 
     kind = "custom"
+    leaves_process = True  # a user's backend may well call a service: its concurrency is the run's total
 
     def __init__(self, config: CustomModelConfig, project_dir: Path) -> None:
-        self.config = config
+        super().__init__(config, project_dir)
         factory = import_function(config.adapter, project_dir, "custom model adapter")
         try:
             self.instance = factory(**config.params)
@@ -43,10 +44,6 @@ class CustomModel:
             )
         self.source = source_digest(factory)
         self.factory = factory
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
 
     @property
     def deterministic(self) -> bool:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ConfigError, ModelError
-from evalgate.models.base import ModelOutput
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.models.slots import FairSlots
 from evalgate.models.wire import Reply, Wire, WireError, open_wire
 from evalgate.redact import SECRETS
@@ -38,13 +38,17 @@ T = TypeVar("T")
 RETRY_STATUSES = frozenset({408, 409, 429})
 
 
-class OpenAIModel:
+class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
     """POSTs each case to the endpoint through one connection pool shared by its threads."""
 
     kind = "openai"
+    leaves_process = True
+    waits_elsewhere = True
+    reports_usage = True
+    can_embed = True
 
     def __init__(self, config: OpenAIModelConfig, project_dir: Path) -> None:
-        self.config = config
+        super().__init__(config, project_dir)
         path = "/chat/completions" if config.api == "chat" else "/completions"
         override = os.environ.get(config.base_url_env, "") if config.base_url_env else ""
         self.base = (override or config.base_url).rstrip("/")
@@ -80,6 +84,12 @@ class OpenAIModel:
         """The run is over: calls not yet on the wire are not sent."""
         self.stopped.set()
 
+    def close(self) -> None:
+        """Close the connections (calls still out finish on theirs, then close them)."""
+        self.wire.close()
+        if self.embeddings is not None:
+            self.embeddings.close()
+
     def readiness(self) -> str | None:
         """Why a run would fail before its first call (an API key variable that is not set),
         or None. Checked by ``evalgate check`` and at the start of a run, so a missing secret
@@ -100,10 +110,6 @@ class OpenAIModel:
         """Threads the engine may give this adapter: more than ``concurrency``, so calls
         waiting out a backoff do not keep the others from the endpoint."""
         return min(256, 2 * self.config.concurrency)
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
 
     @property
     def deterministic(self) -> bool:

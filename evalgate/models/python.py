@@ -13,22 +13,18 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.config import PythonModelConfig
 from evalgate.errors import ModelError
-from evalgate.models.base import ModelOutput
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.sources import import_function, source_digest, source_files
 
 
-class PythonModel:
+class PythonModel(ModelAdapter[PythonModelConfig]):
     """Calls ``module:function(input, **params)`` for each case."""
 
     kind = "python"
 
     def __init__(self, config: PythonModelConfig, project_dir: Path) -> None:
-        self.config = config
+        super().__init__(config, project_dir)
         self.function = import_function(config.function, project_dir, "model function")
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
 
     @property
     def deterministic(self) -> bool:

@@ -16,18 +16,18 @@ from typing import Any
 from evalgate.cases import Case, get_field, is_missing
 from evalgate.config import RecordedModelConfig
 from evalgate.errors import DatasetError, ModelError
-from evalgate.models.base import ModelOutput
+from evalgate.models.base import ModelAdapter, ModelOutput
 from evalgate.results import variant_label
 from evalgate.sources import file_digest, text_lines
 
 
-class RecordedModel:
+class RecordedModel(ModelAdapter[RecordedModelConfig]):
     """Answers each case with the recorded output whose id matches the case id."""
 
     kind = "recorded"
 
     def __init__(self, config: RecordedModelConfig, project_dir: Path) -> None:
-        self.config = config
+        super().__init__(config, project_dir)
         self.path = (project_dir / config.path).resolve()
         if not self.path.is_file():
             raise DatasetError(
@@ -37,14 +37,6 @@ class RecordedModel:
             )
         self.digest = file_digest(self.path)
         self.outputs = self._read()
-
-    @property
-    def concurrency(self) -> int:
-        return self.config.concurrency
-
-    @property
-    def deterministic(self) -> bool:
-        return True  # a recording never changes
 
     def dependencies(self) -> list[Path]:
         """The file of recorded outputs."""

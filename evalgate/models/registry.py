@@ -1,12 +1,13 @@
 """Model kinds → adapters: one table, keyed by the config classes of the union.
 
-A new adapter is a config class in :mod:`evalgate.config` (a member of ``ModelConfig``)
-plus one entry here; a test fails if the two disagree.
+A new adapter kind is a config class in :mod:`evalgate.config` (a member of
+``ModelConfig``), a module with a :class:`~evalgate.models.base.ModelAdapter` subclass, and
+one entry here; a test fails if the table and the union disagree. Everything else asks the
+adapter's declared capabilities.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,9 @@ from evalgate.models.custom import CustomModel
 from evalgate.models.openai import OpenAIModel
 from evalgate.models.python import PythonModel
 from evalgate.models.recorded import RecordedModel
-from evalgate.models.sharing import per_process, register_guard
+from evalgate.models.sharing import per_process
 
-BUILDERS: dict[type[Any], Callable[[Any, Path], ModelAdapter]] = {
+BUILDERS: dict[type[Any], type[ModelAdapter[Any]]] = {
     PythonModelConfig: PythonModel,
     RecordedModelConfig: RecordedModel,
     OpenAIModelConfig: OpenAIModel,
@@ -36,11 +37,11 @@ BUILDERS: dict[type[Any], Callable[[Any, Path], ModelAdapter]] = {
 """One adapter class per member of :data:`evalgate.config.ModelConfig` (a test checks it)."""
 
 
-def build_adapter(config: ModelConfig, project_dir: Path, worker: tuple[int, int] | None = None) -> ModelAdapter:
+def build_adapter(config: ModelConfig, project_dir: Path, worker: tuple[int, int] | None = None) -> ModelAdapter[Any]:
     """The adapter for a validated model config, as this process should run it: in an
     xdist ``worker`` (index, count), with its share of the run's ``concurrency``."""
-    config, slots = per_process(config, worker)
-    adapter = BUILDERS[type(config)](config, project_dir)
-    if slots is not None:
-        register_guard(adapter, slots)
+    adapter_class = BUILDERS[type(config)]
+    config, slots = per_process(config, adapter_class.leaves_process, worker)
+    adapter = adapter_class(config, project_dir)
+    adapter.process_slots = slots
     return adapter

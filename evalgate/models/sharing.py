@@ -1,12 +1,13 @@
 """A model's ``concurrency`` under xdist: a total for the run, not per process.
 
-Under ``-n N`` every worker builds its own adapters. For models whose calls leave the
-process — an ``openai`` endpoint, a ``command``, a ``custom`` adapter (which may well call
-a service) — ``concurrency`` is what the endpoint may see at once from the whole run, so each
-worker gets its share (:func:`share_of`): the shares add up to the total. With fewer slots
-than workers each worker gets one, and a lock file per slot (:class:`ProcessSlots`) keeps
-the total exact. ``python`` and ``recorded`` models run inside each process; for them
-``concurrency`` stays per process (it says how many threads may call the function at once).
+Under ``-n N`` every worker builds its own adapters. For adapters whose calls leave the
+process (:attr:`~evalgate.models.base.ModelAdapter.leaves_process`: an ``openai`` endpoint,
+a ``command``, a ``custom`` adapter, which may well call a service) ``concurrency`` is what
+the endpoint may see at once from the whole run, so each worker gets its share
+(:func:`share_of`): the shares add up to the total. With fewer slots than workers each
+worker gets one, and a lock file per slot (:class:`ProcessSlots`) keeps the total exact.
+Models that run inside each process keep ``concurrency`` per process (it says how many
+threads may call the function at once).
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
-
-SHARED_KINDS = frozenset({"openai", "command", "custom"})
-"""Model kinds whose ``concurrency`` is a total across processes."""
 
 
 def current_worker(workerinput: dict[str, Any] | None) -> tuple[int, int] | None:
@@ -41,22 +39,21 @@ def share_of(total: int, index: int, count: int) -> int:
     return max(1, total // count + (1 if index < total % count else 0))
 
 
-def per_process(config: Any, worker: tuple[int, int] | None) -> tuple[Any, ProcessSlots | None]:
-    """A model config as this process should use it: in an xdist ``worker``, a shared
-    kind's ``concurrency`` becomes this worker's share; with fewer slots than workers, also
-    the lock files that keep the run's total."""
-    kind = getattr(config, "kind", "")
-    if worker is None or kind not in SHARED_KINDS:
+def per_process(config: Any, shared: bool, worker: tuple[int, int] | None) -> tuple[Any, ProcessSlots | None]:
+    """A model config as this process should use it: in an xdist ``worker``, a ``shared``
+    model's ``concurrency`` (its calls leave the process) becomes this worker's share; with
+    fewer slots than workers, also the lock files that keep the run's total."""
+    if worker is None or not shared:
         return config, None
     index, count = worker
     total = config.concurrency
-    shared = config.model_copy(update={"concurrency": share_of(total, index, count)})
+    share = config.model_copy(update={"concurrency": share_of(total, index, count)})
     if total >= count:
-        return shared, None
+        return share, None
     uid = re.sub(r"[^A-Za-z0-9]", "", os.environ.get("PYTEST_XDIST_TESTRUNUID", "")) or "run"
-    label = re.sub(r"[^A-Za-z0-9_.-]", "_", getattr(config, "model", None) or getattr(config, "adapter", None) or kind)[:60]
+    label = re.sub(r"[^A-Za-z0-9_.-]", "_", config.label)[:60]
     folder = Path(tempfile.gettempdir()) / f"evalgate-slots-{uid}" / label
-    return shared, ProcessSlots(folder, total, preferred=index % total)
+    return share, ProcessSlots(folder, total, preferred=index % total)
 
 
 class ProcessSlots:
@@ -97,18 +94,3 @@ class ProcessSlots:
         handle = self.local.handle
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
-
-
-_GUARDS: dict[int, tuple[object, ProcessSlots]] = {}
-"""id(adapter) → (adapter, its cross-process slots); the adapter is kept so the id stays its."""
-
-
-def register_guard(adapter: object, slots: ProcessSlots) -> None:
-    """Make every call of ``adapter`` hold one of ``slots`` (see :func:`guard_for`)."""
-    _GUARDS[id(adapter)] = (adapter, slots)
-
-
-def guard_for(adapter: object) -> ProcessSlots | None:
-    """The cross-process slots a call of ``adapter`` must hold, if any."""
-    entry = _GUARDS.get(id(adapter))
-    return entry[1] if entry is not None and entry[0] is adapter else None

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalgate.cases import Case
+from evalgate.models.base import ModelAdapter
 from evalgate.results import CaseResult
 from evalgate.run.planned import PlannedSuite
 from evalgate.run.runner import CaseRunner
@@ -102,7 +103,7 @@ class Engine:
         self.runner = runner
         self.window = window
         self.pools: dict[int, DaemonPool] = {}
-        self.adapters: dict[int, Any] = {}
+        self.adapters: dict[int, ModelAdapter[Any]] = {}
         self.pending: dict[str, _Pending] = {}
         self.inflight: dict[str, Future[CaseResult]] = {}
         self.cancelled: set[str] = set()
@@ -150,9 +151,7 @@ class Engine:
         for pool in self.pools.values():
             pool.shutdown()
         for adapter in self.adapters.values():
-            stop = getattr(adapter, "stop", None)
-            if callable(stop):
-                stop()
+            adapter.stop()
         for pending in self.pending.values():
             pending.future.cancel()
         self.pending.clear()
@@ -172,7 +171,7 @@ class Engine:
         suite = job.planned.suite
         pool = self.pools.get(id(suite.adapter))
         if pool is None:
-            pool = DaemonPool(getattr(suite.adapter, "pool_size", suite.adapter.concurrency), suite.adapter.kind)
+            pool = DaemonPool(suite.adapter.pool_size, suite.adapter.kind)
             self.pools[id(suite.adapter)] = pool
             self.adapters[id(suite.adapter)] = suite.adapter
         future: Future[CaseResult] = pool.submit(

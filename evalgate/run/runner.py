@@ -13,7 +13,6 @@ from typing import Any
 from evalgate.cases import Case
 from evalgate.errors import ModelError, ScorerError
 from evalgate.models.base import ModelAdapter
-from evalgate.models.sharing import guard_for
 from evalgate.project import Project, Suite
 from evalgate.redact import SECRETS
 from evalgate.results import CaseError, CaseResult
@@ -25,7 +24,7 @@ from evalgate.store.keys import SuiteKeys
 from evalgate.store.sqlite import ResultStore
 
 
-def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repeat: int = 0) -> CaseResult:
+def run_case(suite: str, case: Case, adapter: ModelAdapter[Any], scorer: Scorer, repeat: int = 0) -> CaseResult:
     """Generate and score one case; errors are captured in the result."""
     identity: dict[str, Any] = {"suite": suite, "case_id": case.id, "repeat": repeat, "variant": case.variant}
     started = time.perf_counter()
@@ -46,8 +45,8 @@ def run_case(suite: str, case: Case, adapter: ModelAdapter, scorer: Scorer, repe
 
 def _call(suite: Suite, case: Case, repeat: int) -> CaseResult:
     """One call, holding a cross-process slot when the run's workers share a small
-    ``concurrency`` (:mod:`evalgate.run.workers`)."""
-    guard = guard_for(suite.adapter)
+    ``concurrency`` (:mod:`evalgate.models.sharing`)."""
+    guard = suite.adapter.process_slots
     if guard is None:
         return run_case(suite.name, case, suite.adapter, suite.scorer, repeat)
     with guard:
@@ -176,8 +175,7 @@ class CaseRunner:
         if known is not None:
             return known
         usage = Usage()
-        dependencies = getattr(suite.adapter, "dependencies", None)
-        for path in [*(dependencies() if callable(dependencies) else []), *suite.scorer.files]:
+        for path in [*suite.adapter.dependencies(), *suite.scorer.files]:
             if path.suffix == ".py":
                 usage.merge(import_closure(path, self.project.root))
             else:

@@ -83,8 +83,7 @@ class EvalSession:
                         f"(the {tier_name} tier's {tier.repeats} repeats would repeat the same answer)"
                     )
                 variants = load_variants(tier.variants, project.root, f"tier '{tier_name}'")
-                recorded = getattr(suite.adapter, "recorded_variants", None)
-                if variants and callable(recorded) and not recorded([variant.name for variant in variants]):
+                if variants and not suite.adapter.recorded_variants([variant.name for variant in variants]):
                     self.notes.append(
                         f"{suite.name}: its recorded outputs have no rows for robustness variants, so the "
                         f"{tier_name} tier's variants do not run (record them as 'id[variant]' rows to test them)"

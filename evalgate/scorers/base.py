@@ -56,6 +56,9 @@ class Scorer:
     memo: Memo | None = None
     """Where a scorer that calls a model keeps its answers between runs (a judge's verdicts),
     bound to the result store by the run."""
+    computes_here: bool = False
+    """Whether scoring runs the user's Python code in this process (a custom scorer): then
+    ``-n auto`` lets pytest-xdist start workers, since the CPU is the limit."""
 
     def score(self, output: str, case: Case) -> Score:
         """Score one output; a scorer bug or a bad return value is a ScorerError."""

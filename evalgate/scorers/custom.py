@@ -25,7 +25,7 @@ def custom_scorer(config: CustomScorerConfig, project_dir: Path) -> Scorer:
         return _coerce(function(output, case, **config.params), config)
 
     params = {**config.params, "min_score": config.min_score, "source": digest}
-    return Scorer(config.function, config.version, params, False, score, tuple(source_files(function)))
+    return Scorer(config.function, config.version, params, False, score, tuple(source_files(function)), computes_here=True)
 
 
 def _coerce(result: Any, config: CustomScorerConfig) -> Score:
