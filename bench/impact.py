@@ -149,7 +149,7 @@ def stale_hits(root: Path, limit: int | None = None) -> dict[str, Any]:
     outputs = {(case.suite, case.case_id): case.output for case in before.cases}
     listing = subprocess.run([sys.executable, "-m", "evalgate", "deps", "--project", str(root), "--format", "json"],
                              cwd=root, env=run_env(), check=True, capture_output=True, text=True).stdout
-    maps = {suite: set(entry["files"]) for suite, entry in json.loads(listing).items() if entry}
+    maps = {suite: set(entry["files"]) | set(entry["code"]) for suite, entry in json.loads(listing).items() if entry}
     if set(maps) != set(SUITES):
         raise SystemExit(f"maps recorded for {sorted(maps)}, expected every suite")
     files = sorted(set().union(*maps.values()))

@@ -68,7 +68,7 @@ store = ResultStore.open_url(where) if where.startswith("postgresql://") else Re
 assert store.enabled, store.problems
 for i in range(count):
     result = CaseResult(suite="s", case_id=f"w{worker}-{i}", output="a", score=1.0, passed=True)
-    store.store(f"run{worker}", f"key-{worker}-{i}", {"n": i}, result)
+    store.cache.store(f"run{worker}", f"key-{worker}-{i}", {"n": i}, result)
 assert store.enabled, store.problems
 store.close()
 '''

@@ -7,6 +7,7 @@ configuration is invalid; other codes are pytest's own (see README, "Exit codes"
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -330,17 +331,20 @@ def deps(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     store = existing_store(project)
     try:
-        latest = store.latest_suite_maps() if store is not None else {}
+        latest = store.maps.latest_suite_maps() if store is not None else {}
     finally:
         if store is not None:
             store.close()
     digests = Digests(project.root)
     chosen = [args.suite] if args.suite else names
+    suite_env = {suite.name: suite.model.env for suite in project.suites}
     if args.format == "json":
         document = {
             name: {
                 "recorded_at": latest[name][1], "run_id": latest[name][2], "files": dict(latest[name][0].files),
-                "distributions": dict(latest[name][0].dists), "changed": digests.changes(latest[name][0], name),
+                "code": {path: sorted(blocks) for path, blocks in latest[name][0].code.items()},
+                "distributions": dict(latest[name][0].dists), "env_read": list(latest[name][0].env_read),
+                "changed": digests.changes(latest[name][0], name),
             } if name in latest else None
             for name in chosen
         }
@@ -356,8 +360,13 @@ def deps(args: argparse.Namespace) -> int:
         print(f"{name}: recorded {age(when)} ago by run {run_id[:12]} ({state})")
         for file in sorted(recorded.files):
             print(f"  {one_line(file)}")
+        for file, blocks in sorted(recorded.code.items()):
+            print(f"  {one_line(file)}: {one_line(', '.join(sorted(blocks)))}")
         for dist, pinned in sorted(recorded.dists.items()):
             print(f"  {dist}=={pinned}")
+        undeclared = [n for n in recorded.env_read if not any(fnmatch.fnmatchcase(n, p) for p in suite_env.get(name, []))]
+        if undeclared:
+            print(f"  warning: reads environment variables its model's env does not declare: {one_line(', '.join(undeclared))}")
         for reason in changed:
             print(f"  changed: {one_line(reason)}")
     return 0
@@ -536,7 +545,7 @@ def cache(args: argparse.Namespace) -> int:
                 print("evalgate: error: say what to prune: --older-than AGE and/or --max-size SIZE", file=sys.stderr)
                 return EXIT_CONFIG_ERROR
             removed = store.prune(args.older_than, args.max_size)
-            print(f"removed {removed} entr{'y' if removed == 1 else 'ies'}; {store.size_bytes() / 1e6:.2f} MB left")
+            print(f"removed {removed} entr{'y' if removed == 1 else 'ies'}; {store.db.size_bytes() / 1e6:.2f} MB left")
             return 0
         suite = next((s for s in project.suites if s.name == args.suite), None)
         if suite is None:
@@ -549,18 +558,19 @@ def cache(args: argparse.Namespace) -> int:
             return EXIT_CONFIG_ERROR
         keys = SuiteKeys(project, suite)
         key, parts = keys.key(case, 0), keys.parts(case, 0)
-        newest = store.newest_entry(suite.name, case.id)
+        newest = store.cache.newest_entry(suite.name, case.id)
         if newest is None:
             print(f"{suite.name}::{case.id}: never cached (not run with the cache yet, an error, or pruned)")
             return 0
         digests = Digests(project.root)
-        under = store.load_deps([deps for deps in store.maps_of(key) if deps is not None])
-        if any(not digests.changes(recorded, suite.name) for recorded in under.values()):
+        entries = store.cache.lookup_many([key]).get(key, [])
+        unions = store.maps.unions({(entry.run_id, entry.suite) for entry in entries})
+        if any(not digests.changes(union, suite.name) for union in unions.values()):
             print(f"{suite.name}::{case.id}: cached — the key and every recorded dependency are unchanged, the next run is a hit")
             return 0
-        old_parts, created, deps_id = newest
-        newest_map = store.load_deps([deps_id]).get(deps_id) if deps_id else None
-        changed = digests.changes(newest_map, suite.name) if newest_map is not None else ["no recorded dependency map"]
+        old_parts, created, _, run_id = newest
+        union = store.maps.unions({(run_id, suite.name)}).get((run_id, suite.name))
+        changed = digests.changes(union, suite.name) if union is not None else ["its run recorded no dependencies this run can trust"]
         reasons = [*explain_change(old_parts, parts), *changed] or ["the key differs in a part evalgate cannot name"]
         print(f"{suite.name}::{case.id}: miss; since the newest entry ({age(created)} ago):")
         for reason in reasons:

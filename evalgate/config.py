@@ -75,6 +75,12 @@ class ModelConfigBase(StrictModel):
     the project directory. Their content is part of the cache key, and a change to one is
     a major change."""
 
+    env: list[str] = []
+    """Environment variables whose values determine this model's outputs, by name or pattern
+    (``["MODEL_*", "OPENAI_BASE_URL"]``): their values' digests (never the values) are part of
+    the cache key, so changing one misses the cache. Variables the model reads that are not
+    listed are named by ``evalgate deps`` and the run. Default: none."""
+
     @property
     def label(self) -> str:
         """A short name of this model for messages and lock-file folders."""
@@ -144,8 +150,9 @@ class OpenAIModelConfig(ModelConfigBase):
     """Endpoint root; ``/chat/completions`` (or ``/completions``) is appended. Default: OpenAI's API."""
     base_url_env: str | None = None
     """Environment variable that, when set, replaces ``base_url`` (e.g. a local server on a
-    port chosen at run time). The cache key keeps ``base_url``, so the cache survives the
-    move. Default: none."""
+    port chosen at run time). The URL actually called (scheme, host, port, path; never
+    credentials) is part of the cache key, so results from one server are never served for
+    another. Default: none."""
     api: Literal["chat", "completions"] = "chat"
     """``chat`` (``/chat/completions``, messages) or ``completions`` (``/completions``, a
     plain prompt; chat cases are flattened to ``role: content`` lines). Default ``chat``."""
@@ -153,9 +160,17 @@ class OpenAIModelConfig(ModelConfigBase):
     """Name of the environment variable holding the API key (the key itself never goes in a
     file). ``""`` or unset variable: no Authorization header. Default ``OPENAI_API_KEY``."""
     timeout: float = Field(default=60.0, gt=0)
-    """Seconds to wait for the response (read timeout) before the attempt fails. Default 60."""
+    """Seconds one attempt may take in all — connecting, sending, and reading the whole
+    answer — before it fails (and is retried). A total, not a per-read timeout: a server that
+    sends its answer a byte at a time still fails at the deadline. Default 60."""
     connect_timeout: float = Field(default=10.0, gt=0)
-    """Seconds to wait for the connection. Default 10."""
+    """Seconds to wait for the connection (within ``timeout``). Default 10."""
+    max_response_mb: float = Field(default=8.0, gt=0)
+    """Largest answer body accepted, in MiB as sent on the wire; a larger one is this case's
+    error (``bad-response``), never read into memory. Default 8."""
+    max_decoded_mb: float = Field(default=16.0, gt=0)
+    """Largest answer body once decompressed (gzip, deflate), in MiB: a compression bomb is
+    this case's error. Default 16."""
     max_retries: int = Field(default=4, ge=0, le=20)
     """Retries after a connection error, timeout, 408, 409, 429 or 5xx (other 4xx are not
     retried), with exponential backoff and jitter, honouring ``Retry-After``. Default 4."""
@@ -672,6 +687,16 @@ class StoreConfig(StrictModel):
     """A PostgreSQL database every run of the team writes to and reads from, e.g.
     ``postgresql://evalgate@db.internal:5432/evalgate``; the password goes in ``PGPASSWORD``,
     never here. ``EVALGATE_STORE_URL`` overrides it. Unset: the SQLite file ``cache``."""
+    trusted_refs: list[str] | None = None
+    """Refs (branch names, or patterns such as ``release/*``) whose stored results every run
+    may reuse; a run always reads its own ref's. Results of any other ref are never served.
+    Default: the default branch (GitLab's ``CI_DEFAULT_BRANCH``, GitHub's event payload, or
+    ``origin/HEAD``; ``main`` and ``master`` when none says)."""
+    key_env: str = "EVALGATE_STORE_KEY"
+    """Environment variable holding the store key: a run that has it signs every row it
+    writes and serves only rows whose signature verifies. Give it only to trusted CI (a
+    protected-branch secret). The key is never stored or printed. Default
+    ``EVALGATE_STORE_KEY``."""
 
     @field_validator("url")
     @classmethod

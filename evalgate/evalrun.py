@@ -11,6 +11,7 @@ the exit status are computed once, on the controller.
 from __future__ import annotations
 
 import atexit
+import fnmatch
 import functools
 import gc
 import os
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from evalgate.changes.checkout import checkout_identity
+from evalgate.checkout import checkout_identity
 from evalgate.errors import EvalgateError
 from evalgate.items import EvalCase, SuiteFile, case_properties
 from evalgate.models.sharing import current_worker
@@ -40,6 +41,7 @@ from evalgate.run.session import EvalSession
 from evalgate.run.sharding import parse_shard
 from evalgate.run.workers import auto_workers
 from evalgate.store.location import open_store
+from evalgate.store.sqlite import ResultStore
 from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
 from evalgate.verdict.monitor import SuiteMonitor
@@ -122,11 +124,15 @@ def start_run(config: pytest.Config, tier: str) -> None:
     store = None
     group = None
     if not config.getoption("eval_no_cache"):
-        store = open_store(project, spool=True, send=not hasattr(config, "workerinput"))
+        try:
+            store = open_store(project, spool=True, send=not hasattr(config, "workerinput"))
+        except EvalgateError as err:
+            raise pytest.UsageError(one_line(str(err))) from None
         if not hasattr(config, "workerinput"):
             group = run_group(config.getoption("eval_run_group"), os.environ, session)
-            store.start_run(run_id, session.label, *checkout_identity(project.root), group=group)
-    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")))
+            store.history.start_run(run_id, session.label, *checkout_identity(project.root), group=group)
+    part = str(getattr(config, "workerinput", {}).get("workerid", ""))
+    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")), part=part)
     if not hasattr(config, "workerinput"):
         try:
             session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id, plan.base if plan else None)
@@ -197,6 +203,9 @@ class EvalRun:
         self.reported_reasons: dict[str, int] = {}
         self.not_reused: dict[str, int] = {}
         """Why cached results were not reused, gathered from every process."""
+        self.dependency_notes: list[str] = []
+        """What the recorded dependencies cannot see, per suite (undeclared environment
+        variables, code imported before evalgate could watch)."""
         self.report_error: str | None = None
         self.xdist_scheduled = False
         self.junit_properties = bool(getattr(config.option, "xmlpath", None)) and _junit_family(config) in ("legacy", "xunit1")
@@ -357,6 +366,8 @@ class EvalRun:
         self.engine.shutdown()  # -x, Ctrl-C or the end: queued calls are dropped
         self.runner.flush()
         store = self.runner.store
+        if store is not None:
+            store.maps.save_suite_maps(self.runner.run_id, self.runner.part, self.runner.suite_maps())
         if self.is_worker:
             if store is not None:
                 store.close()
@@ -369,9 +380,9 @@ class EvalRun:
                 for v in self.verdicts
                 if v.verdict != Verdict.SKIPPED
             ]
-            store.record_suites(self.runner.run_id, suites)
-            store.save_suite_maps(self.runner.run_id, self.runner.digests.lock())
-            store.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
+            store.history.record_suites(self.runner.run_id, suites)
+            store.history.finish_run(self.runner.run_id, self.cache_hits, self.model_calls)
+            self.dependency_notes = _dependency_notes(self.runner, store, {v.suite for v in self.verdicts})
             self.cache_problems += [p for p in store.problems if p not in self.cache_problems]
             store.close()
         report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
@@ -429,6 +440,8 @@ class EvalRun:
             terminalreporter.write_line(f"evalgate cache: {count} cached result(s) not reused: {one_line(reason)}")
         for problem in self.cache_problems:
             terminalreporter.write_line(f"evalgate cache warning: {one_line(problem)}", yellow=True)
+        for note in self.dependency_notes:
+            terminalreporter.write_line(f"evalgate dependencies: {one_line(note)}", yellow=True)
         for path in self.reports:
             terminalreporter.write_line(f"evalgate report: {path}")
         if self.report_error is not None:
@@ -436,6 +449,28 @@ class EvalRun:
 
 
 _COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
+
+
+def _dependency_notes(runner: CaseRunner, store: ResultStore, suites: set[str]) -> list[str]:
+    """What the user should know the cache cannot see for the suites of this run: environment
+    variables their code read that their model's ``env`` does not declare (all processes of the
+    run, from the maps they stored), and code imported before evalgate could watch it."""
+    notes = []
+    latest = store.maps.latest_suite_maps()
+    for suite in runner.project.suites:
+        if suite.name not in suites:
+            continue
+        recorded = latest.get(suite.name)
+        if recorded is not None and recorded[2] == runner.run_id:
+            names = [n for n in recorded[0].env_read if not any(fnmatch.fnmatchcase(n, p) for p in suite.model.env)]
+            if names:
+                shown = ", ".join(names[:8]) + (" …" if len(names) > 8 else "")
+                notes.append(f"{suite.name}: its code read environment variables its model does not declare: {shown}; "
+                             f"a change to them is not seen by the cache — list those that matter in the model's env = [...]")
+    for name, modules in runner.preloaded_code(suites).items():
+        notes.append(f"{name}: {', '.join(modules)} was imported before evalgate could watch its import (by a conftest "
+                     "or a test module?): files it read while being imported are not recorded — declare them as components")
+    return notes
 
 
 def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:

@@ -230,7 +230,8 @@ def _judge(scorer: ScorerConfig, project: Project, path: Path) -> Judge | None:
         output = adapter.generate(Case(id="judge", prompt=None, messages=messages, expected=None, tags=(), source=str(path)))
         return output.text, output.usage
 
-    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project, adapter.embed if adapter.can_embed else None)
+    return Judge(ask, adapter.fingerprint(), project.config.allow_outside_project, adapter.embed if adapter.can_embed else None,
+                 adapter.code())
 
 
 def _resolve_model(model: str | ModelConfig, project: Project, path: Path) -> ModelConfig:

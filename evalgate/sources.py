@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from evalgate.errors import ConfigError, DatasetError
+from evalgate.tracing import Usage, module_imports, recording
+
+_IMPORTS: dict[str, tuple[Usage, bool]] = {}
+"""Module name → (what importing it used, whether it was imported before evalgate watched)."""
 
 
 def project_file(root: Path, relative: str, what: str, allow_outside: bool = False) -> Path:
@@ -78,18 +82,34 @@ def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., An
         # Like pytest's rootdir conftest handling: project-local modules just work.
         sys.path.insert(0, str(project_dir))
     try:
-        module = importlib.import_module(module_name)
-        local = project_dir.joinpath(*module_name.split(".")).with_suffix(".py")
-        loaded = Path(getattr(module, "__file__", "") or "")
-        if local.is_file() and loaded.resolve() != local.resolve():
-            # Another project's module of the same name was imported earlier in this
-            # process (two runs from one Python process): load this project's own.
-            module = _load_file(module_name, local)
+        preloaded = module_name in sys.modules
+        with recording() as usage:  # what the import reads and runs is a dependency of the suites using it
+            module = importlib.import_module(module_name)
+            local = project_dir.joinpath(*module_name.split(".")).with_suffix(".py")
+            loaded = Path(getattr(module, "__file__", "") or "")
+            if local.is_file() and loaded.resolve() != local.resolve():
+                # Another project's module of the same name was imported earlier in this
+                # process (two runs from one Python process): load this project's own.
+                module = _load_file(module_name, local)
+                preloaded = False
+        # The module and its packages ran their module-level code for this import (now or
+        # before evalgate watched): their <module> blocks are dependencies either way.
+        parts = module_name.split(".")
+        usage.modules.update(".".join(parts[:depth]) for depth in range(1, len(parts) + 1))
+        usage.modules.update(module_imports(module, project_dir))
+        if not preloaded or module_name not in _IMPORTS:
+            _IMPORTS[module_name] = (usage, preloaded)
     except ImportError as err:
         raise ConfigError(
             f"{what} '{spec}': cannot import module '{module_name}' ({err}); put {module_name}.py "
             f"in {project_dir} or install the package that provides it"
         ) from None
+    except SyntaxError as err:
+        line = f"{err.filename}:{err.lineno}" if err.filename else module_name
+        raise ConfigError(f"{what} '{spec}': {line}: SyntaxError: {err.msg}; fix the module") from None
+    except Exception as err:  # the module's own code raised while it was imported
+        raise ConfigError(f"{what} '{spec}': importing '{module_name}' raised {type(err).__name__}: {err}; "
+                          f"fix the module (its import runs when evalgate loads the project)") from None
     target: Any = module
     for part in attr.split("."):
         target = getattr(target, part, None)
@@ -100,6 +120,12 @@ def import_function(spec: str, project_dir: Path, what: str) -> Callable[..., An
     if not callable(target):
         raise ConfigError(f"{what} '{spec}': '{attr}' is not callable")
     return target  # type: ignore[no-any-return]
+
+
+def import_usage(spec: str) -> tuple[Usage, bool]:
+    """What importing the module of ``module:function`` read and executed, and whether it had
+    been imported before evalgate could watch (then what its import read is unknown)."""
+    return _IMPORTS.get(spec.partition(":")[0], (Usage(), True))
 
 
 def _load_file(module_name: str, path: Path) -> Any:

@@ -17,7 +17,8 @@ from conftest import add_suite, make_result, write_project
 
 from evalgate.cli import main
 from evalgate.results import CaseResult, result_to_json
-from evalgate.store.sqlite import ResultStore, cache_key
+from evalgate.store.keys import cache_key
+from evalgate.store.sqlite import ResultStore
 
 COUNTING_MODEL = '''
 import os, time
@@ -162,7 +163,7 @@ def test_threads_storing_at_once_each_find_their_result_committed_when_store_ret
         with closing(sqlite3.connect(tmp_path / "cache.sqlite", timeout=5)) as reader:
             for index in range(25):
                 key = f"k-{thread}-{index}"
-                store.store("run", key, {"case": key}, make_result(key))
+                store.cache.store("run", key, {"case": key}, make_result(key))
                 if reader.execute("SELECT 1 FROM cache WHERE key = ?", (key,)).fetchone() is None:
                     missing.append(key)
 
@@ -243,67 +244,69 @@ def result(case_id: str, error: bool = False) -> CaseResult:
 
 def test_store_roundtrip_errors_never_cached_and_migrations_recorded(tmp_path: Path) -> None:
     store = ResultStore.open(tmp_path / "c.sqlite")
-    store.start_run("r1", "full")
-    store.store("r1", "k1", {"case": 1}, result("a"))
-    store.store("r1", "k2", {"case": 2}, result("b", error=True))
-    assert set(store.lookup_many(["k1", "k2", "k3"])) == {"k1"}
-    assert [r.case_id for r in store.run_results("r1")] == ["a", "b"]  # errors are still in the run's results
-    store.finish_run("r1", hits=0, misses=2)
+    store.history.start_run("r1", "full")
+    store.cache.store("r1", "k1", {"case": 1}, result("a"))
+    store.cache.store("r1", "k2", {"case": 2}, result("b", error=True))
+    assert set(store.cache.lookup_many(["k1", "k2", "k3"])) == {"k1"}
+    assert [r.case_id for r in store.history.run_results("r1")] == ["a", "b"]  # errors are still in the run's results
+    store.history.finish_run("r1", hits=0, misses=2)
     assert store.stats().entries == 1 and store.stats().last_run["hit_rate"] == 0.0  # type: ignore[index]
-    versions = store.connection.execute("SELECT version FROM migrations").fetchall()  # type: ignore[union-attr]
-    assert versions == [(1,), (2,), (3,), (4,), (5,), (6,), (7,)]
-    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # type: ignore[union-attr]
+    versions = store.db.query("SELECT version FROM migrations ORDER BY version")
+    assert versions == [(v,) for v in range(1, 9)]
+    assert store.db.query("PRAGMA journal_mode") == [("wal",)]
     store.close()
-    assert ResultStore.open(tmp_path / "c.sqlite").lookup_many(["k1"])["k1"][0][0].output == "out"
+    (entry,) = ResultStore.open(tmp_path / "c.sqlite").cache.lookup_many(["k1"])["k1"]
+    assert entry.result.output == "out" and entry.run_id == "r1"
 
 
-def test_a_store_of_an_earlier_version_is_migrated_with_its_entries(tmp_path: Path) -> None:
+def test_a_store_of_an_earlier_version_is_migrated_and_its_unattributed_entries_dropped(tmp_path: Path) -> None:
+    """Entries written before every row carried its writer's ref: nothing says who wrote them,
+    so the migration drops them (a cache refills); the run history stays."""
     from evalgate.store.schema import MIGRATIONS
 
     path = tmp_path / "c.sqlite"
     connection = sqlite3.connect(path)
     connection.execute("CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
-    for version, name, script in MIGRATIONS[:3]:
+    for version, name, script in MIGRATIONS[:7]:
         for statement in filter(str.strip, script.split(";")):
             connection.execute(statement)
         connection.execute("INSERT INTO migrations VALUES (?, ?, 0)", (version, name))
-    row = "INSERT INTO cache (key, suite, case_id, repeat, parts, result, created_at, used_at, deps) VALUES (?, 's', ?, 0, '{}', ?, ?, ?, ?)"
-    connection.execute(row, ("k1", "a", result_to_json(result("a")), 1.0, 1.0, "map1"))
-    connection.execute(row, ("k2", "b", result_to_json(result("b")), 2.0, 2.0, None))
+    connection.execute("INSERT INTO cache (key, deps, suite, case_id, repeat, parts, result, created_at, used_at) "
+                       "VALUES ('k1', 'map1', 's', 'a', 0, '{}', ?, 1, 1)", (result_to_json(result("a")),))
+    connection.execute("INSERT INTO runs (run_id, label, started_at) VALUES ('old', 'full', 1)")
     connection.commit()
     connection.close()
     store = ResultStore.open(path)
     assert store.enabled, store.problems
-    found = store.lookup_many(["k1", "k2"])
-    assert [(r.case_id, deps) for r, deps in found["k1"]] == [("a", "map1")]
-    assert [(r.case_id, deps) for r, deps in found["k2"]] == [("b", None)]
-    store.store("r", "k1", {}, result("a"))  # a second version of k1, without a map
-    assert [deps for _, deps in store.lookup_many(["k1"])["k1"]] == [None, "map1"]
+    assert store.cache.lookup_many(["k1"]) == {}
+    assert store.db.query("SELECT run_id FROM runs") == [("old",)]
+    store.cache.store("r", "k1", {}, result("a"))
+    assert [entry.run_id for entry in store.cache.lookup_many(["k1"])["k1"]] == ["r"]
 
 
 def test_a_full_disk_disables_the_cache_without_losing_the_result(tmp_path: Path) -> None:
     store = ResultStore.open(tmp_path / "c.sqlite")
-    assert store.connection is not None
-    pages = store.connection.execute("PRAGMA page_count").fetchone()[0]
-    store.connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
+    assert store.db.connection is not None
+    pages = store.db.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.db.connection.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "disk full"
     big = CaseResult(suite="s", case_id="x", output="y" * 200_000, score=1.0, passed=True)
-    store.store("r", cache_key({"x": 1}), {"x": 1}, big)
+    store.cache.store("r", cache_key({"x": 1}), {"x": 1}, big)
     assert not store.enabled
     assert "full" in store.problems[0] and "continues without the cache" in store.problems[0]
-    store.store("r", "k", {}, big)  # further writes are dropped quietly
-    assert store.lookup_many(["k"]) == {}
+    store.cache.store("r", "k", {}, big)  # further writes are dropped quietly
+    assert store.cache.lookup_many(["k"]) == {}
 
 
 def test_prune_by_age_and_size(tmp_path: Path) -> None:
     store = ResultStore.open(tmp_path / "c.sqlite")
     for index in range(200):
-        store.store("r", f"k{index}", {}, result(f"c{index}").replace(output="z" * 5000))
-    assert store.connection is not None
-    store.connection.execute("UPDATE cache SET used_at = used_at - 40 * 86400 WHERE key IN ('k0', 'k1')")
+        store.cache.store("r", f"k{index}", {}, result(f"c{index}").replace(output="z" * 5000))
+    assert store.db.connection is not None
+    store.db.connection.execute("UPDATE cache SET used_at = used_at - 40 * 86400 WHERE key IN ('k0', 'k1')")
     assert store.prune(older_than_seconds=30 * 86400) == 2
-    before = store.size_bytes()
+    before = store.db.size_bytes()
     removed = store.prune(max_bytes=before // 2)
-    assert removed > 0 and store.size_bytes() <= before // 2
+    assert removed > 0 and store.db.size_bytes() <= before // 2
     assert store.stats().entries == 198 - removed
 
 

@@ -40,9 +40,9 @@ def test_assistant_example_plans_from_what_its_suites_use(
     first.stdout.fnmatch_lines(["rag*PASS*91.7%*", "safety*PASS*100.0%*", "tools*PASS*100.0%*", "all 3 gate(s) passed"])
     capsys.readouterr()
     assert main(["deps", "safety", "--project", str(pytester.path), "--format", "json"]) == 0
-    files = set(json.loads(capsys.readouterr().out)["safety"]["files"])
-    assert files == {"app/__init__.py", "app/safety/__init__.py", "app/safety/guard.py", "app/text.py",
-                     "prompts/safety/blocked.txt", "prompts/safety/refusal.txt"}
+    recorded = json.loads(capsys.readouterr().out)["safety"]
+    assert set(recorded["files"]) == {"prompts/safety/blocked.txt", "prompts/safety/refusal.txt"}
+    assert set(recorded["code"]) == {"app/__init__.py", "app/safety/__init__.py", "app/safety/guard.py", "app/text.py"}
     repo.git("checkout", "-q", "-b", "tune")
     repo.write("app/rag/retrieval.py", (pytester.path / "app/rag/retrieval.py").read_text() + "# prefer longer passages on ties\n")
     repo.write("app/web/ui.py", (pytester.path / "app/web/ui.py").read_text() + "THEME['accent'] = '#223377'\n")
@@ -59,7 +59,7 @@ def test_assistant_example_plans_from_what_its_suites_use(
         "*app/rag/retrieval.py (M) +1 -0: targeted (rag) by the recorded dependencies",
         "all 3 gate(s) passed",
         "evalgate cache: * hit(s), 144 model call(s)*",  # the deep dive decides at α = 0.01: every rag case and its 5 variants
-        "evalgate cache: 23 cached result(s) not reused: app/rag/retrieval.py changed (a recorded dependency of suite rag)",
+        "evalgate cache: 23 cached result(s) not reused: app/rag/retrieval.py: its module-level code changed (a recorded dependency of suite rag)",
     ])
 
 

@@ -204,6 +204,55 @@ def test_evalgate_cache_pointing_at_a_dataset_leaves_it_untouched(pytester: pyte
     device.stdout.fnmatch_lines(["*/dev/null is not a regular file*"])
 
 
+def test_a_foreign_sqlite_file_is_not_changed_by_a_single_byte(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not even its journal mode: the file is refused before anything is written to it."""
+    write_project(pytester.path, cases=3)
+    other = pytester.path / "app.db"
+    connection = sqlite3.connect(other)
+    connection.execute("CREATE TABLE accounts (id INTEGER)")
+    connection.commit()
+    connection.close()
+    before = other.read_bytes()
+    monkeypatch.setenv("EVALGATE_CACHE", str(other))
+    result = pytester.runpytest("--eval-tier=full")
+    assert result.ret == 0 and other.read_bytes() == before
+    assert not Path(f"{other}-wal").exists() and not list(pytester.path.glob("app.db.corrupt-*"))
+    empty = pytester.path / "empty.db"
+    sqlite3.connect(empty).execute("PRAGMA user_version = 1").connection.commit()  # a database with no tables
+    before = empty.read_bytes()
+    monkeypatch.setenv("EVALGATE_CACHE", str(empty))
+    pytester.runpytest("--eval-tier=full").stdout.fnmatch_lines(["*empty.db is an SQLite database evalgate did not create*"])
+    assert empty.read_bytes() == before
+
+
+def test_a_zero_byte_cache_file_is_adopted_aloud(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_project(pytester.path, cases=3)
+    placeholder = pytester.path / "placeholder.sqlite"
+    placeholder.touch()
+    monkeypatch.setenv("EVALGATE_CACHE", str(placeholder))
+    result = pytester.runpytest("--eval-tier=full")
+    result.stdout.fnmatch_lines(["evalgate cache warning: *placeholder.sqlite was an empty file; started a new store in it*"])
+    assert pytester.runpytest("--eval-tier=full").stdout.str().count("was an empty file") == 0
+
+
+def test_a_cache_with_a_corrupt_middle_page_is_moved_aside(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=300, correct=300)
+    pytester.runpytest("--eval-tier=full")
+    database = pytester.path / ".evalgate" / "cache.sqlite"
+    connection = sqlite3.connect(database)
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page = connection.execute("PRAGMA page_size").fetchone()[0]
+    connection.close()
+    pages = database.stat().st_size // page
+    with database.open("r+b") as handle:  # one page in the middle of the file
+        handle.seek((pages // 2) * page)
+        handle.write(b"\x5a" * page)
+    first = pytester.runpytest("--eval-tier=full")
+    assert first.ret == 0
+    first.stdout.fnmatch_lines(["*cache.sqlite is not a usable cache*moved it to cache.sqlite.corrupt-*"])
+    assert list(database.parent.glob("cache.sqlite.corrupt-*"))
+
+
 def test_a_cache_with_corrupt_last_pages_is_moved_aside(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(pytester.path, cases=200, correct=200)
     pytester.runpytest("--eval-tier=full")

@@ -13,8 +13,8 @@ from pathlib import Path
 from conftest import REPO
 
 LAYERS: list[set[str]] = [
-    {"errors", "redact", "untrusted"},
-    {"results", "sources", "ci", "config_errors"},
+    {"errors", "redact", "untrusted", "blocks", "tracing"},
+    {"results", "sources", "ci", "config_errors", "checkout"},
     {"config"},
     {"cases", "document"},
     {"models", "scorers", "variants"},

@@ -35,7 +35,7 @@ def test_python_adapter_calls_the_function_with_params(tmp_path: Path) -> None:
     adapter = build_adapter(PythonModelConfig(kind="python", function="local_model:reply", params={"suffix": "?"}), tmp_path)
     assert isinstance(adapter, ModelAdapter)
     assert adapter.generate(case("hi")).text == "HI?"
-    assert adapter.fingerprint()["params"] == {"suffix": "?"} and adapter.fingerprint()["source"]
+    assert adapter.fingerprint()["params"] == {"suffix": "?"} and adapter.code() == ("local_model:reply",)
 
 
 def test_python_adapter_errors_are_model_errors(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_custom_adapter_is_a_user_class_behind_the_protocol(tmp_path: Path) -> N
     assert adapter.generate(case("hi")).text == "HI?"
     assert adapter.generate(case("usage")) == ModelOutput(text="u", usage={"prompt_tokens": 2})
     fingerprint = adapter.fingerprint()
-    assert fingerprint["settings"] == {"suffix": "?"} and fingerprint["source"]
+    assert fingerprint["settings"] == {"suffix": "?"} and adapter.code() == ("my_adapter:Shouter",)
     with pytest.raises(ModelError, match="my_adapter:Shouter raised KeyError"):
         adapter.generate(case("boom"))
 
@@ -244,7 +244,7 @@ def test_openai_timeout(endpoint: FakeOpenAI, tmp_path: Path) -> None:
             pass  # the client gave up, as it should
 
     endpoint.respond = slow
-    with pytest.raises(ModelError, match=r"no response from .* within 0.2 s.*after 2 attempts") as info:
+    with pytest.raises(ModelError, match=r"no complete response from .* within 0.2 s.*after 2 attempts") as info:
         openai(endpoint, tmp_path, timeout=0.2, max_retries=1).generate(case())
     assert info.value.kind == "timeout"
 

@@ -96,7 +96,7 @@ store = ResultStore.open_url(url)
 assert store.enabled, store.problems
 for i in range(300):
     result = CaseResult(suite="s", case_id=f"w{worker}-{i}", output="a", score=1.0, passed=True)
-    store.store(f"run{worker}", f"key-{worker}-{i}", {"n": i}, result)
+    store.cache.store(f"run{worker}", f"key-{worker}-{i}", {"n": i}, result)
 assert store.enabled, store.problems
 store.close()
 """
@@ -111,8 +111,9 @@ def test_many_writers_at_once_lose_nothing(database: str) -> None:
         _, errors = writer.communicate(timeout=120)
         assert writer.returncode == 0, errors
     store = ResultStore.open_url(database)
-    assert store.stats().entries == 1200 and len(store.lookup_many([f"key-3-{i}" for i in range(300)])) == 300
-    assert len(store.run_results("run2")) == 300
+    assert store.stats().entries == 1200 and len(store.cache.lookup_many([f"key-3-{i}" for i in range(300)])) == 300
+    store.history.start_run("run2", "full")
+    assert len(store.history.run_results("run2")) == 300
     store.close()
 
 
@@ -153,8 +154,8 @@ def test_a_server_that_is_gone_without_a_spool_says_results_are_not_shared(
     from evalgate.store.sqlite import ResultStore
 
     store = ResultStore.open_url(database)
-    assert store.enabled and store.spool is None
-    store._disable("the server went away")  # what a failed write does
+    assert store.enabled and store.db.spool is None
+    store.db.disable("the server went away")  # what a failed write does
     assert not store.enabled and "this run's later results are not shared" in store.problems[-1]
 
 
@@ -181,17 +182,18 @@ def test_a_cache_result_round_trips_with_its_dependency_map(database: str) -> No
     store = ResultStore.open_url(database)
     deps = DepMap({"app/model.py": "abc"}, {"requests": "2.32"}, "lock1")
     result = CaseResult(suite="s", case_id="c", output="a", score=1.0, passed=True, usage={"prompt_tokens": 3})
-    store.store("run", "key", {"model": "m"}, result, deps)
-    store.store("run", "key", {"model": "m"}, result, deps)  # an upsert, not a duplicate
-    ((found, deps_id),) = store.lookup_many(["key"])["key"]
-    assert found == result and store.load_deps([deps_id])[deps_id] == deps
-    store.record_suites("run", [("s", True, False, "PASS")])
-    store.finish_run("run", 0, 1)
-    assert store.newest_complete_run("s") is None  # the run was never started
-    store.start_run("run2", "full")
-    store.record_suites("run2", [("s", True, False, "PASS")])
-    store.finish_run("run2", 0, 1)
-    assert store.newest_complete_run("s") == "run2"
+    store.cache.store("run", "key", {"model": "m"}, result, deps, deps)
+    store.cache.store("run", "key", {"model": "m"}, result, deps)  # an upsert, not a duplicate
+    (entry,) = store.cache.lookup_many(["key"])["key"]
+    assert entry.result == result and store.maps.load([entry.deps])[entry.deps] == deps
+    assert store.maps.unions({("run", result.suite)}) == {("run", result.suite): deps}
+    store.history.record_suites("run", [("s", True, False, "PASS")])
+    store.history.finish_run("run", 0, 1)
+    assert store.history.newest_complete_run("s") is None  # the run was never started
+    store.history.start_run("run2", "full")
+    store.history.record_suites("run2", [("s", True, False, "PASS")])
+    store.history.finish_run("run2", 0, 1)
+    assert store.history.newest_complete_run("s") == "run2"
     store.close()
 
 

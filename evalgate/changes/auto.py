@@ -10,7 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from evalgate.blocks import blocks_of
 from evalgate.changes.git import ChangeSet, collect_changes, open_repo
 from evalgate.changes.plan import Plan, SuiteInfo, UsageMaps, find_override, override_plan, plan_change
 from evalgate.changes.rules import build_rules
@@ -34,6 +36,8 @@ def plan_for_project(
     changes = collect_changes(project.root, base, env, include_worktree)
     if maps is None and maps_note:
         changes = replace(changes, notes=(*changes.notes, maps_note))
+    if maps is not None:
+        maps = replace(maps, changed_blocks=changed_blocks(project, changes, maps))
     plan = _plan(project, changes, maps)
     found = find_override(cli_tier, env, changes.event, changes.head_message)
     if found is None:
@@ -118,6 +122,45 @@ def _only_in_their_tiers(project: Project, plan: Plan) -> Plan:
             variants = f" with variants {', '.join(tier.variants)}" if tier.variants else ""
             notes.append(f"the deep dive adds {suite.name}{concern}: {runs} case runs{variants}, gate at α = {alpha:g}")
     return replace(plan, suites=assigned, notes=tuple(notes))
+
+
+def changed_blocks(project: Project, changes: ChangeSet, maps: UsageMaps) -> dict[str, frozenset[str] | None]:
+    """For each changed Python file some suite was recorded running part of: the blocks
+    (:mod:`evalgate.blocks`) whose source differs between the base and the head (the working
+    tree when it is part of the change). A file added, deleted or renamed counts whole."""
+    wanted = {path for used in maps.files.values() for path, blocks in used.items() if blocks is not None}
+    relative = _relative_paths(project, changes)
+    repo = open_repo(project.root)
+    top = Path(repo.working_tree_dir or project.root)
+    found: dict[str, frozenset[str] | None] = {}
+    for change in changes.files:
+        local = relative.get(change.path, change.path)
+        if local not in wanted or change.old_path is not None or changes.base is None:
+            continue
+        before = _show(repo, changes.base, change.path)
+        after = _read(top / change.path) if changes.worktree else _show(repo, changes.head, change.path)
+        if before is None or after is None:
+            found[local] = None
+            continue
+        old, new = blocks_of(before).digests, blocks_of(after).digests
+        found[local] = frozenset(name for name in {*old, *new} if old.get(name) != new.get(name))
+    return found
+
+
+def _show(repo: Any, revision: str | None, path: str) -> bytes | None:
+    if revision is None:
+        return None
+    try:
+        return bytes(repo.git.show(f"{revision}:{path}", stdout_as_string=False))
+    except Exception:  # noqa: BLE001 - GitCommandError: not in that revision
+        return None
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _relative_paths(project: Project, changes: ChangeSet) -> dict[str, str]:

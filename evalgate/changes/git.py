@@ -16,8 +16,8 @@ from pathlib import Path
 
 import git
 
-from evalgate.changes.checkout import DEFAULT_BRANCHES
 from evalgate.changes.ci import ZERO_SHA, EventInfo, read_event
+from evalgate.checkout import DEFAULT_BRANCHES
 from evalgate.errors import GitError
 
 DEEPEN_STEPS = (50, 500, 5000)
@@ -63,6 +63,8 @@ class ChangeSet:
     event: EventInfo | None = None
     notes: tuple[str, ...] = ()
     """Facts worth printing with the plan (e.g. that uncommitted files were included)."""
+    worktree: bool = False
+    """The change includes the working tree (uncommitted files): its files, not ``head``'s."""
 
     @property
     def lines_changed(self) -> int:
@@ -123,7 +125,8 @@ def collect_changes(
         base_source=f"merge base of {source} and HEAD",
         head_message=head_message,
         event=event,
-        notes=("includes uncommitted and untracked files",) if include_worktree else (),
+        notes=("includes uncommitted and untracked files",) if include_worktree and repo.is_dirty(untracked_files=True) else (),
+        worktree=include_worktree,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from evalgate.changes.ci import EventInfo
@@ -37,12 +37,27 @@ class SuiteInfo:
 
 @dataclass(frozen=True)
 class UsageMaps:
-    """Which project files each suite was last recorded using (from the result store)."""
+    """Which project files (and which blocks of Python files) each suite was last recorded
+    using (from the result store)."""
 
-    files: Mapping[str, frozenset[str]]
-    """Suite → project-relative paths it used."""
+    files: Mapping[str, Mapping[str, frozenset[str] | None]]
+    """Suite → project-relative path it used → the blocks of it that ran (None: the whole file)."""
     note: str
     """Where the maps come from, for the plan's reasons."""
+    libraries: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Suite → libraries its code ran whose installed version differs from the recorded one
+    (``pluggy 1.5.0 → 1.6.0``): a major change for that suite, whatever files changed."""
+    changed_blocks: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    """Changed Python file (project-relative) → the blocks the change touched (None, or not
+    listed: treat the whole file as changed)."""
+
+    def uses(self, suite: str, path: str) -> bool:
+        """Whether the change to ``path`` touches what ``suite`` was recorded using."""
+        used = self.files.get(suite, {})
+        if path not in used:
+            return False
+        blocks, changed = used[path], self.changed_blocks.get(path)
+        return blocks is None or changed is None or bool(blocks & changed)
 
 
 @dataclass(frozen=True)
@@ -201,7 +216,14 @@ def plan_change(
             change = ChangeClass.MAJOR
     else:
         change = ChangeClass.MAJOR
+    upgraded = [s.name for s in suites if maps is not None and maps.libraries.get(s.name)]
+    for name in upgraded:
+        assert maps is not None
+        notes.append(f"{name} runs upgraded libraries ({', '.join(maps.libraries[name])}): major for {name}, full tier")
+    if upgraded:
+        change = ChangeClass.MAJOR if len(upgraded) == len(suites) else max(change, ChangeClass.TARGETED, key=lambda c: c.rank)
     per_suite = _tiers(change, set(concerns), suites, set(users))
+    per_suite.update({name: "full" for name in upgraded})
     return Plan(
         change=change,
         tier=TIER_FOR.get(change),
@@ -289,9 +311,10 @@ def _decide(
 
 
 def _by_usage(file: FileChange, path: str, maps: UsageMaps, names: Sequence[str]) -> FileDecision:
-    users = tuple(name for name in names if path in maps.files.get(name, frozenset()))
+    users = tuple(name for name in names if maps.uses(name, path))
     if not users:
-        return FileDecision(file, "minor", None, f"the recorded dependencies: no suite uses {path}")
+        what = "what changed in" if any(path in maps.files.get(name, {}) for name in names) else ""
+        return FileDecision(file, "minor", None, f"the recorded dependencies: no suite uses {what + ' ' if what else ''}{path}")
     if len(users) == len(names):
         return FileDecision(file, "major", None, f"the recorded dependencies: every suite uses {path}")
     return FileDecision(file, "targeted", None, "the recorded dependencies", users)

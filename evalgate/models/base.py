@@ -106,9 +106,16 @@ class ModelAdapter(ABC, Generic[ConfigT]):
         """Everything that determines the outputs, JSON-serialisable, without secrets."""
 
     def dependencies(self) -> list[Path]:
-        """Files the adapter is known to use before any call (the function's module, a
-        prompt file, a recording); what calls use is recorded as they run. Default: none."""
+        """Files every result depends on, known before any call (a prompt file, a recording);
+        what calls use is recorded as they run. Default: none."""
         return []
+
+    def code(self) -> tuple[str, ...]:
+        """``module:name`` of the project's Python code a call runs in this process (a
+        ``python`` model's function, a ``custom`` adapter's class). What it executes, reads and
+        imports is recorded while calls run (:mod:`evalgate.tracing`); empty (the default):
+        calls run only evalgate's code, and no trace function is set."""
+        return ()
 
     def recorded_variants(self, names: list[str]) -> bool:
         """Whether robustness variants with these names can be answered. Default: True (the

@@ -5,8 +5,8 @@ an in-process pipeline with state). ``adapter = "module:Class"`` names a class t
 called once as ``Class(**params)``; its instance must have ``generate(case)`` returning
 the output text or a :class:`~evalgate.models.base.ModelOutput`, and may have
 ``fingerprint()`` returning JSON-able settings that determine its outputs (never a
-secret). The digest of the file defining the class is part of the fingerprint too, so
-editing the adapter invalidates its cached results.
+secret). What its methods execute and read is recorded as they run (:mod:`evalgate.tracing`),
+so editing the adapter invalidates its cached results.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from evalgate.cases import Case
 from evalgate.config import CustomModelConfig
 from evalgate.errors import ConfigError, ModelError
 from evalgate.models.base import ModelAdapter, ModelOutput
-from evalgate.sources import import_function, source_digest, source_files
+from evalgate.sources import import_function
 
 
 class CustomModel(ModelAdapter[CustomModelConfig]):
@@ -42,16 +42,13 @@ class CustomModel(ModelAdapter[CustomModelConfig]):
                 f"custom model adapter '{config.adapter}' has no generate(case) method; "
                 f"see the ModelAdapter protocol in evalgate.models.base"
             )
-        self.source = source_digest(factory)
-        self.factory = factory
 
     @property
     def deterministic(self) -> bool:
         return self.config.deterministic
 
-    def dependencies(self) -> list[Path]:
-        """The file that defines the adapter class."""
-        return source_files(self.factory)
+    def code(self) -> tuple[str, ...]:
+        return (self.config.adapter,)
 
     def fingerprint(self) -> dict[str, Any]:
         own = getattr(self.instance, "fingerprint", None)
@@ -59,7 +56,6 @@ class CustomModel(ModelAdapter[CustomModelConfig]):
             "kind": self.kind,
             "adapter": self.config.adapter,
             "params": self.config.params,
-            "source": self.source,
             "settings": own() if callable(own) else None,
         }
 

@@ -14,8 +14,10 @@ reports.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
+import math
 import os
 import random
 import threading
@@ -23,13 +25,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from evalgate.cases import Case
 from evalgate.config import OpenAIModelConfig
 from evalgate.errors import ConfigError, ModelError
 from evalgate.models.base import ModelAdapter, ModelOutput
+from evalgate.models.http import Limits, Reply, Wire, WireError, user_agent
 from evalgate.models.slots import FairSlots
-from evalgate.models.wire import Reply, Wire, WireError, open_wire
 from evalgate.redact import SECRETS
 from evalgate.sources import project_file
 
@@ -54,7 +57,9 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
         self.base = (override or config.base_url).rstrip("/")
         """The server's API root (``…/v1``): generation and embeddings hang below it."""
         self.url = self.base + path
-        self.wire = open_wire(self.url, config.concurrency)
+        self.wire = Wire(self.url, config.concurrency, user_agent())
+        self.limits = Limits(config.timeout, config.connect_timeout, int(config.max_response_mb * 2**20),
+                             int(config.max_decoded_mb * 2**20))
         self.embeddings: Wire | None = None
         """The ``/embeddings`` endpoint, opened on first use (a ``similarity`` scorer)."""
         self.sleep = time.sleep
@@ -119,7 +124,7 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
     def fingerprint(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
-            "base_url": self.config.base_url.rstrip("/"),
+            "endpoint": endpoint(self.base),
             "api": self.config.api,
             "model": self.config.model,
             "system_prompt": self.system_prompt,
@@ -134,7 +139,7 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
         """Embedding vectors of ``texts`` from the server's ``/embeddings`` (this model's id),
         with the same retries and slots as generation."""
         if self.embeddings is None:
-            self.embeddings = open_wire(self.base + "/embeddings", self.config.concurrency)
+            self.embeddings = Wire(self.base + "/embeddings", self.config.concurrency, user_agent())
         body = json.dumps({"model": self.config.model, "input": texts}).encode()
         return self._call(self.embeddings, self.embeddings.url, body, lambda reply: _vectors(reply, len(texts)))
 
@@ -166,12 +171,16 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
             with self.slots:
                 if self.stopped.is_set():
                     return ModelError("the run ended before this call was sent", kind="connection"), None
-                reply = wire.post(body, self._headers(), self.config.connect_timeout, self.config.timeout)
+                reply = wire.post(body, self._headers(), self.limits)
         except WireError as broken:
             if broken.what == "invalid":  # the same request would be refused again
                 return ModelError(f"cannot send the request to {url}: {broken}", kind="connection"), None
+            if broken.what == "too-large":  # the same answer would come again
+                return ModelError(f"the response from {url} is too large ({broken}); raise max_response_mb / "
+                                  f"max_decoded_mb if it is expected", kind="bad-response"), None
             if broken.what == "timeout":
-                message = f"no response from {url} within {self.config.timeout:g} s; raise 'timeout' or check the server"
+                message = (f"no complete response from {url} within {self.config.timeout:g} s (the whole attempt: "
+                           f"connect, send, read); raise 'timeout' or check the server")
             elif broken.what == "connect":
                 message = f"cannot connect to {url} ({broken}); is the server running?"
             else:  # a truncated or undecodable answer: like a reset
@@ -196,15 +205,24 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
         return random.uniform(ceiling / 2, ceiling)
 
     def _retry_after(self, value: str | None) -> float | None:
-        if not value:
+        """Seconds to wait from a ``Retry-After`` value (delay-seconds or an HTTP-date,
+        RFC 9110 §10.2.3), capped at ``max_backoff``; None when it says nothing usable (then
+        the backoff applies)."""
+        text = (value or "").strip()
+        if not text:
             return None
         try:
-            seconds = float(value)
+            seconds = float(text)
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if value else None
-            if parsed is None:
+            try:
+                parsed = email.utils.parsedate_to_datetime(text)
+                if parsed.tzinfo is None:  # RFC 9110 dates are GMT
+                    parsed = parsed.replace(tzinfo=datetime.UTC)
+                seconds = parsed.timestamp() - time.time()
+            except (TypeError, ValueError, OverflowError, IndexError):
                 return None
-            seconds = parsed.timestamp() - time.time()
+        if not math.isfinite(seconds):
+            return None
         return min(max(0.0, seconds), self.config.max_backoff)
 
     def _params(self) -> dict[str, Any]:
@@ -252,6 +270,19 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
         usage = payload.get("usage") if isinstance(payload, dict) else None
         tokens = {k: v for k, v in usage.items() if isinstance(v, int)} if isinstance(usage, dict) else {}
         return ModelOutput(text=content, usage=tokens or None)
+
+
+def endpoint(url: str) -> str:
+    """The URL a result depends on: scheme, host, port and path, never credentials or a
+    query (where some gateways take keys). Two runs against different servers — a
+    ``base_url_env`` pointing at a mock, say — never share cached results."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:  # a port that is not a number: the URL will not connect anyway
+        port = None
+    host = (parts.hostname or "").lower()
+    return f"{parts.scheme.lower()}://{host}:{port}{parts.path.rstrip('/')}"
 
 
 def _vectors(reply: Reply, count: int) -> list[list[float]]:

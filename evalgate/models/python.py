@@ -14,7 +14,7 @@ from evalgate.cases import Case
 from evalgate.config import PythonModelConfig
 from evalgate.errors import ModelError
 from evalgate.models.base import ModelAdapter, ModelOutput
-from evalgate.sources import import_function, source_digest, source_files
+from evalgate.sources import import_function
 
 
 class PythonModel(ModelAdapter[PythonModelConfig]):
@@ -30,17 +30,13 @@ class PythonModel(ModelAdapter[PythonModelConfig]):
     def deterministic(self) -> bool:
         return self.config.deterministic
 
-    def dependencies(self) -> list[Path]:
-        """The file that defines the function (its imports are followed from there)."""
-        return source_files(self.function)
+    def code(self) -> tuple[str, ...]:
+        return (self.config.function,)
 
     def fingerprint(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "function": self.config.function,
-            "params": self.config.params,
-            "source": source_digest(self.function),
-        }
+        # The function's source is not here: what it executes is recorded as it runs, block by
+        # block, so editing another function of the same module leaves these results valid.
+        return {"kind": self.kind, "function": self.config.function, "params": self.config.params}
 
     def generate(self, case: Case) -> ModelOutput:
         try:

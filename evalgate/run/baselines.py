@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from evalgate.changes.checkout import baseline_anchor
+from evalgate.checkout import baseline_anchor
 from evalgate.errors import ConfigError
 from evalgate.project import Project
 from evalgate.results import CaseResult
@@ -79,9 +79,9 @@ def _from_store(opener: Callable[[], ResultStore | None] | None, current_run: st
             raise ConfigError(f"the result store {store.location} cannot be read: {'; '.join(store.problems)}")
         baselines = {}
         for suite in suites:
-            run_id = store.newest_complete_run(suite, exclude=current_run)
+            run_id = store.history.newest_complete_run(suite, exclude=current_run)
             if run_id is not None:
-                outcomes = _outcomes(store.run_results(run_id, suite)).get(suite, {})
+                outcomes = _outcomes(store.history.run_results(run_id, suite)).get(suite, {})
                 baselines[suite] = Baseline(outcomes, complete=True, random=True, source=f"store run {run_id[:12]}")
         return baselines
     finally:
@@ -100,14 +100,14 @@ def _from_base(project: Project, plan_base: str | None, current_run: str, suites
     try:
         baselines = {}
         for suite in suites:
-            run_id = store.newest_complete_run(suite, exclude=current_run, commit=commit) if commit else None
+            run_id = store.history.newest_complete_run(suite, exclude=current_run, commit=commit) if commit else None
             source = f"the merge base {commit[:12]} (run {run_id[:12]})" if commit and run_id else ""
             if run_id is None and branch:
-                run_id = store.newest_complete_run(suite, exclude=current_run, branch=branch)
+                run_id = store.history.newest_complete_run(suite, exclude=current_run, branch=branch)
                 where = f"merge base {commit[:12]}" if commit else "the merge base"
                 source = f"the newest complete run on {branch} (run {run_id[:12]}; none at {where})" if run_id else ""
             if run_id is not None:
-                outcomes = _outcomes(store.run_results(run_id, suite)).get(suite, {})
+                outcomes = _outcomes(store.history.run_results(run_id, suite)).get(suite, {})
                 baselines[suite] = Baseline(outcomes, complete=True, random=True, source=source)
             else:
                 missing = f"no complete run of {branch or 'the base branch'} in {store.location}: run the full tier there with the cache on"

@@ -100,12 +100,12 @@ class GroupWatch:
         self.last_poll = now
         fresh = self.session.results[self.written :]
         if fresh:
-            self.store.record_results(self.run_id, list(fresh))
+            self.store.history.record_results(self.run_id, list(fresh))
             self.written += len(fresh)
         settled = []
         for name, (reader, monitor) in list(self.watched.items()):
             since = self.newest.get(name, 0.0) - OVERLAP_SECONDS
-            for created, result in self.store.group_results(self.group, name, since):
+            for created, result in self.store.history.group_results(self.group, name, since):
                 self.newest[name] = max(self.newest.get(name, 0.0), created)
                 if self._take(name, result, reader, monitor) and monitor.settled:
                     settled.append((name, monitor))

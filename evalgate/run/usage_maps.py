@@ -1,7 +1,7 @@
 """The suites' recorded dependency maps, as the planner takes them.
 
 ``evalgate plan`` and ``--eval-tier=auto`` read each suite's newest map from the result store
-(:meth:`~evalgate.store.sqlite.ResultStore.latest_suite_maps`). They are used only when they
+(:meth:`~evalgate.store.sqlite.DependencyMaps.latest_suite_maps`). They are used only when they
 can be trusted for this project as it is: every suite has one, and each was recorded under
 the lock files the project has now; otherwise the plan falls back to the rules alone and
 says why.
@@ -10,6 +10,7 @@ says why.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from evalgate.changes.plan import UsageMaps
 from evalgate.project import Project
@@ -25,7 +26,7 @@ def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
     if store is None:
         return None, "no recorded dependencies yet (no result store): the rules alone decide"
     try:
-        latest = store.latest_suite_maps() if store.enabled else {}
+        latest = store.maps.latest_suite_maps() if store.enabled else {}
     finally:
         store.close()
     names = [suite.name for suite in project.suites]
@@ -38,7 +39,15 @@ def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
         return None, f"the dependencies of {', '.join(stale)} were recorded under other lock files: the rules alone decide"
     oldest = min(recorded for _, recorded, _ in latest.values())
     note = f"suites' dependencies as recorded by their last runs (oldest {age(oldest)} ago)"
-    return UsageMaps({name: frozenset(latest[name][0].files) for name in names}, note), note
+    digests = Digests(project.root)
+    libraries = {name: upgrades for name in names if (upgrades := _upgrades(latest[name][0].dists, digests))}
+    return UsageMaps({name: latest[name][0].uses() for name in names}, note, libraries), note
+
+
+def _upgrades(recorded: Mapping[str, str], digests: Digests) -> tuple[str, ...]:
+    """``name old → new`` for each recorded library whose installed version differs now."""
+    return tuple(f"library {name} {version} → {digests.version(name) or 'not installed'}"
+                 for name, version in sorted(recorded.items()) if digests.version(name) != version)
 
 
 def age(timestamp: float) -> str:

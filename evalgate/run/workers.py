@@ -16,7 +16,7 @@ from evalgate.project import Suite
 def auto_workers(suites: list[Suite]) -> tuple[int | None, str]:
     """How many workers ``-n auto`` should start for these suites, and why; None: let
     pytest-xdist count the CPUs."""
-    if suites and all(suite.adapter.waits_elsewhere and not suite.scorer.computes_here for suite in suites):
+    if suites and all(suite.adapter.waits_elsewhere and not suite.scorer.code for suite in suites):
         listed = ", ".join(sorted({suite.adapter.kind for suite in suites}))
         return 0, (
             f"-n auto → one process: every suite waits on its model ({listed}), and one process keeps each "

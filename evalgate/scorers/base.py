@@ -52,13 +52,14 @@ class Scorer:
     needs_expected: bool
     function: Callable[[str, Case], Score]
     files: tuple[Path, ...] = ()
-    """Files behind the scorer (a custom scorer's module): its recorded dependencies."""
+    """Files behind the scorer (a judge's rubric file): dependencies of every result."""
     memo: Memo | None = None
     """Where a scorer that calls a model keeps its answers between runs (a judge's verdicts),
     bound to the result store by the run."""
-    computes_here: bool = False
-    """Whether scoring runs the user's Python code in this process (a custom scorer): then
-    ``-n auto`` lets pytest-xdist start workers, since the CPU is the limit."""
+    code: tuple[str, ...] = ()
+    """``module:function`` of the project's Python code scoring runs in this process (a custom
+    scorer, a judge that is a python model): what it executes is recorded, and ``-n auto``
+    lets pytest-xdist start workers, since the CPU is the limit."""
 
     def score(self, output: str, case: Case) -> Score:
         """Score one output; a scorer bug or a bad return value is a ScorerError."""

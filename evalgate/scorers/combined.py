@@ -47,7 +47,7 @@ def combined_scorer(scorers: Sequence[Scorer], combine: CombineConfig) -> Scorer
     files = tuple(path for scorer in scorers for path in scorer.files)
     needs_expected = any(scorer.needs_expected for scorer in scorers)
     return Scorer("+".join(names), "1", params, needs_expected, score, files,
-                  computes_here=any(part.computes_here for part in scorers))
+                  code=tuple(spec for part in scorers for spec in part.code))
 
 
 def _names(names: list[str]) -> list[str]:

@@ -1,8 +1,9 @@
 """Your own scorer: ``module:function(output, case, **params)``.
 
 The function may return a bool, a number in [0, 1], ``(number, explanation)`` or a
-:class:`~evalgate.scorers.base.Score`; the digest of the file that defines it is part of
-the cache key, and ``version`` lets you invalidate cached scores by hand.
+:class:`~evalgate.scorers.base.Score`. What it executes and reads is recorded as it runs
+(:mod:`evalgate.tracing`), so editing it invalidates its cached scores; ``version`` lets you
+invalidate them by hand.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ from evalgate.cases import Case
 from evalgate.config import CustomScorerConfig
 from evalgate.errors import ScorerError
 from evalgate.scorers.base import Score, Scorer
-from evalgate.sources import import_function, source_digest, source_files
+from evalgate.sources import import_function
 
 
 def custom_scorer(config: CustomScorerConfig, project_dir: Path) -> Scorer:
     function = import_function(config.function, project_dir, "custom scorer")
-    digest = source_digest(function)
 
     def score(output: str, case: Case) -> Score:
         return _coerce(function(output, case, **config.params), config)
 
-    params = {**config.params, "min_score": config.min_score, "source": digest}
-    return Scorer(config.function, config.version, params, False, score, tuple(source_files(function)), computes_here=True)
+    params = {**config.params, "min_score": config.min_score}
+    return Scorer(config.function, config.version, params, False, score, code=(config.function,))
 
 
 def _coerce(result: Any, config: CustomScorerConfig) -> Score:

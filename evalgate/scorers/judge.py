@@ -69,6 +69,8 @@ class Judge:
     """Whether the rubric file may live outside the project (the project's setting)."""
     embed: Callable[[list[str]], list[list[float]]] | None = None
     """Texts → embedding vectors, when the model serves ``/embeddings`` (``similarity``)."""
+    code: tuple[str, ...] = ()
+    """The judge model's project code that runs in this process (a ``python`` judge)."""
 
 
 def judge_scorer(config: JudgeScorerConfig, project_dir: Path, judge: Judge) -> Scorer:
@@ -104,7 +106,8 @@ def judge_scorer(config: JudgeScorerConfig, project_dir: Path, judge: Judge) -> 
         passed = bool(verdict["pass"]) and verdict["score"] >= config.min_score
         return Score(verdict["score"], passed, f"judge: {verdict['reason']}", usage)
 
-    return Scorer("judge", config.version, params, needs_expected=False, function=score, files=files, memo=memo)
+    return Scorer("judge", config.version, params, needs_expected=False, function=score, files=files, memo=memo,
+                  code=judge.code)
 
 
 def blocks(question: str, expected: str, output: str) -> str:

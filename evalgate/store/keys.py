@@ -7,6 +7,10 @@ which part changed: "component prompts/solve.txt changed", "model temperature ch
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
+import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,31 @@ from evalgate.cases import Case
 from evalgate.project import Project, Suite
 from evalgate.sources import file_digest
 from evalgate.store.deps import SKIPPED_PARTS
-from evalgate.store.sqlite import SCHEMA_VERSION, cache_key
+
+SCHEMA_VERSION = 3
+"""Part of every key: bump when the meaning of a cached result changes. (2: results are valid
+only with their recorded dependency map; 3: only with their run's union of the suite's
+dependencies, code recorded by execution, the endpoint in the model's fingerprint.)"""
+
+
+def cache_key(parts: Mapping[str, Any]) -> str:
+    """The key of a set of key parts (canonical JSON, SHA-256)."""
+    encoded = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def env_digests(patterns: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Name → digest of the value of every environment variable a model's ``env`` names
+    (names, or fnmatch patterns such as ``MODEL_*``); ``unset`` for a named one that is not
+    set. Values never enter a key, a message or a file: only their SHA-256."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    for pattern in patterns:
+        names = [name for name in environ if fnmatch.fnmatchcase(name, pattern)] if any(c in pattern for c in "*?[") else [pattern]
+        for name in names:
+            value = environ.get(name)
+            found[name] = "unset" if value is None else hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return dict(sorted(found.items()))
 
 
 def component_digests(root: Path, globs: Sequence[str]) -> dict[str, str]:
@@ -49,6 +77,8 @@ class SuiteKeys:
             "components": component_digests(project.root, list(dict.fromkeys(globs))),
             "scorer": suite.scorer.fingerprint(),
         }
+        if suite.model.env:
+            self.base["env"] = env_digests(suite.model.env)
         self.deterministic = suite.adapter.deterministic
         self.known: dict[tuple[str, str | None, int], str] = {}
         """Keys already computed: the prefetch and each item ask for the same ones. Only
@@ -95,6 +125,10 @@ def explain_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
             reasons.append(f"component {path} was deleted")
         else:
             reasons.append(f"component {path} changed")
+    old_env, new_env = old.get("env", {}), new.get("env", {})
+    for name in sorted(set(old_env) | set(new_env)):
+        if old_env.get(name) != new_env.get(name):
+            reasons.append(f"environment variable {name} changed (its value is not shown)")
     if old.get("case") != new.get("case"):
         reasons.append("the case's content (input or expected value) changed")
     reasons += _diff("scorer", old.get("scorer", {}), new.get("scorer", {}))

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from evalgate.checkout import default_branches, run_ref
+from evalgate.errors import ConfigError
 from evalgate.project import Project, cache_path, store_url
 from evalgate.redact import SECRETS
 from evalgate.store.postgres import display
 from evalgate.store.sqlite import ResultStore
+from evalgate.store.trust import Trust
 from evalgate.untrusted import one_line
 
 SPOOL_FILE = "spool.sqlite"
@@ -20,21 +24,36 @@ def open_store(project: Project, spool: bool = False, send: bool = True) -> Resu
     run's controller, not its xdist workers) a spool an earlier run left is sent to the
     server first."""
     url = store_url(project)
+    trust = store_trust(project)
     if not url:
-        return ResultStore.open(cache_path(project))
-    store = ResultStore.open_url(url)
+        return ResultStore.open(cache_path(project), trust)
+    store = ResultStore.open_url(url, trust)
     if spool:
-        store.spool = cache_path(project).parent / SPOOL_FILE
-        if send and store.enabled and store.spool.exists():
-            _send(store, store.spool)
+        store.db.spool = cache_path(project).parent / SPOOL_FILE
+        if send and store.enabled and store.db.spool.exists():
+            _send(store, store.db.spool)
     return store
+
+
+def store_trust(project: Project) -> Trust:
+    """Whose rows this project's runs may read and how they sign theirs
+    (:mod:`evalgate.store.trust`): the run's ref, the trusted refs, and the store key when
+    the environment holds it (registered as a secret at once)."""
+    settings = project.config.store
+    key = os.environ.get(settings.key_env, "") if settings.key_env else ""
+    SECRETS.add(key)
+    if key and len(key) < 16:
+        raise ConfigError(f"the store key in ${settings.key_env} is too short: use at least 16 random characters "
+                          "(e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))')")
+    trusted = tuple(settings.trusted_refs) if settings.trusted_refs is not None else default_branches(project.root)
+    return Trust(run_ref(project.root), trusted, key.encode() if key else None)
 
 
 def _send(store: ResultStore, path: Path) -> None:
     """Send an earlier run's spool to the server, then remove it (kept when that fails)."""
     from evalgate.store.transfer import send_spool
 
-    spooled = ResultStore.open(path)
+    spooled = ResultStore.open(path, store.db.trust)
     try:
         sent = send_spool(spooled, store)
     except Exception as err:  # noqa: BLE001 - a spool that cannot be sent must not stop the run

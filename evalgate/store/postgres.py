@@ -25,15 +25,16 @@ from evalgate.redact import SECRETS
 from evalgate.store.schema import apply_migrations
 
 PRIMARY_KEYS = {
-    "cache": ("key", "deps"),
+    "cache": ("key", "run_id"),
+    "suite_unions": ("run_id", "suite", "part"),
     "results": ("run_id", "suite", "case_id", "repeat"),
     "runs": ("run_id",),
     "run_suites": ("run_id", "suite"),
     "deps": ("id",),
     "run_deps": ("run_id", "suite", "deps"),
-    "suite_maps": ("suite", "run_id"),
+    "suite_maps": ("suite", "run_id", "part"),
     "migrations": ("version",),
-    "judgements": ("key",),
+    "judgements": ("key", "ref"),
 }
 """Each table's primary key: what an ``INSERT OR REPLACE`` conflicts on."""
 MIGRATION_LOCK = 0x45764C47

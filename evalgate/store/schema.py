@@ -132,6 +132,64 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         CREATE INDEX runs_by_group ON runs (run_group)
         """,
     ),
+    (
+        8,
+        "every row carries the ref that wrote it and its signature; a cache entry belongs to the run that "
+        "made it, valid while that run's union of the suite's dependencies holds (earlier entries are dropped: "
+        "nothing says who wrote them)",
+        """
+        DROP TABLE cache;
+        CREATE TABLE cache (
+            key TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            repeat INTEGER NOT NULL,
+            parts TEXT NOT NULL,
+            result TEXT NOT NULL,
+            deps TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            used_at REAL NOT NULL,
+            sig TEXT NOT NULL,
+            PRIMARY KEY (key, run_id)
+        );
+        CREATE INDEX cache_by_case ON cache (suite, case_id, created_at);
+        CREATE TABLE suite_unions (
+            run_id TEXT NOT NULL,
+            suite TEXT NOT NULL,
+            part TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            deps TEXT NOT NULL,
+            sig TEXT NOT NULL,
+            PRIMARY KEY (run_id, suite, part)
+        );
+        DROP TABLE judgements;
+        CREATE TABLE judgements (
+            key TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            verdict TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            sig TEXT NOT NULL,
+            PRIMARY KEY (key, ref)
+        );
+        ALTER TABLE runs ADD COLUMN ref TEXT NOT NULL DEFAULT '';
+        ALTER TABLE runs ADD COLUMN sig TEXT NOT NULL DEFAULT '';
+        ALTER TABLE results ADD COLUMN sig TEXT NOT NULL DEFAULT '';
+        ALTER TABLE run_suites ADD COLUMN sig TEXT NOT NULL DEFAULT '';
+        DROP TABLE suite_maps;
+        CREATE TABLE suite_maps (
+            suite TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            part TEXT NOT NULL,
+            recorded_at REAL NOT NULL,
+            deps TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            sig TEXT NOT NULL,
+            PRIMARY KEY (suite, run_id, part)
+        )
+        """,
+    ),
 )
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 

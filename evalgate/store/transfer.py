@@ -2,10 +2,11 @@
 PostgreSQL store (``evalgate cache push`` / ``pull``).
 
 What moves is what a later run needs to reuse a result and to plan: cache entries (with the
-key parts that explain a miss), the dependency maps they were produced under, and each
-suite's latest map. Run history stays where it was made. An entry that is already there
-(the same key under the same map: the same result, by construction of the key) is left as
-it is, so pushing twice, or pushing while CI writes, copies nothing twice and loses nothing.
+key parts that explain a miss), the dependency maps and the runs' unions they are valid
+under, and each suite's latest map — each row with its ref and signature as written, so a
+pushed row is trusted exactly as much as where it came from. Run history stays where it was
+made. An entry that is already there (the same key from the same run) is left as it is, so
+pushing twice, or pushing while CI writes, copies nothing twice and loses nothing.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ class Copied:
 def copy_entries(source: ResultStore, target: ResultStore) -> Copied:
     """Copy every cache entry, dependency map and suite map of ``source`` that ``target``
     lacks; raises the backends' errors (the CLI turns them into one line)."""
-    if source.connection is None or target.connection is None:
+    if source.db.connection is None or target.db.connection is None:
         problems = "; ".join([*source.problems, *target.problems]) or "a store is not open"
         raise OSError(problems)
     maps = _copy(source, target, "deps", ("id", "map", "created_at"))
-    entries = _copy(
-        source, target, "cache", ("key", "deps", "suite", "case_id", "repeat", "parts", "result", "created_at", "used_at")
-    )
-    _copy(source, target, "suite_maps", ("suite", "run_id", "recorded_at", "deps"))
+    entries = _copy(source, target, "cache", ("key", "run_id", "ref", "suite", "case_id", "repeat", "parts", "result", "deps",
+                                              "created_at", "used_at", "sig"))
+    _copy(source, target, "suite_unions", ("run_id", "suite", "part", "ref", "deps", "sig"))
+    _copy(source, target, "suite_maps", ("suite", "run_id", "part", "recorded_at", "deps", "ref", "sig"))
     return Copied(entries, maps)
 
 
@@ -44,26 +45,22 @@ def send_spool(spool: ResultStore, target: ResultStore) -> int:
     entries, maps, and its run with its results, so baselines and shards see it — into
     ``target``; the number of results sent."""
     copy_entries(spool, target)
-    _copy(spool, target, "runs", ("run_id", "label", "started_at", "finished_at", "hits", "misses", "commit_sha", "branch", "run_group"))
-    sent = _copy(spool, target, "results", ("run_id", "suite", "case_id", "repeat", "cached", "result", "created_at"))
-    _copy(spool, target, "run_suites", ("run_id", "suite", "complete", "selected", "verdict"))
-    _copy(spool, target, "run_deps", ("run_id", "suite", "deps"))
+    _copy(spool, target, "runs", ("run_id", "label", "started_at", "finished_at", "hits", "misses", "commit_sha", "branch",
+                                  "run_group", "ref", "sig"))
+    sent = _copy(spool, target, "results", ("run_id", "suite", "case_id", "repeat", "cached", "result", "created_at", "sig"))
+    _copy(spool, target, "run_suites", ("run_id", "suite", "complete", "selected", "verdict", "sig"))
+    _copy(spool, target, "judgements", ("key", "ref", "verdict", "created_at", "sig"))
     return sent
 
 
 def _copy(source: ResultStore, target: ResultStore, table: str, columns: tuple[str, ...]) -> int:
-    assert source.connection is not None and target.connection is not None
-    before = target.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-    rows = source.connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+    source_db, target_db = source.db, target.db
+    assert source_db.connection is not None and target_db.connection is not None
+    before = target_db.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    rows = source_db.connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
     insert = f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     for start in range(0, len(rows), BATCH):
-        with target.lock:
-            target.connection.execute("BEGIN IMMEDIATE")
-            try:
-                target.connection.executemany(insert, [tuple(row) for row in rows[start : start + BATCH]])
-            except BaseException:
-                target.connection.execute("ROLLBACK")
-                raise
-            target.connection.execute("COMMIT")
-    after = target.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        with target_db.lock, target_db.transaction() as connection:
+            connection.executemany(insert, [tuple(row) for row in rows[start : start + BATCH]])
+    after = target_db.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     return int(after - before)

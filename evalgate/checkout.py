@@ -7,6 +7,7 @@ Outside a git checkout everything is None and the run is recorded without them.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Mapping
@@ -52,3 +53,34 @@ def baseline_anchor(root: Path, plan_base: str | None = None, env: Mapping[str, 
         branch = resolved.removeprefix("origin/")
     base = plan_base or (_git(root, "merge-base", "HEAD", ref) if ref else None)
     return base, branch
+
+
+def run_ref(root: Path, env: Mapping[str, str] | None = None) -> str:
+    """The ref a run's stored rows belong to: its branch (CI's name for it first), else
+    ``detached@<commit>``, else ``local`` outside git."""
+    commit, branch = checkout_identity(root, env)
+    if branch:
+        return branch
+    return f"detached@{commit[:12]}" if commit else "local"
+
+
+def default_branches(root: Path, env: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The repository's default branch, as CI or the clone says: GitLab's ``CI_DEFAULT_BRANCH``,
+    GitHub's event payload (``repository.default_branch``), ``origin/HEAD``; ``main`` and
+    ``master`` when none says."""
+    env = os.environ if env is None else env
+    if env.get("CI_DEFAULT_BRANCH"):
+        return (env["CI_DEFAULT_BRANCH"],)
+    event = env.get("GITHUB_EVENT_PATH")
+    if event:
+        try:
+            with open(event, encoding="utf-8") as handle:
+                name = json.load(handle).get("repository", {}).get("default_branch")
+        except (OSError, ValueError, AttributeError):
+            name = None
+        if isinstance(name, str) and name:
+            return (name,)
+    head = _git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD")
+    if head and head.startswith("origin/"):
+        return (head.removeprefix("origin/"),)
+    return ("main", "master")
