@@ -22,7 +22,20 @@ Families of cells (α = 0.05 everywhere):
   also on capped samples, and against an *incomplete* baseline (an early-stopped base run
   that has only the first 100 or 400 cases of the order);
 - ``errors``: persistent errors on a random 4 % of the items against budgets below, at and
-  above their count.
+  above their count, and with the default (no budget: errors count against the pass rate);
+- ``short``: truly failing by one pass (τ = (passes + 1) / N): the hardest FAIL there is;
+- ``distribution``: suites of 300 items drawn from the model's whole pool (a fresh draw per
+  order); the verdict is about the distribution (the pool), truth = the pool's rate against τ;
+- ``paired_distribution``: candidate vs baseline on suites of 300 drawn from the pool, the
+  comparison about the distribution (non-inferiority, margin δ); truth = the pool's Δ vs −δ;
+- ``familywise``: a run of 10 or 20 suites, every one at its boundary (truly passing), with
+  the default ``run_alpha``: a run is wrong when *any* suite blocks;
+- ``control``: the pass-rate gate with a complete baseline as control variate — a related
+  model, and an unrelated one (its outcomes shuffled);
+- ``paired_early``: against a real early-stopped baseline: the base run's own early stop
+  decides how many of the cases it has;
+- ``smoke_selection``: a selection (``-k``) inside a capped sample: about the selection,
+  read as a sample of it (never exact); truth = the selection's rate.
 
 Reported: per cell the wrong rate, UNDECIDED rate, calls used; the **worst cell** (not the
 mean) with its binomial standard error; the false-block rate on capped tiers; the paired
@@ -96,6 +109,20 @@ class Cell:
     baseline_cases: int | None = None
     """The baseline has only the first this-many cases of the order (incomplete); None: all."""
     selected: bool = False
+    kind: str = "suite"
+    """What the pass-rate verdict is about (``distribution``: the pool the suite is drawn from)."""
+    regression_kind: str = "suite"
+    pool_draw: int | None = None
+    """Distribution cells: each order draws this many items of the pool as the suite."""
+    members: tuple[tuple[str, ...], ...] = ()
+    """Family-wise cells: the suites of one run (each at its own boundary)."""
+    member_gates: tuple[dict[str, Any], ...] = ()
+    control: bool = False
+    """Give the pass-rate test the baseline's exact total (a control variate)."""
+    early_baseline: bool = False
+    """The baseline is a run that stopped early: it has the cases its own early stop read."""
+    truth_rate: float | None = None
+    """Distribution cells: the pool's rate (or Δ) the verdict is about."""
 
 
 def as_decimal(value: float) -> float:
@@ -104,11 +131,20 @@ def as_decimal(value: float) -> float:
 
 
 def truth(cell: Cell) -> str:
+    if cell.members:
+        return "PASS"  # every suite of the run at its boundary: truly passing
+    if cell.truth_rate is not None:  # about a distribution: its rate against the boundary
+        boundary = -cell.gate["max_regression"] if cell.regression_kind == "distribution" and cell.baseline else cell.gate["min_pass_rate"]
+        if abs(cell.truth_rate - boundary) < 1e-12:
+            return "EITHER"  # exactly at the boundary: any settled verdict overclaims
+        return "PASS" if cell.truth_rate > boundary else "FAIL"
     errors = cell.outcomes.count("error")
     budget = error_budget(cell.gate.get("max_errors"), None, cell.planned or cell.population)
-    if cell.planned is None and errors > budget:
+    if cell.planned is None and budget is not None and errors > budget:
         return "ERROR"
     passes = cell.outcomes.count("pass")
+    if budget is None and errors and passes < required_passes(cell.gate["min_pass_rate"], cell.population) <= passes + errors:
+        return "ERROR"  # the errored cases decide it: no verdict about the model is right
     verdict = "PASS" if passes >= required_passes(cell.gate["min_pass_rate"], cell.population) else "FAIL"
     if cell.baseline and verdict == "PASS":
         paired = sum(int(c == "pass") - int(b == "pass") for c, b in zip(cell.outcomes, cell.baseline, strict=True))
@@ -136,37 +172,86 @@ def draw(cell: Cell, rng: random.Random) -> list[int]:
 
 def replay(cell: Cell, order: list[int]) -> tuple[str, int, SuiteSpec]:
     """The verdict of one run on ``order``: ``(verdict, cases read, spec)``."""
+    if cell.pool_draw is not None:
+        order = order[: cell.pool_draw]  # this run's suite: a fresh draw from the pool
     planned = order[: cell.planned] if cell.planned else order
+    population = len(order) if cell.pool_draw is not None else cell.population
     ids = tuple(f"i{item}" for item in planned)
     baseline = None
     if cell.baseline:
-        known = order[: cell.baseline_cases] if cell.baseline_cases else order
+        known_count = early_stop_of(cell, order) if cell.early_baseline else cell.baseline_cases
+        known = order[:known_count] if known_count else order
         outcomes = {f"i{item}": cell.baseline[item] for item in known}
-        baseline = Baseline(outcomes, complete=cell.baseline_cases is None, random=True, source="bench")  # type: ignore[arg-type]
-    spec = SuiteSpec("bench", GateConfig(**cell.gate), ids, cell.population, cell.population, cell.selected, baseline=baseline)
+        complete = known_count is None or known_count >= len(order)
+        baseline = Baseline(outcomes, complete=complete, random=True, source="bench")  # type: ignore[arg-type]
+    control = sum(cell.baseline[item] == "pass" for item in order) if cell.control and baseline is not None and baseline.complete else None
+    spec = SuiteSpec("bench", GateConfig(**cell.gate), ids, population, population, cell.selected, baseline=baseline,
+                     control=control, kind=cell.kind, regression_kind=cell.regression_kind)  # type: ignore[arg-type]
     monitor = SuiteMonitor(spec)
+    limit = len(outcomes) if baseline is not None and not baseline.complete else None
     for case_id, item in zip(ids, planned, strict=True):
         if monitor.add(case_id, cell.outcomes[item]) is not None:  # type: ignore[arg-type]
             break
-        if cell.baseline_cases is not None and monitor.seen >= cell.baseline_cases:
+        if limit is not None and monitor.seen >= limit:
             break  # no later case has a baseline: nothing more can move the paired test
     if monitor.decision is not None:
         return monitor.decision, monitor.seen, spec
     # Not settled early: the rules of verdict.gate for a run that read every planned case.
-    if cell.baseline_cases is not None or monitor.seen < spec.population:
-        return "UNDECIDED", monitor.seen, spec  # an incomplete baseline's pairs, or a capped sample
-    if monitor.counts["error"] > monitor.budget:
+    if limit is not None or monitor.seen < spec.population or cell.kind == "distribution":
+        return "UNDECIDED", monitor.seen, spec  # an incomplete baseline's pairs, a capped sample, a distribution
+    errors, passes = monitor.counts["error"], monitor.counts["pass"]
+    if monitor.budget is not None and errors > monitor.budget:
         return "ERROR", monitor.seen, spec
-    verdict = "PASS" if monitor.counts["pass"] >= monitor.required else "FAIL"
+    if monitor.budget is None and passes < monitor.required <= passes + errors:
+        return "ERROR", monitor.seen, spec
+    verdict = "PASS" if passes >= monitor.required else "FAIL"
     if baseline is not None and verdict == "PASS":
+        if cell.regression_kind == "distribution":
+            return "UNDECIDED", monitor.seen, spec  # the comparison is about the distribution: never exact
         paired = sum(int(cell.outcomes[i] == "pass") - int(cell.baseline[i] == "pass") for i in planned)
         verdict = "PASS" if paired >= monitor.paired_required else "FAIL"
     return verdict, monitor.seen, spec
 
 
+def early_stop_of(cell: Cell, order: list[int]) -> int:
+    """How many cases of ``order`` the baseline's own run read before its early stop settled
+    (the baseline gated at its own rate minus five points, as main's run would be)."""
+    rate = sum(outcome == "pass" for outcome in cell.baseline) / len(cell.baseline)
+    gate = GateConfig(min_pass_rate=as_decimal(max(0.01, rate - 0.05)), alpha=ALPHA)
+    spec = SuiteSpec("base", gate, tuple(f"i{item}" for item in order), len(order), len(order))
+    monitor = SuiteMonitor(spec)
+    for item in order:
+        if monitor.add(f"i{item}", cell.baseline[item]) is not None:  # type: ignore[arg-type]
+            break
+    return monitor.seen
+
+
+def run_familywise(cell: Cell, orders: int, rng: random.Random) -> tuple[int, float]:
+    """A family-wise cell: ``(runs with any suite blocking, mean share of cases read)``."""
+    blocked, fractions = 0, []
+    cap = ALPHA / len(cell.members)
+    for _ in range(orders):
+        any_block, read = False, 0
+        for outcomes, gate in zip(cell.members, cell.member_gates, strict=True):
+            items = list(range(len(outcomes)))
+            rng.shuffle(items)
+            spec = SuiteSpec("m", GateConfig(**gate), tuple(f"i{i}" for i in items), len(items), len(items), alpha_fail_cap=cap)
+            monitor = SuiteMonitor(spec)
+            for item in items:
+                if monitor.add(f"i{item}", outcomes[item]) is not None:  # type: ignore[arg-type]
+                    break
+            read += monitor.seen
+            any_block |= monitor.decision in ("FAIL", "ERROR")
+        blocked += any_block
+        fractions.append(read / sum(len(outcomes) for outcomes in cell.members))
+    return blocked, statistics.mean(fractions)
+
+
 def checked(cell: Cell, order: list[int], verdict: str, read_count: int, spec: SuiteSpec) -> None:
     """The replayed verdict must be the one ``decide()`` gives on the results the run had:
     the cases read until it settled (all planned ones when it did not)."""
+    if cell.pool_draw is not None:
+        order = order[: cell.pool_draw]
     planned = order[: cell.planned] if cell.planned else order
     upto = len(planned) if verdict == "UNDECIDED" else read_count
     read = {f"i{item}": cell.outcomes[item] for item in planned[:upto]}
@@ -185,6 +270,11 @@ def run_cell(job: tuple[Cell, int, int]) -> dict[str, Any]:
     cell, orders, seed = job
     rng = random.Random(seed)
     right = truth(cell)
+    if cell.members:
+        blocked, fraction = run_familywise(cell, orders, rng)
+        return {"family": cell.family, "dataset": cell.dataset, "model": cell.model, "setting": cell.setting,
+                "truth": right, "runs": orders, "wrong_rate": blocked / orders, "undecided_rate": 0.0,
+                "block_rate": blocked / orders, "calls_fraction": fraction}
     wrong = undecided = blocked = 0
     fractions = []
     for index in range(orders):
@@ -193,10 +283,10 @@ def run_cell(job: tuple[Cell, int, int]) -> dict[str, Any]:
         if index % CHECK_EVERY == 0 and cell.population <= 3000:
             checked(cell, order, verdict, read, spec)
         settled = verdict in ("PASS", "FAIL", "ERROR")
-        wrong += settled and verdict != right
+        wrong += settled and (right == "EITHER" or verdict != right)
         undecided += verdict == "UNDECIDED"
         blocked += verdict in ("FAIL", "ERROR")
-        fractions.append(read / cell.population)
+        fractions.append(read / (cell.pool_draw or cell.population))
     return {
         "family": cell.family,
         "dataset": cell.dataset,
@@ -251,6 +341,56 @@ def cells(datasets: dict[str, dict[str, list[bool]]], seed: int) -> Iterator[Cel
             for budget in (count // 2, count - 3, count, count + 3, 2 * count):
                 gate = {"min_pass_rate": as_decimal(max(0.03, (rate - ERROR_SHARE) / 2)), "alpha": ALPHA, "max_errors": budget}
                 yield Cell("errors", dataset, model, f"budget={budget} errors={count}", with_errors, gate, n)
+            # The default: no budget, errors count against the pass rate (τ around the scored rate).
+            scored_rate = with_errors.count("pass") / n
+            for d in (-0.05, -0.01, 0.01, 0.05):
+                tau = as_decimal(scored_rate + d)
+                if 0.02 < tau < 0.98:
+                    yield Cell("errors", dataset, model, f"budget=default errors={count} d={d:+.3f}", with_errors,
+                               {"min_pass_rate": tau, "alpha": ALPHA}, n)
+            # One pass short: τ = (passes + 1) / N exactly (as a decimal), truly FAIL.
+            passes = sum(flags)
+            short = math.floor((passes + 0.5) / n * 1_000_000 + 1) / 1_000_000
+            if required_passes(short, n) == passes + 1:
+                yield Cell("short", dataset, model, f"one pass short ({passes} of {passes + 1})", outcomes,
+                           {"min_pass_rate": short, "alpha": ALPHA, "max_errors": n}, n)
+            # About the distribution: suites of 300 drawn from the pool, truth = the pool's rate.
+            for d in (-0.10, -0.05, -0.01, 0.01, 0.05, 0.10):
+                tau = as_decimal(rate + d)
+                if 0.02 < tau < 0.98:
+                    yield Cell("distribution", dataset, model, f"d={d:+.3f} n=300 of {n}", outcomes,
+                               {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": n}, n, kind="distribution",
+                               pool_draw=300, truth_rate=rate)
+            # A selection inside a smoke sample of 60: the selected cases are a sample of the selection.
+            drawn = max(1, round(60 * SELECTION / n))
+            for d in (-0.10, 0.10):
+                tau = as_decimal(chosen_rate + d)
+                if 0.02 < tau < 0.98:
+                    yield Cell("smoke_selection", dataset, model, f"d={d:+.3f} {drawn} of {SELECTION}", chosen,
+                               {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": SELECTION}, SELECTION, selected=True,
+                               kind="distribution", pool_draw=drawn, truth_rate=chosen_rate)
+            # A complete baseline as control variate: the same data shuffled (unrelated to the candidate).
+            shuffled = list(outcomes)
+            rng.shuffle(shuffled)
+            for d in (-0.05, -0.01, 0.01, 0.05):
+                tau = as_decimal(rate + d)
+                if 0.02 < tau < 0.98:
+                    gate = {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": n, "max_regression": 0.99}
+                    yield Cell("control", dataset, model, f"d={d:+.3f} unrelated", outcomes, gate, n,
+                               baseline=tuple(shuffled), control=True)
+        # Family-wise: runs of 10 and 20 suites (300 cases drawn from each model's pool), every
+        # suite at its boundary; run_alpha splits α over them.
+        names_cycle = list(models)
+        for size in (10, 20):
+            members, gates = [], []
+            for index in range(size):
+                flags = models[names_cycle[index % len(names_cycle)]]
+                picked = random.Random(seed + index).sample(range(n), 300)
+                member = tuple("pass" if flags[i] else "fail" for i in picked)
+                members.append(member)
+                gates.append({"min_pass_rate": as_decimal(member.count("pass") / 300), "alpha": ALPHA, "max_errors": 300})
+            yield Cell("familywise", dataset, f"{size} suites", "every suite at its boundary", members[0], gates[0], 300,
+                       members=tuple(members), member_gates=tuple(gates))
         names = list(models)
         pairs = [(a, b) for a in names for b in names if a != b]
         rng.shuffle(pairs)
@@ -273,6 +413,24 @@ def cells(datasets: dict[str, dict[str, list[bool]]], seed: int) -> Iterator[Cel
                     yield Cell("paired_capped", dataset, name, f"{setting} n={cap}", cand, gate, n, planned=cap, baseline=baseline)
                 for known in (100, 400):
                     yield Cell("paired_incomplete", dataset, name, f"{setting} base={known}", cand, gate, n, baseline=baseline, baseline_cases=known)
+                yield Cell("paired_early", dataset, name, f"{setting} base=its early stop", cand, gate, n, baseline=baseline,
+                           early_baseline=True)
+            # About the distribution: pairs drawn from the pool, non-inferiority with margin δ.
+            for offset in (-0.03, -0.01, 0.01, 0.03):
+                margin = as_decimal(max(0.0, -delta + offset))
+                if abs(delta + margin) < 1e-9:
+                    continue
+                gate = {"min_pass_rate": 0.0, "alpha": ALPHA, "max_errors": n, "max_regression": margin}
+                yield Cell("paired_distribution", dataset, f"{candidate} vs {base}", f"Δ+δ={delta + margin:+.4f} n=300", cand,
+                           gate, n, baseline=baseline, regression_kind="distribution", pool_draw=300, truth_rate=delta)
+            # A related complete baseline as control variate for the pass-rate gate.
+            rate_c = sum(c) / n
+            for d in (-0.05, 0.05):
+                tau = as_decimal(rate_c + d)
+                if 0.02 < tau < 0.98:
+                    gate = {"min_pass_rate": tau, "alpha": ALPHA, "max_errors": n, "max_regression": 0.99}
+                    yield Cell("control", dataset, f"{candidate} vs {base}", f"d={d:+.3f} related", cand, gate, n,
+                               baseline=baseline, control=True)
 
 
 def binomial_se(rate: float, runs: int) -> float:

@@ -29,7 +29,9 @@ Messages = tuple[tuple[str, str], ...]
 """Chat messages as ``((role, content), ...)``: hashable, so cases can be compared."""
 
 _MISSING = object()
-_ID_FORBIDDEN = re.compile(r"\s|::|\[|\]")
+_ID_FORBIDDEN = re.compile(r"\s|::|\[|\]|[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+"""What a case id cannot hold: white space and control characters (a NUL byte is not text to a
+database or a log), ``::`` and brackets (pytest's node id syntax)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,9 @@ def load_cases(dataset: DatasetConfig, base: Path, allow_outside: bool = False, 
     ``suite`` is the suite file that names the dataset, for messages."""
     path = project_file(base, dataset.path, "dataset", allow_outside)
     fmt = dataset.format or _format_from_suffix(path)
+    if path.is_dir():
+        raise ConfigError(f"{suite or path}: dataset {dataset.path!r} is a folder, not a file; name the .jsonl or .csv "
+                          "file in it", path=suite or path)
     if not path.is_file():
         named_in = f"{suite}: " if suite is not None else ""
         raise ConfigError(
@@ -131,6 +136,10 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             row = json.loads(text)
         except json.JSONDecodeError as err:
             raise DatasetError(f"invalid JSON ({_json_problem(text, err)}); each line must be one JSON object", path=path, line=line) from None
+        except (ValueError, RecursionError) as err:  # a number of > 4300 digits; arrays nested past the parser's depth
+            problem = "nested too deeply" if isinstance(err, RecursionError) else one_line(str(err), limit=120)
+            raise DatasetError(f"cannot read this JSON line ({problem}); each line must be one plain JSON object",
+                               path=path, line=line) from None
         if not isinstance(row, dict):
             raise DatasetError(
                 f"expected a JSON object, got {type(row).__name__}; each line must be one JSON object",
@@ -210,8 +219,8 @@ def _case_from_row(row: dict[str, Any], dataset: DatasetConfig, path: Path, line
         case_id = str(raw_id)
         if _ID_FORBIDDEN.search(case_id):
             raise fail(
-                f"case id {case_id!r} contains white space, '::', '[' or ']', which pytest ids "
-                f"cannot hold; rename it"
+                f"case id {case_id!r} contains white space, a control character, '::', '[' or ']', which "
+                f"pytest ids cannot hold; rename it"
             )
     else:
         raise fail(f"field '{dataset.id_field}' must be text or an integer, got {raw_id!r}")
@@ -238,7 +247,7 @@ def _messages(raw: Any, field: str, fail: Any) -> Messages:
     if isinstance(raw, str):  # CSV cells hold JSON text
         try:
             raw = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise fail(f"field '{field}' must be a JSON list of messages") from None
     if not isinstance(raw, list) or not raw:
         raise fail(f"field '{field}' must be a non-empty list of {{\"role\", \"content\"}} objects")

@@ -76,7 +76,7 @@ def default_branches(root: Path, env: Mapping[str, str] | None = None) -> tuple[
         try:
             with open(event, encoding="utf-8") as handle:
                 name = json.load(handle).get("repository", {}).get("default_branch")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError, AttributeError, RecursionError):
             name = None
         if isinstance(name, str) and name:
             return (name,)

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,7 +23,7 @@ from evalgate.config import find_project_file
 from evalgate.errors import EvalgateError
 from evalgate.project import Project, discover_project
 from evalgate.run.sampling import cases_for_tier
-from evalgate.untrusted import one_line
+from evalgate.untrusted import markdown_text, one_line
 
 if TYPE_CHECKING:
     from evalgate.document import ResultsDocument
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "comment", help="create or update the pull request's evalgate comment",
         description="On a pull_request event, post the verdicts, the plan, cost and flipped cases as one "
         "comment and update it in place on every push (found by a hidden marker). Needs $GITHUB_TOKEN "
-        "with pull-requests: write; a refusal (a fork's read-only token) is noted in the step summary "
+        "with pull-requests: write; a refusal is noted in the step summary with GitHub's message "
         "and exits 0. Elsewhere it prints the comment.",
         epilog="example: evalgate report comment reports",
     )
@@ -278,6 +278,9 @@ def check(args: argparse.Namespace) -> int:
     project = _project(args)
     for line in describe(project):
         print(line)
+    for suite in project.suites:
+        for warning in power_lines(project, suite)[1]:
+            print(f"evalgate: warning: {one_line(warning)}", file=sys.stderr)
     problems = project.readiness_problems()
     for problem in problems:
         print(f"evalgate: error: {one_line(problem)}", file=sys.stderr)
@@ -295,6 +298,10 @@ def plan(args: argparse.Namespace) -> int:
     result = plan_for_project(
         project, base=args.base, include_worktree=False if args.committed_only else None, maps=maps, maps_note=why
     )
+    for suite in project.suites:  # before any call: a gate that can never settle what it asks
+        if result.suites.get(suite.name):
+            for warning in power_lines(project, suite)[1]:
+                print(f"evalgate: warning: {one_line(warning)}", file=sys.stderr)
     if args.format == "github":
         from evalgate.report.github import workflow_commands
 
@@ -440,7 +447,7 @@ def _comment(document: ResultsDocument, env: Mapping[str, str]) -> int:
         note = f"evalgate: no pull request comment: {refused}"
         print(note)
         if env.get("GITHUB_STEP_SUMMARY"):
-            append_to(env, "GITHUB_STEP_SUMMARY", f"\n> {note}\n")
+            append_to(env, "GITHUB_STEP_SUMMARY", f"\n> {markdown_text(note, limit=None)}\n")  # GitHub's words: data
         return 0
     print(f"evalgate: pull request comment {done}")
     return 0
@@ -506,7 +513,7 @@ def _pull_request_number(env: Mapping[str, str]) -> int | None:
     try:
         payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
         return int(payload["pull_request"]["number"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -581,14 +588,17 @@ def cache(args: argparse.Namespace) -> int:
 
 
 def describe(project: Project) -> list[str]:
-    """Human-readable lines: the config file, suites and what each tier would run."""
+    """Human-readable lines: the config file, suites (with what their gates can settle) and
+    what each tier would run."""
     lines = [f"config: {project.config_path}", "suites:"]
     for suite in project.suites:
         concerns = f" concerns={','.join(suite.config.concerns)}" if suite.config.concerns else ""
+        kind = suite.config.gate.population or project.config.population
         lines.append(
             f"  {suite.name}: {len(suite.cases)} cases, model {suite.adapter.kind}, "
-            f"scorer {suite.scorer.name}, gate ≥ {suite.config.gate.min_pass_rate:.1%}{concerns}"
+            f"scorer {suite.scorer.name}, gate ≥ {suite.config.gate.min_pass_rate:.1%} of the {kind}{concerns}"
         )
+        lines += [f"    {line}" for line in power_lines(project, suite)[0]]
     lines.append("tiers:")
     for name, tier in sorted(project.tiers.items()):
         suites = project.suites_for(tier)
@@ -598,6 +608,43 @@ def describe(project: Project) -> list[str]:
             f"  {name}: {len(suites)} suite(s), {cases} case(s) × {tier.repeats}{variants} — {tier.description}"
         )
     return lines
+
+
+def power_lines(project: Project, suite: Any) -> tuple[list[str], list[str]]:
+    """``(lines, warnings)``: what the suite's gates can settle reading every case (the full
+    tier), before any call; a warning where a gate can never settle what it asks."""
+    from evalgate.verdict.power import FLIPS, needed_for, pass_rate_power, regression_power
+
+    gate, config = suite.config.gate, project.config
+    n = len(suite.cases)
+    kind = gate.population or config.population
+    alpha_fail = gate.alpha / (1 + bool(gate.baseline))
+    power = pass_rate_power(kind, n, n, gate.min_pass_rate, gate.alpha, alpha_fail)
+    passes = "never (not even at 100%)" if power.pass_from is None else f"from {power.pass_from:.1%}"
+    fails = "never (not even at 0%)" if power.fail_below is None else f"below {power.fail_below:.1%}"
+    lines = [f"power with all {n} cases at α = {gate.alpha:g}: PASS settles {passes}, FAIL {fails}"]
+    warnings = []
+    if power.pass_from is None:
+        needed = needed_for(gate.min_pass_rate, 1 - gate.min_pass_rate, gate.alpha, alpha_fail) if kind == "distribution" else None
+        more = f": needs ~{needed} cases" if needed else ""
+        warnings.append(f"{suite.name}: min_pass_rate {gate.min_pass_rate:g} on {n} cases ({kind}) cannot settle a PASS "
+                        f"even if every case passes{more}; it will read UNDECIDED — lower min_pass_rate or add cases")
+    if gate.baseline is not None:
+        regression = gate.regression_population or config.regression_population
+        distance = regression_power(regression, n, n, gate.max_regression, gate.alpha, alpha_fail)
+        if distance is None:
+            lines.append(f"regression ({regression}): no candidate can be settled as no worse with {n} cases")
+            warnings.append(f"{suite.name}: max_regression {gate.max_regression:g} on {n} cases ({regression}) cannot be "
+                            f"settled whatever the candidate; add cases or raise max_regression")
+        else:
+            at = distance - gate.max_regression
+            lines.append(f"regression ({regression}, δ = {gate.max_regression:.1%}): a candidate settles as no worse from "
+                         f"Δ ≥ {at:+.1%} (assuming {FLIPS:.0%} of cases flip)")
+            if at > 0:
+                warnings.append(f"{suite.name}: max_regression {gate.max_regression:g} on {n} cases ({regression}) cannot "
+                                f"be settled for a candidate as good as its baseline (it needs Δ ≥ {at:+.1%}, with "
+                                f"{FLIPS:.0%} of cases flipping): it will read UNDECIDED — raise max_regression or add cases")
+    return lines, warnings
 
 
 if __name__ == "__main__":

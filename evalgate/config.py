@@ -295,6 +295,9 @@ class RegexScorerConfig(StrictModel):
     """Case-insensitive matching. Default false."""
     fullmatch: bool = False
     """Require the whole (stripped) output to match rather than any part. Default false."""
+    timeout: float = Field(default=1.0, gt=0)
+    """Seconds one match may take; a pattern that backtracks catastrophically on an output
+    (``(a+)+$``) makes that case a scorer error instead of hanging the run. Default 1."""
 
     @field_validator("pattern")
     @classmethod
@@ -470,11 +473,26 @@ class GateConfig(StrictModel):
     max_errors: int | None = Field(default=None, ge=0)
     """Error budget: most planned cases whose model call or scorer may error; more is an
     ERROR verdict whatever the pass rate. An early PASS also needs the budget settled for the
-    cases not yet run, so a budget of 0 lets a suite PASS early only once nearly every case
-    ran without error; allow a few to let it stop sooner. Default 0 (or ``max_error_rate``)."""
+    cases not yet run (with ``0``, nearly every case must run without error). Default: no
+    budget — an errored case counts as a fail toward PASS and as a pass toward FAIL (never as
+    evidence), so errors can only delay a verdict; a suite whose cases error more often than
+    not (once 10 are read) stops as ERROR, the endpoint failing; and when every case ran and
+    the errored ones decide the verdict, it is ERROR."""
     max_error_rate: float | None = Field(default=None, ge=0, le=1)
     """The error budget as a share of the planned cases (rounded down), instead of
     ``max_errors``, e.g. ``0.01``. Default: not set."""
+    population: Literal["suite", "distribution"] | None = None
+    """What the pass-rate (and consistency) verdict is about. ``suite``: these N cases — a fixed
+    benchmark's question, "do at least τ of them pass?", exact once every case ran.
+    ``distribution``: the inputs the cases are a sample of — "will users see a pass rate of at
+    least τ?", an interval that never becomes a point. Default: the project's ``population``
+    (``suite``)."""
+    regression_population: Literal["suite", "distribution"] | None = None
+    """What the baseline comparison is about. ``distribution`` (a reviewer's "is this drop
+    real or noise?"): FAIL needs evidence that the rate dropped by more than
+    ``max_regression``, PASS evidence that it did not. ``suite``: did these cases get worse
+    by more than ``max_regression`` — exact once every case paired. Default: the project's
+    ``regression_population`` (``distribution``)."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     """Error level of decisions from a sample: the suite PASSes while it truly fails, or is
     blocked while it truly passes, with probability at most ``alpha`` each, however often
@@ -735,6 +753,22 @@ class ProjectConfig(StrictModel):
     ``EVALGATE_CACHE`` environment variable overrides it. Default ``.evalgate/cache.sqlite``."""
     store: StoreConfig = StoreConfig()
     """A shared store on PostgreSQL instead of the file (see ``[tool.evalgate.store]``)."""
+    population: Literal["suite", "distribution"] = "suite"
+    """What pass-rate verdicts are about unless a gate says otherwise (``[gate] population``):
+    ``suite`` (these cases) or ``distribution`` (the inputs they sample). Default ``suite``."""
+    regression_population: Literal["suite", "distribution"] = "distribution"
+    """What baseline comparisons are about unless a gate says otherwise. Default
+    ``distribution``: a drop blocks only when it is more than noise."""
+    run_alpha: float | None = Field(default=0.05, gt=0, lt=0.5)
+    """One error level for the whole run: the chance that *any* gate of the run wrongly blocks
+    is at most ``run_alpha`` (each of the K suites that run spends at most ``run_alpha / K`` on
+    its FAIL side — Bonferroni, valid under early stopping). Each suite's PASS side keeps its
+    own ``alpha``. Set it to ``0`` (off) to let each suite spend its own α. Default 0.05."""
+
+    @field_validator("run_alpha", mode="before")
+    @classmethod
+    def _run_alpha_off(cls, value: Any) -> Any:
+        return None if value in (0, "off", False) else value
 
 
 # --- loading -----------------------------------------------------------------------

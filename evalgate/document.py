@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalgate.config import GateConfig, PriceConfig
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
+from evalgate.untrusted import one_line
 
 SCHEMA_VERSION = 2
 """Bumped when a field is renamed or removed, or its meaning changes; readers refuse other
@@ -199,6 +200,8 @@ class MergeInfo(_Model):
     control: int | None = None
     """The baseline's exact pass count over the population, when the pass-rate gate used it
     as a control variate (for readers; a merge recounts it from its own ``--baseline``)."""
+    alpha_fail_cap: float | None = None
+    """The suite's share of the run's ``run_alpha`` for its FAIL side (None: its own α)."""
 
 
 class SuiteReport(_Model):
@@ -230,7 +233,7 @@ class SuiteReport(_Model):
     passed: int
     scored: int
     errors: int
-    max_errors: int
+    max_errors: int | None
     cases_run: int
     cases_planned: int
     cases_total: int
@@ -250,6 +253,15 @@ class SuiteReport(_Model):
     model_calls: int
     """Case runs that called the model."""
     calls_saved: CallsSaved
+    population_kind: Literal["suite", "distribution"] = "suite"
+    """What the pass-rate verdict is about: these cases (``suite``: exact once all ran) or the
+    distribution of inputs they sample (``distribution``: an interval, never exact)."""
+    regression_kind: Literal["suite", "distribution"] = "distribution"
+    """What the baseline comparison is about."""
+    calls_after_verdict: int = 0
+    """Model calls made for cases beyond the prefix that settled the verdict (in flight or
+    dispatched ahead when it settled: the price of concurrency, about twice the model's
+    concurrency at most)."""
     more_needed: int | None = None
     """For UNDECIDED: the fewest further cases that could settle it."""
     baseline: ComparisonReport | None = None
@@ -304,7 +316,9 @@ def read_document(source: Path) -> ResultsDocument:
     except FileNotFoundError:
         raise ConfigError(f"{path}: no results.json here; pass a folder written by --eval-report", path=path) from None
     except (OSError, UnicodeDecodeError, ValueError) as err:
-        raise ConfigError(f"{path}: not a readable JSON file ({err})", path=path) from None
+        raise ConfigError(f"{path}: not a readable JSON file ({one_line(str(err), limit=200)})", path=path) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a readable JSON file (nested too deeply); use the file --eval-report writes", path=path) from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ConfigError(f"{path}: not an evalgate results.json (no schema_version); use the file --eval-report writes", path=path)
     if data["schema_version"] != SCHEMA_VERSION:

@@ -35,6 +35,7 @@ from evalgate.run.engine import Engine
 from evalgate.run.group import GroupWatch, run_group
 from evalgate.run.judging import judge_checks
 from evalgate.run.lookahead import LookAhead
+from evalgate.run.planned import safe_nodeid
 from evalgate.run.progress import Progress
 from evalgate.run.runner import CaseRunner
 from evalgate.run.session import EvalSession
@@ -178,8 +179,11 @@ class EvalRun:
         self.session = session
         self.plan = plan
         self.runner = runner
-        threads = [p.suite.adapter.pool_size for p in session.planned.values()]
-        self.engine = Engine(runner, window=2 * max(threads or [1]))
+        # Calls dispatched ahead are what a settled suite may still spend: twice the endpoint's
+        # concurrency keeps it busy without spending more (the pool's spare threads only wait
+        # out backoffs; they do not widen the window).
+        concurrency = [p.suite.adapter.concurrency for p in session.planned.values()]
+        self.engine = Engine(runner, window=2 * max(concurrency or [1]))
         self.lookahead = LookAhead(config)
         self.local_results: dict[str, CaseResult] = {}
         board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
@@ -228,7 +232,7 @@ class EvalRun:
     def _post_decision(self, suite: str, monitor: SuiteMonitor, where: str = "") -> None:
         spec = monitor.spec
         if monitor.decision == "ERROR":
-            reason = f"verdict settled{where}: {suite} ERROR: more errored cases than the error budget of {monitor.budget}"
+            reason = f"verdict settled{where}: {suite} ERROR: {monitor.error_reason()}"
         else:
             reason = (
                 f"verdict settled{where}: {suite} {monitor.decision} after {monitor.decided_at} of {spec.population} cases "
@@ -257,7 +261,8 @@ class EvalRun:
         planned = self.session.planned_suite(file_path)
         if planned is None:
             return None
-        return SuiteFile.from_parent(parent, path=file_path, planned=planned, execute=self.execute)
+        return SuiteFile.from_parent(parent, path=file_path, planned=planned, execute=self.execute,
+                                     nodeid=safe_nodeid(file_path, self.config.rootpath))
 
     def execute(self, item: EvalCase) -> CaseResult:
         """Run one eval item through the engine, starting calls for the items after it;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,15 @@ def load_suite(path: Path, project: Project) -> Suite:
     scorers = config.scorer if isinstance(config.scorer, list) else [config.scorer]
     judged = next((each for each in scorers if isinstance(each, JudgeScorerConfig)), None)
     judge_price = _resolve_model(judged.model, project, path).price if judged is not None else None
-    return Suite(config.name or path.stem, path, config, model, cases, adapter, scorer, tuple(parts), judge_price)
+    return Suite(config.name or suite_name(path), path, config, model, cases, adapter, scorer, tuple(parts), judge_price)
+
+
+def suite_name(path: Path) -> str:
+    """The default name of a suite: its file's stem, with every character a suite name cannot
+    hold (``name`` in the file allows ``A-Z a-z 0-9 _ . -``) replaced by ``_``. A file name is
+    the repository's data: a line break, a ``::`` or an ``@`` in it must not become a log line,
+    a node id separator or a mention wherever the name is shown."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem) or "_"
 
 
 def load_tiers(directory: Path) -> dict[str, TierConfig]:

@@ -9,7 +9,10 @@ already clean. Two kinds of secret are removed:
 - the *values* of the environment variables that configured secrets are read from (each
   ``api_key_env``), registered when a project is loaded;
 - anything that looks like an echoed credential header (``Authorization: Bearer …``,
-  ``api-key: …``, ``x-api-key: …``), whatever its value.
+  ``api-key: …``, ``x-api-key: …``), whatever its value;
+- credentials inside a URL or a connection string: the password of ``scheme://user:password@host``
+  (a ``base_url_env`` pointing at a gateway, a store URL) and the value of ``password=``,
+  ``token=``, ``api_key=`` and the like in a query string or a ``key=value`` DSN.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ _HEADER = re.compile(
     r"(?i)\b(authorization|proxy-authorization|x-api-key|api[-_]key|openai-api-key)"
     r"(\"?\s*[:=]\s*\"?)((?:bearer|basic|token)\s+)?([^\s\"',;}<]+)"
 )
+
+
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@?#]*:)([^\s@/?#]+)(@)")
+_PARAMETER = re.compile(
+    r"(?i)((?<=[?&])(?:password|passwd|pwd|secret|client_secret|token|access_token|api[_-]?key|apikey|key|sig|signature)"
+    r"|(?<![\w-])(?:password|passwd|sslpassword))(\s*=\s*)([^\s&;'\"]+)"
+)
+"""A secret-named parameter of a query string (``?api_key=…``, ``&sig=…``), or a password
+anywhere (``password=…`` in a ``key=value`` connection string)."""
 
 
 class Redactor:
@@ -57,7 +69,12 @@ class Redactor:
         for value in values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        return _HEADER.sub(lambda match: f"{match.group(1)}{match.group(2)}{match.group(3) or ''}{REDACTED}", text)
+        text = _HEADER.sub(lambda match: f"{match.group(1)}{match.group(2)}{match.group(3) or ''}{REDACTED}", text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(lambda match: f"{match.group(1)}{REDACTED}{match.group(3)}", text)
+        if "=" in text:
+            text = _PARAMETER.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
+        return text
 
 
 SECRETS = Redactor()

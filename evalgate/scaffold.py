@@ -37,7 +37,6 @@ kind = "numeric"
 
 [gate]
 min_pass_rate = 0.9
-max_errors = 0
 """
 
 DATASET = "".join(

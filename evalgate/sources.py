@@ -17,6 +17,7 @@ from typing import Any
 
 from evalgate.errors import ConfigError, DatasetError
 from evalgate.tracing import Usage, module_imports, recording
+from evalgate.untrusted import one_line
 
 _IMPORTS: dict[str, tuple[Usage, bool]] = {}
 """Module name → (what importing it used, whether it was imported before evalgate watched)."""
@@ -27,7 +28,11 @@ def project_file(root: Path, relative: str, what: str, allow_outside: bool = Fal
     outside the project (``..``, an absolute path, a symlink pointing out) unless the
     project allows it: a suite file must not make evalgate read, and quote, any file on the
     machine it runs on."""
-    path = (root / relative).resolve()
+    try:
+        path = (root / relative).resolve()
+    except (RuntimeError, OSError) as err:  # a symlink loop (RuntimeError on 3.11, OSError later)
+        raise ConfigError(f"{what} {relative!r} cannot be resolved ({one_line(str(err), limit=160)}): a symlink loop? "
+                          f"point it at a real file") from None
     if not allow_outside and not path.is_relative_to(root.resolve()):
         raise ConfigError(
             f"{what} {relative!r} resolves to {path}, outside the project {root} (symlinks followed); "

@@ -67,9 +67,11 @@ def code_span(text: str, limit: int | None = 200, table: bool = False) -> str:
 
 def markdown_text(text: str, limit: int | None = 300) -> str:
     """Prose from an untrusted source for markdown, placed after other text on a line: one
-    line, HTML-escaped, and every character that could start markup escaped (no emphasis,
-    code, links, images or table cells)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line(text, limit), quote=False))
+    line, HTML-escaped, every character that could start markup escaped (no emphasis, code,
+    links, images or table cells), and no ``@mention`` or ``#123`` reference (a word joiner
+    after ``@`` and ``#``: GitHub notifies nobody, links nothing, and the text reads the same)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line(text, limit), quote=False))
+    return escaped.replace("@", "@" + _WORD_JOINER).replace("#", "#" + _WORD_JOINER)
 
 
 def html_text(text: str) -> str:

@@ -188,13 +188,19 @@ def make_spec(
     baseline: Baseline | None = None,
     name: str = "s",
     min_pass_rate: float = 0.8,
+    kind: str = "suite",
+    regression_kind: str = "suite",
+    alpha_fail_cap: float | None = None,
     **gate: Any,
 ) -> SuiteSpec:
     """What a suite's verdict is about: ``order`` planned, a population of ``population``
-    cases (default: exactly the planned ones), a gate with ``min_pass_rate`` and ``gate``."""
+    cases (default: exactly the planned ones), a gate with ``min_pass_rate`` and ``gate``;
+    the pass rate and the comparison about the ``suite`` unless ``kind`` / ``regression_kind``
+    say ``distribution``."""
     size = len(order) if population is None else population
     config = GateConfig(min_pass_rate=min_pass_rate, **gate)
-    return SuiteSpec(name, config, tuple(order), size, size, selected, repeats, skip_reason, baseline)
+    return SuiteSpec(name, config, tuple(order), size, size, selected, repeats, skip_reason, baseline,
+                     kind=kind, regression_kind=regression_kind, alpha_fail_cap=alpha_fail_cap)  # type: ignore[arg-type]
 
 
 @pytest.fixture

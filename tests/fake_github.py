@@ -18,6 +18,8 @@ class FakeGitHub:
         self.calls: list[tuple[str, str, dict[str, str]]] = []
         self.refuse = False
         self.page_size = page_size
+        self.viewer: str | None = "github-actions"
+        """What GraphQL's ``viewer { login }`` answers (None: an error); comments are written as ``<viewer>[bot]``."""
         github = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,9 +39,13 @@ class FakeGitHub:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.body()
                 github.calls.append(("POST", self.path, dict(self.headers)))
+                if self.path == "/graphql":
+                    if github.viewer is None:
+                        return github.send(self, 200, {"errors": [{"message": "Resource not accessible by integration"}]})
+                    return github.send(self, 200, {"data": {"viewer": {"login": github.viewer}}})
                 if github.refused(self):
                     return
-                comment = {"id": 1000 + len(github.comments), "body": body["body"]}
+                comment = {"id": 1000 + len(github.comments), "body": body["body"], "user": {"login": f"{github.viewer or 'someone'}[bot]"}}
                 github.comments.append(comment)
                 github.send(self, 201, comment)
 

@@ -138,4 +138,4 @@ def test_a_new_kind_needs_only_config_module_and_registry(tmp_path: Path, worker
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"toy\b.*PASS", done.stdout), done.stdout
-    assert "12 passed" in done.stdout
+    assert re.search(r"\d+ passed", done.stdout) and " failed" not in done.stdout

@@ -34,7 +34,8 @@ def test_one_comment_created_then_updated_in_place(
 ) -> None:
     write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.8)
     assert pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report=base").ret == 0
-    write_project(pytester.path, cases=10, correct=6, min_pass_rate=0.5, gate={"baseline": "base/results.json", "max_regression": 0.1})
+    write_project(pytester.path, cases=10, correct=6, min_pass_rate=0.5,
+                  gate={"baseline": "base/results.json", "max_regression": 0.1, "regression_population": "suite"})
     pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report=out")
     with FakeGitHub() as github:
         github.comments += [{"id": 1, "body": "LGTM"}, {"id": 2, "body": "nit"}, {"id": 3, "body": "another"}]
@@ -64,8 +65,28 @@ def test_a_forks_read_only_token_is_noted_and_the_job_goes_on(
         summary = pull_request_env(tmp_path, github.url, monkeypatch)
         assert main(["report", "comment", str(pytester.path / "out")]) == 0
     printed = capsys.readouterr().out
-    assert "no pull request comment: GitHub answered 403" in printed and "read-only token" in summary.read_text()
+    assert "no pull request comment: GitHub answered 403" in printed
+    assert "Resource not accessible by integration" in summary.read_text()  # GitHub's own words, no guess
     assert TOKEN not in printed + summary.read_text()
+
+
+def test_someone_elses_comment_with_the_marker_is_never_edited(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(pytester.path, cases=4, min_pass_rate=0.5)
+    pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-report=out")
+    with FakeGitHub() as github:
+        github.comments.append({"id": 5, "body": f"{MARKER} copied by hand", "user": {"login": "mallory"}})
+        pull_request_env(tmp_path, github.url, monkeypatch)
+        assert main(["report", "comment", str(pytester.path / "out")]) == 0
+        assert github.comments[0]["body"] == f"{MARKER} copied by hand"  # untouched
+        assert [call[0] for call in github.calls if call[1] != "/graphql"] == ["GET", "POST"]
+        assert main(["report", "comment", str(pytester.path / "out")]) == 0  # the next push edits its own
+        assert [call[0] for call in github.calls if call[1] != "/graphql"][-1] == "PATCH"
+        github.viewer = None  # GitHub will not say who the token is: write anew, edit nothing
+        assert main(["report", "comment", str(pytester.path / "out")]) == 0
+        assert [call[0] for call in github.calls if call[1] != "/graphql"][-1] == "POST"
+        assert github.comments[0]["body"] == f"{MARKER} copied by hand"
 
 
 def test_off_pull_requests_the_comment_is_printed_not_posted(

@@ -95,9 +95,10 @@ def test_a_gate_with_a_complete_baseline_uses_it_as_a_control_variate(pytester: 
     direct = json.loads((pytester.path / "direct" / "results.json").read_text())["suites"][0]
     assert direct["verdict"] == "PASS" and "control" not in direct["method"]
     # The error budget settles both at the same case here; on the same cases, the paired
-    # reading pins the pass rate down far more tightly.
+    # reading pins the pass rate down far more tightly (its capital averages the control
+    # variate's with the direct test's, so a baseline that does not help costs little).
     assert suite["counted"] <= direct["counted"]
-    assert high - low < 0.5 * (direct["interval"][1] - direct["interval"][0])
+    assert high - low < 0.6 * (direct["interval"][1] - direct["interval"][0])
 
 
 def test_the_reports_picture_narrows_the_verdicts_own_interval() -> None:

@@ -58,7 +58,7 @@ def test_assistant_example_plans_from_what_its_suites_use(
     auto.stdout.fnmatch_lines([
         "*app/rag/retrieval.py (M) +1 -0: targeted (rag) by the recorded dependencies",
         "all 3 gate(s) passed",
-        "evalgate cache: * hit(s), 144 model call(s)*",  # the deep dive decides at α = 0.01: every rag case and its 5 variants
+        "evalgate cache: * hit(s), 138 model call(s)*",  # the deep dive settles rag at α = 0.01 after 23 cases, each with its 5 variants
         "evalgate cache: 23 cached result(s) not reused: app/rag/retrieval.py: its module-level code changed (a recorded dependency of suite rag)",
     ])
 

@@ -80,7 +80,71 @@ def test_a_planted_key_appears_in_no_output(pytester: pytest.Pytester, monkeypat
     assert "[redacted]" in outputs["results.json"] and summary.read_text()
 
 
+def test_credentials_in_a_url_appear_in_no_output(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``base_url_env`` URL with ``user:password@`` and a key in its query: every error names
+    the URL, none shows the password or the key."""
+    with socket_closed() as port:
+        monkeypatch.setenv("EVALGATE_GATEWAY", f"http://bob:hunter2-pw@127.0.0.1:{port}/v1?api_key=query-key-77")
+        write_project(pytester.path, cases=3, max_errors=5, min_pass_rate=0.1,
+                      model=openai_model("http://127.0.0.1:9/v1", base_url_env="EVALGATE_GATEWAY", api_key_env=""))
+        result = pytester.runpytest("--eval-tier=full", "-v", "--junitxml=pytest.xml", "--eval-report=out")
+    texts = [result.stdout.str(), result.stderr.str()]
+    texts += [path.read_bytes().decode("latin-1") for path in pytester.path.rglob("*") if path.is_file()
+              and (path.suffix in (".xml", ".json", ".md", ".html") or path.name.startswith("cache.sqlite"))]
+    assert "cannot connect to http://bob:[redacted]@127.0.0.1" in result.stdout.str()
+    assert not [text for text in texts if "hunter2-pw" in text or "query-key-77" in text]
+
+
+def socket_closed() -> Any:
+    """A port nothing listens on (bound, then closed)."""
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def port() -> Any:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            number = probe.getsockname()[1]
+        yield number
+
+    return port()
+
+
 # --- 2, 3. workflow commands and markup -------------------------------------------------
+
+
+HOSTILE_SUITE = "x\n::error title=evalgate::pwned @acme-security #1 <b>"
+
+
+def test_a_suite_file_name_is_data_everywhere(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    write_project(pytester.path, cases=3)
+    (pytester.path / "evals" / "qa.toml").rename(pytester.path / "evals" / f"{HOSTILE_SUITE}.toml")
+    assert main(["check", str(pytester.path)]) == 0
+    checked = capsys.readouterr()
+    result = pytester.runpytest("--eval-tier=full", "-v", "--eval-report=out")
+    assert result.ret == 0
+    assert workflow_command_lines(checked.out + checked.err + result.stdout.str()) == []
+    summary = (pytester.path / "out" / "summary.md").read_text()
+    assert "x___error_title_evalgate__pwned__acme-security__1__b_" in summary  # the default name: safe characters only
+    assert "@acme" not in summary and "<b>" not in summary
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "push")
+    capsys.readouterr()
+    assert main(["report", "comment", str(pytester.path / "out")]) == 0
+    comment = capsys.readouterr().out
+    assert "@acme" not in comment and "<b>" not in comment and workflow_command_lines(comment) == []
+
+
+def test_a_suite_file_with_the_node_id_separator_gives_one_verdict_with_or_without_workers(pytester: pytest.Pytester) -> None:
+    write_project(pytester.path, cases=8, correct=6, min_pass_rate=0.7)
+    (pytester.path / "evals" / "qa.toml").rename(pytester.path / "evals" / "a::b.toml")
+    serial = pytester.runpytest_subprocess("--eval-tier=full", "-n", "0")
+    workers = pytester.runpytest_subprocess("--eval-tier=full", "-n", "2")
+    for run in (serial, workers):
+        run.stdout.fnmatch_lines(["a__b*PASS*75.0%*8/8*"])
+        assert run.ret == 0
+
+
 
 
 def test_a_file_name_cannot_inject_workflow_commands_into_the_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,7 +200,7 @@ def test_model_text_reaches_no_log_line_or_markup(pytester: pytest.Pytester) -> 
     assert html.count("<details>") == html.count("</details>") == 2  # ours (cost, failed cases): the model closed none
     assert "<img" not in html and "<strong>" not in html and "<a " not in html
     assert html.count("<tr>") == 2  # the header and one suite: "|" in a name split no cell
-    assert "<code>case`0</code>" in html and "<code>x|y &lt;b&gt;</code>" in html
+    assert "<code>case`0</code>" in html and "<code>x_y__b_</code>" in html  # the file name made a safe suite name
 
 
 def rendered(markdown: str) -> str:
@@ -357,6 +421,57 @@ def test_a_hung_grandchild_is_killed_with_its_command(pytester: pytest.Pytester)
     for pid in alive:
         os.kill(int(pid), signal.SIGKILL)
     assert alive == []
+
+
+def _alive_with(marker: str) -> list[int]:
+    alive = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and marker in _cmdline(pid)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    return alive
+
+
+def test_a_grandchild_in_its_own_session_holding_the_output_is_killed_at_the_timeout(pytester: pytest.Pytester) -> None:
+    """It escaped the command's process group (setsid) and keeps stdout open: the call still
+    ends at the timeout, and the grandchild is found by the pipe it holds and killed."""
+    marker = "31338.5"
+    (pytester.path / "daemon.py").write_text(
+        "import subprocess, sys\nsys.stdin.read()\n"
+        f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\nprint('a0')\n")
+    write_project(pytester.path, cases=1, max_errors=1, min_pass_rate=0.0,
+                  model={"kind": "command", "command": [sys.executable, "daemon.py"], "timeout": 1})
+    started = time.monotonic()
+    result = pytester.runpytest_subprocess("--eval-tier=full")
+    assert time.monotonic() - started < 30
+    result.stdout.fnmatch_lines(["*did not finish within 1 s*"])
+    time.sleep(0.2)
+    assert _alive_with(marker) == []
+
+
+def test_sigterm_to_pytest_leaves_no_command_running(pytester: pytest.Pytester) -> None:
+    marker = "31339.5"
+    (pytester.path / "slow.py").write_text(f"import os, sys\nsys.stdin.read()\nos.system('sleep {marker}')\n")
+    write_project(pytester.path, cases=2, model={"kind": "command", "command": [sys.executable, "slow.py"], "timeout": 600})
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--eval-tier=full", "-p", "no:cacheprovider"], cwd=pytester.path,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not [pid for pid in os.listdir("/proc") if pid.isdigit() and marker in _cmdline(pid)]:
+        assert time.monotonic() < deadline and run.poll() is None, "the command never started"
+        time.sleep(0.1)
+    run.terminate()
+    run.communicate(timeout=60)
+    time.sleep(0.3)
+    assert run.returncode != 0 and _alive_with(marker) == []
+
+
+def test_a_catastrophically_backtracking_regex_is_one_errored_case(pytester: pytest.Pytester) -> None:
+    model = 'def answer(prompt, **params):\n    return "a" * 40 + "!"\n'
+    write_project(pytester.path, cases=3, max_errors=5, min_pass_rate=0.1, model_code=model,
+                  scorer={"kind": "regex", "pattern": "(a|aa)+$", "timeout": 0.3})
+    started = time.monotonic()
+    result = pytester.runpytest("--eval-tier=full")
+    assert time.monotonic() - started < 20
+    result.stdout.fnmatch_lines(["*took more than 0.3 s on this output (catastrophic backtracking?)*"])
+    assert result.ret == 1  # every case errored: never a pass
 
 
 def _cmdline(pid: str) -> str:

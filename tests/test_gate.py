@@ -63,7 +63,7 @@ def test_required_counts_use_the_decimal_as_written() -> None:
     assert required_passes(0.55, 100) == 55 and required_passes(0.9, 10) == 9 and required_passes(0.7, 3) == 3
     assert required_passes(0.0, 7) == 0 and required_passes(1.0, 7) == 7
     assert required_paired_sum(0.02, 100) == -2 and required_paired_sum(0.0, 50) == 0
-    assert error_budget(None, 0.01, 350) == 3 and error_budget(2, None, 10) == 2 and error_budget(None, None, 9) == 0
+    assert error_budget(None, 0.01, 350) == 3 and error_budget(2, None, 10) == 2 and error_budget(None, None, 9) is None
 
 
 def test_a_suite_exactly_at_the_threshold_passes() -> None:

@@ -124,7 +124,8 @@ def test_pytest_args_are_split_by_shell_quoting_rules(repo: GitRepo, tmp_path: P
     run = next(run for run in runs if run.name == "Run the eval gates")
     assert "file or directory not found" not in run.stdout and outputs["verdict"] == "pass", run.stdout
     document = json.loads((repo.path / "evalgate-reports" / "results.json").read_text())
-    assert {case["case_id"] for case in document["cases"]} == {"case-001", "case-002"}
+    ran = {case["case_id"] for case in document["cases"]}
+    assert ran and ran <= {"case-001", "case-002"}  # the selection, one argument (it may settle after one case)
     runs, _, _ = run_action(repo.path, {"cache": "false", "tier": "full", "pytest-args": args}, env)
     run = next(run for run in runs if run.name == "Run the eval gates")
     assert "file or directory not found: $HOME" in run.stdout  # taken literally, not expanded

@@ -70,7 +70,7 @@ def baseline_run(pytester: pytest.Pytester, **project: Any) -> Path:
 
 def test_a_regression_against_a_baseline_fails_the_gate(pytester: pytest.Pytester) -> None:
     baseline_run(pytester, cases=10, correct=10, min_pass_rate=0.5)
-    write_project(pytester.path, cases=10, correct=7, min_pass_rate=0.5)
+    write_project(pytester.path, cases=10, correct=7, min_pass_rate=0.5, gate={"regression_population": "suite"})
     result = pytester.runpytest("--eval-tier=full", "--eval-no-cache", "--eval-baseline=baseline.json", "--eval-report=out")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline larger than 0.0%: Δ = -30.0% over 10 paired cases"])
@@ -81,7 +81,8 @@ def test_a_regression_against_a_baseline_fails_the_gate(pytester: pytest.Pyteste
 
 def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
     baseline_run(pytester, cases=10, correct=8, min_pass_rate=0.5)
-    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5, gate={"baseline": "baseline.json", "max_regression": 0.02})
+    write_project(pytester.path, cases=10, correct=9, min_pass_rate=0.5, gate={"baseline": "baseline.json", "max_regression": 0.02,
+                                                                                          "regression_population": "suite"})
     result = pytester.runpytest("--eval-tier=full", "--eval-no-cache")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["qa: PASS — pass rate 90.0% ≥ 50.0% (all 10 cases; 9 pass, 5 needed); no regression vs baseline larger than 2.0% (Δ = +10.0% over 10 paired cases)"])
@@ -90,7 +91,7 @@ def test_no_regression_passes_and_says_so(pytester: pytest.Pytester) -> None:
 def test_baseline_from_the_result_store(pytester: pytest.Pytester) -> None:
     write_project(pytester.path, cases=10, correct=10, min_pass_rate=0.5)
     pytester.runpytest("--eval-tier=full")
-    write_project(pytester.path, cases=10, correct=8, min_pass_rate=0.5)
+    write_project(pytester.path, cases=10, correct=8, min_pass_rate=0.5, gate={"regression_population": "suite"})
     result = pytester.runpytest("--eval-tier=full", "--eval-baseline=store")
     result.stdout.fnmatch_lines(["qa: FAIL — regression vs baseline*Δ = -20.0% over 10 paired cases"])
 
@@ -109,7 +110,7 @@ def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester
     from evalgate.report.merge import merge_reports
 
     baseline = baseline_run(pytester, cases=12, correct=12, min_pass_rate=0.5)
-    write_project(pytester.path, cases=12, correct=6, min_pass_rate=0.5, gate={"baseline": "baseline.json"})
+    write_project(pytester.path, cases=12, correct=6, min_pass_rate=0.5, gate={"baseline": "baseline.json", "regression_population": "suite"})
     for shard in (1, 2):
         pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
     shards = [pytester.path / "s1", pytester.path / "s2"]

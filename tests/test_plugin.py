@@ -27,7 +27,7 @@ def test_passing_gate_exits_zero_and_prints_the_table(pytester: pytest.Pytester)
         [
             "*evalgate verdicts (tier: full)*",
             "suite*verdict*pass rate*interval*gate*cases*errors*time*",
-            "qa*PASS*90.0%*exact: every case ran*≥ 80.0%*10/10*0/0*",
+            "qa*PASS*90.0%*exact: every case ran*≥ 80.0%*10/10*0 *",
             "qa: PASS — pass rate 90.0% ≥ 80.0% (all 10 cases; 9 pass, 8 needed)",
             "all 1 gate(s) passed",
             "*9 passed, 1 case failed*",

@@ -148,7 +148,8 @@ def test_a_capped_tier_takes_a_prefix_long_enough_for_every_slice(pytester: pyte
 def test_a_change_that_hurts_one_slice_against_the_baseline_is_blocked_and_named(pytester: pytest.Pytester) -> None:
     write_project(pytester.path, rows=ROWS, correct=len(ROWS), min_pass_rate=0.5)  # main: every case right
     assert pytester.runpytest("--eval-tier=complete", "--eval-report=base").ret == 0
-    project(pytester, {"min_pass_rate": 0.4, "max_regression": 0.1}, baseline="base/results.json", max_regression=0.2)
+    project(pytester, {"min_pass_rate": 0.4, "max_regression": 0.1}, baseline="base/results.json", max_regression=0.2,
+            regression_population="suite")
     result = pytester.runpytest("--eval-tier=full", "--eval-report=out")
     suite = report(pytester)
     assert suite["baseline"]["decision"] == "PASS"  # overall: 15.9 points lower, within the suite's 20

@@ -66,8 +66,8 @@ def _github(env: Mapping[str, str]) -> EventInfo | None:
         return None
     try:
         payload: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise GitError(f"cannot read the GitHub event payload {path}: {err}") from None
+    except (OSError, ValueError, RecursionError) as err:
+        raise GitError(f"cannot read the GitHub event payload {path}: {type(err).__name__}") from None
     name = env.get("GITHUB_EVENT_NAME", "")
     if "pull_request" in payload and isinstance(payload["pull_request"], dict):
         pull = payload["pull_request"]

@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class CommandModel(ModelAdapter[CommandModelConfig]):
         self.argv = shlex.split(config.command) if isinstance(config.command, str) else list(config.command)
         if not self.argv:
             raise ConfigError("model 'command' is empty; give the program to run, e.g. command = [\"python\", \"model.py\"]")
+        watch_termination()
 
     @property
     def deterministic(self) -> bool:
@@ -76,7 +78,7 @@ class CommandModel(ModelAdapter[CommandModelConfig]):
             stdout, stderr = process.communicate(payload, timeout=self.config.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process.pid)
-            process.communicate()
+            _drain(process)
             raise ModelError(
                 f"{self.argv[0]} did not finish within {self.config.timeout:g} s (killed with its children); raise 'timeout'",
                 kind="timeout",
@@ -91,7 +93,54 @@ class CommandModel(ModelAdapter[CommandModelConfig]):
 
 
 _RUNNING: set[int] = set()
-"""Process groups of commands still running, killed if evalgate exits first (Ctrl-C, -x)."""
+"""Process groups of commands still running, killed if evalgate exits first (Ctrl-C, -x, SIGTERM)."""
+
+
+def _drain(process: subprocess.Popen[str]) -> None:
+    """Collect a killed command's pipes. A process it started in a session of its own (out of
+    reach of the group kill) may still hold them open: those holders are found by the pipe
+    they hold and killed too, so nothing it started outlives the timeout."""
+    try:
+        process.communicate(timeout=2)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            for pid in _pipe_holders(stream.fileno()):
+                _kill_group(pid)
+                _kill(pid)
+    try:
+        process.communicate(timeout=2)
+    except subprocess.TimeoutExpired:  # nothing left to kill that we can see: stop reading
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        process.wait()
+
+
+def _pipe_holders(fd: int) -> list[int]:
+    """Processes holding the other end of the pipe ``fd`` reads (Linux's /proc; none elsewhere)."""
+    try:
+        target = f"pipe:[{os.fstat(fd).st_ino}]"
+        pids = [entry for entry in os.listdir("/proc") if entry.isdigit() and int(entry) != os.getpid()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{handle}") == target for handle in os.listdir(f"/proc/{pid}/fd")):
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _kill_group(pid: int) -> None:
@@ -105,3 +154,29 @@ def _kill_group(pid: int) -> None:
 def _kill_running() -> None:
     for pid in list(_RUNNING):
         _kill_group(pid)
+
+
+def _on_terminate(previous: Any) -> Any:
+    def handler(signum: int, frame: Any) -> None:
+        _kill_running()
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # what SIGTERM would have done, now that no command outlives it
+
+    return handler
+
+
+def watch_termination() -> None:
+    """Kill the running commands' process groups when evalgate is terminated (SIGTERM: a CI
+    job cancelled, a timeout): atexit does not run then. Installed once, from the main thread
+    (where signal handlers live), chaining any handler already there."""
+    global _WATCHING
+    if _WATCHING or threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, _on_terminate(signal.getsignal(signal.SIGTERM)))
+    _WATCHING = True
+
+
+_WATCHING = False

@@ -257,7 +257,7 @@ class OpenAIModel(ModelAdapter[OpenAIModelConfig]):
             payload = json.loads(reply.body)
             choice = payload["choices"][0]
             content = choice["message"]["content"] if self.config.api == "chat" else choice["text"]
-        except (ValueError, KeyError, IndexError, TypeError):
+        except (ValueError, KeyError, IndexError, TypeError, RecursionError):
             raise ModelError(
                 f"response has no {where}: {_excerpt(reply.text)}", kind="bad-response", status=reply.status
             ) from None
@@ -290,7 +290,7 @@ def _vectors(reply: Reply, count: int) -> list[list[float]]:
     try:
         data = sorted(json.loads(reply.body)["data"], key=lambda item: item.get("index", 0))
         vectors = [[float(x) for x in item["embedding"]] for item in data]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ModelError(f"the embeddings answer has no data[].embedding: {_excerpt(reply.text)}", kind="bad-response",
                          status=reply.status) from None
     if len(vectors) != count or any(not vector for vector in vectors):

@@ -84,6 +84,9 @@ class RecordedModel(ModelAdapter[RecordedModelConfig]):
                 row = json.loads(text)
             except json.JSONDecodeError as err:
                 raise DatasetError(f"invalid JSON ({err.msg})", path=self.path, line=line) from None
+            except (ValueError, RecursionError):
+                raise DatasetError("cannot read this JSON line (nested too deeply, or a number of more than 4300 digits)",
+                                   path=self.path, line=line) from None
             field = self.config.input_field if self.config.match == "input" else self.config.id_field
             key = get_field(row, field) if isinstance(row, dict) else None
             output = get_field(row, self.config.output_field) if isinstance(row, dict) else None

@@ -13,6 +13,7 @@ goes only into the Authorization header; error text is redacted and cut short.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import requests
@@ -131,11 +132,12 @@ def post_sticky(target: PullRequest, token: str, body: str, timeout: float = 30)
         "X-GitHub-Api-Version": "2022-11-28",
     })
     base = target.api.rstrip("/")
+    me = _identity(session, target, timeout)
     url: str | None = f"{base}/repos/{target.repository}/issues/{target.number}/comments?per_page=100"
     existing = None
-    while url and existing is None:
+    while url and existing is None and me is not None:
         response = _call(session, "GET", url, timeout)
-        existing = next((c for c in response.json() if MARKER in str(c.get("body", ""))), None)
+        existing = next((c for c in response.json() if MARKER in str(c.get("body", "")) and _author(c) in me), None)
         url = response.links.get("next", {}).get("url")
     if existing is not None:
         _call(session, "PATCH", f"{base}/repos/{target.repository}/issues/comments/{existing['id']}", timeout, {"body": body})
@@ -144,18 +146,35 @@ def post_sticky(target: PullRequest, token: str, body: str, timeout: float = 30)
     return "created"
 
 
+def _identity(session: requests.Session, target: PullRequest, timeout: float) -> frozenset[str] | None:
+    """The logins the token's comments carry (``github-actions`` writes as ``github-actions[bot]``),
+    from GraphQL's ``viewer``; None when GitHub does not say (then no comment is edited)."""
+    graphql = os.environ.get("GITHUB_GRAPHQL_URL") or target.api.rstrip("/") + "/graphql"
+    try:
+        response = session.post(graphql, json={"query": "query { viewer { login } }"}, timeout=timeout)
+        login = response.json()["data"]["viewer"]["login"] if response.ok else None
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(login, str) or not login:
+        return None
+    return frozenset({login, f"{login}[bot]", login.removesuffix("[bot]")})
+
+
+def _author(comment: dict[str, object]) -> str:
+    user = comment.get("user")
+    return str(user.get("login", "")) if isinstance(user, dict) else ""
+
+
 def _call(session: requests.Session, method: str, url: str, timeout: float, body: dict[str, str] | None = None) -> requests.Response:
     try:
         response = session.request(method, url, json=body, timeout=timeout)
     except requests.RequestException as err:
         raise CommentRefused(f"cannot reach GitHub's API ({type(err).__name__})") from None
-    if response.status_code in (401, 403, 404):
-        raise CommentRefused(
-            f"GitHub answered {response.status_code} to {method} {one_line(url.split('?')[0])}: the token cannot write "
-            "to this pull request (a fork's pull request gets a read-only token; elsewhere give the job "
-            "'pull-requests: write')"
-        )
     if response.status_code >= 400:
-        excerpt = one_line(SECRETS(response.text), limit=200)
-        raise CommentRefused(f"GitHub answered {response.status_code} to {method}: {excerpt}")
+        try:
+            said = str(response.json().get("message", ""))
+        except (ValueError, AttributeError):
+            said = response.text
+        excerpt = one_line(SECRETS(said), limit=200)
+        raise CommentRefused(f"GitHub answered {response.status_code} to {method} {one_line(url.split('?')[0])}: {excerpt}")
     return response

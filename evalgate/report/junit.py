@@ -46,7 +46,7 @@ def _case(verdict: SuiteVerdict, shard: str | None) -> TestCase:
         f"verdict={verdict.verdict} pass_rate={percent(verdict.pass_rate)} "
         f"interval=[{percent(low)}, {percent(high)}] method={verdict.method} "
         f"threshold={percent(verdict.threshold)} counted={verdict.counted}/{verdict.population} ran={verdict.cases_run} "
-        f"errors={verdict.errors}/{verdict.max_errors} alpha={verdict.alpha:g} "
+        f"errors={verdict.errors}/{'-' if verdict.max_errors is None else verdict.max_errors} alpha={verdict.alpha:g} "
         f"decided_at={verdict.decided_at} model_calls={verdict.model_calls} model_seconds={verdict.seconds:.3f} "
         f"saved_cache={verdict.cache_hits} saved_sampling={verdict.saved_by_sampling} "
         f"saved_early_stop={verdict.saved_by_early_stop}"

@@ -70,6 +70,8 @@ def merge_reports(
             baseline=baselines.get(name) if baseline else None, variants=tuple(info.variants),
             control=_control(baselines.get(name), info, order, name in deselected),
             slices=_slices(info, order, name in deselected),
+            kind=info.gate.population or "suite", regression_kind=info.gate.regression_population or "distribution",
+            alpha_fail_cap=info.alpha_fail_cap,
         )
         verdicts.append(replace(decide(spec, suite_results), **where[name]))
     return verdicts, list(results.values()), documents[0].tier, prices

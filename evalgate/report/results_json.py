@@ -88,6 +88,9 @@ def suite_report(verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: Co
         calls_saved=CallsSaved(
             cache=verdict.cache_hits, sampling=verdict.saved_by_sampling, early_stop=verdict.saved_by_early_stop
         ),
+        calls_after_verdict=verdict.calls_after_verdict,
+        population_kind=verdict.kind,
+        regression_kind=verdict.regression_kind,
         more_needed=verdict.more_needed,
         baseline=comparison,
         consistency=consistency,

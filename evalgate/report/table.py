@@ -30,7 +30,7 @@ def row(verdict: SuiteVerdict) -> tuple[str, ...]:
         interval,
         f"≥ {percent(verdict.threshold)} α={verdict.alpha:g}",
         cases(verdict),
-        f"{verdict.errors}/{verdict.max_errors}",
+        str(verdict.errors) if verdict.max_errors is None else f"{verdict.errors}/{verdict.max_errors}",
         saved(verdict),
         "-" if verdict.wall_seconds is None else f"{verdict.wall_seconds:.1f}s",
     )
@@ -48,7 +48,8 @@ def cases(verdict: SuiteVerdict) -> str:
 
 
 def saved(verdict: SuiteVerdict) -> str:
-    """Model calls saved, by source: ``cache 20, sample 280, stop 100`` (or ``-``)."""
+    """Model calls saved, by source: ``cache 20, sample 280, stop 100`` (or ``-``), and the
+    calls made after the verdict settled (``6 after``)."""
     parts = [
         f"{label} {count}"
         for label, count in (
@@ -58,6 +59,8 @@ def saved(verdict: SuiteVerdict) -> str:
         )
         if count
     ]
+    if verdict.calls_after_verdict:
+        parts.append(f"{verdict.calls_after_verdict} after")  # calls in flight when the verdict settled
     return ", ".join(parts) or "-"
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from evalgate.cases import Case
 from evalgate.project import Suite
+from evalgate.untrusted import one_line
 from evalgate.variants import Variant
 
 
@@ -79,3 +81,16 @@ def _item_name(case_id: str, variant: str | None, repeat: int, repeats: int) -> 
     if repeats > 1:
         parts.append(f"r{repeat + 1}")
     return f"{case_id}[{'-'.join(parts)}]" if parts else case_id
+
+
+def safe_nodeid(path: Path, root: Path) -> str:
+    """A suite file's node id: its path from the rootdir, as pytest would write it, with what a
+    file name could smuggle into pytest's output made visible — a line break (``\n``), other
+    control characters, and ``::`` (pytest's separator: ``a::b.toml`` would read as a file ``a``
+    with a test ``b.toml``, and xdist would schedule the wrong items). Every process computes the
+    same id, so ``-n`` and ``--lf`` work as for any file."""
+    try:
+        relative = path.relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return one_line(relative).replace("::", ":\u2060:")

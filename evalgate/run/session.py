@@ -17,7 +17,7 @@ from evalgate.config import GateConfig, TierConfig
 from evalgate.config_errors import line_of_key
 from evalgate.project import Project, Suite
 from evalgate.results import CaseResult, variant_label
-from evalgate.run.planned import PlannedSuite
+from evalgate.run.planned import PlannedSuite, safe_nodeid
 from evalgate.run.sampling import cases_for_tier
 from evalgate.run.sharding import in_shard
 from evalgate.variants import load_variants
@@ -93,6 +93,8 @@ class EvalSession:
                     suite, cases, repeats, tier_name, early_stop, full_order, variants, project.config.seed
                 )
         self.by_name = {planned.suite.name: planned for planned in self.planned.values()}
+        self._by_nodeid: dict[str, PlannedSuite] | None = None
+        """A suite file's node id (:func:`~evalgate.run.planned.safe_nodeid`) → its plan."""
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         """Suite name → case ids (and ``q1[typo]`` variant labels) actually collected, after
         ``-k`` and friends."""
@@ -152,8 +154,10 @@ class EvalSession:
     def schedule_nodeid(self, nodeid: str, rootdir: Path) -> bool:
         """Like :meth:`schedule`, from a node id (what xdist workers report); False when
         the node is not an eval case."""
-        file_part, sep, name = nodeid.partition("::")
-        planned = self.planned.get((rootdir / file_part).resolve()) if sep else None
+        file_part, sep, name = nodeid.rpartition("::")  # case ids hold no "::"; a file's is escaped
+        if self._by_nodeid is None:
+            self._by_nodeid = {safe_nodeid(path, rootdir): planned for path, planned in self.planned.items()}
+        planned = self._by_nodeid.get(file_part) if sep else None
         if planned is None:
             return False
         found = planned.by_item_name.get(name)
@@ -214,10 +218,15 @@ class EvalSession:
         baseline = self.baselines.get(suite.name)
         chosen = set(order) if selected else None
         cases = [case for case in suite.cases if chosen is None or case.id in chosen]
+        # A selection inside a capped tier's sample is a sample of the selection, not all of it:
+        # its verdict is about what the selected cases stand for, never exact.
+        sampled_selection = selected and len(planned.cases) < total
         return SuiteSpec(
             suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
             baseline=baseline, variants=self.variants_run(planned, order),
             control=control_passes(baseline, [case.id for case in cases]), slices=slice_plan(gate, cases),
+            kind="distribution" if sampled_selection else (gate.population or "suite"),
+            regression_kind=gate.regression_population or "distribution", alpha_fail_cap=self.alpha_fail_cap(),
         )
 
     def group_spec(self, planned: PlannedSuite) -> SuiteSpec:
@@ -229,7 +238,8 @@ class EvalSession:
         return SuiteSpec(
             suite.name, gate, planned.full_order, total, total, repeats=planned.repeats, baseline=baseline,
             variants=planned.variant_names, control=control_passes(baseline, [case.id for case in suite.cases]),
-            slices=slice_plan(gate, suite.cases),
+            slices=slice_plan(gate, suite.cases), kind=gate.population or "suite",
+            regression_kind=gate.regression_population or "distribution", alpha_fail_cap=self.alpha_fail_cap(),
         )
 
     def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
@@ -265,9 +275,18 @@ class EvalSession:
         planned = self.planned.get(suite.path)
         if planned is not None:
             gate = tightened(gate, self.project.tier(planned.tier))
-        if self.undecided is None:
-            return gate
-        return gate.model_copy(update={"undecided": self.undecided})
+        project = self.project.config
+        resolved: dict[str, object] = {"population": gate.population or project.population,
+                                       "regression_population": gate.regression_population or project.regression_population}
+        if self.undecided is not None:
+            resolved["undecided"] = self.undecided
+        return gate.model_copy(update=resolved)
+
+    def alpha_fail_cap(self) -> float | None:
+        """Each suite's share of ``run_alpha`` for its FAIL side (Bonferroni over the suites this
+        run gates), or None when the run does not bound its family-wise error, or gates one suite."""
+        run_alpha, gated = self.project.config.run_alpha, len(self.planned)
+        return run_alpha / gated if run_alpha is not None and gated > 1 else None
 
     def case_texts(self) -> dict[tuple[str, str], CaseText]:
         """What each case that ran asked and expected, for report.html."""
@@ -302,6 +321,7 @@ class EvalSession:
                 scheduled=order if planned and len(order) < len(planned.cases) else None,
                 variants=list(spec.variants),
                 control=spec.control,
+                alpha_fail_cap=spec.alpha_fail_cap,
                 slice_tags={case.id: list(case.tags) for case in suite.cases} if planned and suite.config.gate.slices else None,
             )
         return meta

@@ -72,7 +72,7 @@ def read_labels(path: Path) -> list[tuple[str, str, bool]]:
             continue
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             row = None
         if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("output"), str) or not isinstance(row.get("pass"), bool):
             raise ConfigError(

@@ -54,12 +54,24 @@ def contains(output: str, case: Case, config: ContainsScorerConfig) -> Score:
 
 
 def regex(output: str, case: Case, config: RegexScorerConfig) -> Score:
+    """Python's ``re`` syntax, matched by the ``regex`` engine (mrab-regex, VERSION0: ``re``'s
+    semantics) because it can stop a match at a deadline; ``re`` cannot be interrupted, and a
+    pattern that backtracks catastrophically on one output would hang the whole run."""
+    import regex as engine  # only suites with a regex scorer pay for the import
+
     pattern = config.pattern if config.pattern is not None else str(case.expected)
     try:
-        compiled = re.compile(pattern, re.IGNORECASE if config.ignore_case else 0)
-    except re.error as err:
+        compiled = engine.compile(pattern, engine.IGNORECASE if config.ignore_case else 0)
+    except engine.error as err:
         raise ScorerError(f"case {case.id}: expected value is not a valid regex ({err})") from None
-    match = compiled.fullmatch(output.strip()) if config.fullmatch else compiled.search(output)
+    try:
+        if config.fullmatch:
+            match = compiled.fullmatch(output.strip(), timeout=config.timeout)
+        else:
+            match = compiled.search(output, timeout=config.timeout)
+    except TimeoutError:
+        raise ScorerError(f"/{pattern}/ took more than {config.timeout:g} s on this output (catastrophic backtracking?); "
+                          "simplify the pattern or raise the scorer's 'timeout'") from None
     if match:
         return Score(1.0, True, f"/{pattern}/ matched {show(match.group(0))}")
     return Score(0.0, False, f"/{pattern}/ did not match {show(output)}")
@@ -102,6 +114,8 @@ def json_scorer(output: str, case: Case, config: JsonScorerConfig) -> Score:
         document = json.loads(text)
     except json.JSONDecodeError as err:
         return Score(0.0, False, f"not valid JSON ({err.msg}): {show(output)}")
+    except (ValueError, RecursionError):
+        return Score(0.0, False, f"not JSON evalgate can read (nested too deeply, or a number of more than 4300 digits): {show(output)}")
     want = config.value if config.value is not None else case.expected
     if config.field is None:
         if want is None:

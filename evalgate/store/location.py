@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 from evalgate.checkout import default_branches, run_ref
@@ -50,19 +52,31 @@ def store_trust(project: Project) -> Trust:
 
 
 def _send(store: ResultStore, path: Path) -> None:
-    """Send an earlier run's spool to the server, then remove it (kept when that fails)."""
-    from evalgate.store.transfer import send_spool
+    """Send an earlier run's spool to the server, then remove it (kept when that fails). Rows the
+    server refuses (a NUL byte it cannot store) are written beside the spool and named: they
+    never keep the rest from being sent."""
+    from evalgate.store.transfer import Quarantine, send_spool
 
     spooled = ResultStore.open(path, store.db.trust)
+    quarantine = Quarantine()
     try:
-        sent = send_spool(spooled, store)
+        sent = send_spool(spooled, store, quarantine)
     except Exception as err:  # noqa: BLE001 - a spool that cannot be sent must not stop the run
-        store.problems.append(f"could not send the spool {path} to {store.location} ({SECRETS(one_line(str(err), limit=200))}); kept for the next run")
+        store.db.problems.append(f"could not send the spool {path} to {store.location} ({SECRETS(one_line(str(err), limit=200))}); kept for the next run")
         return
     finally:
         spooled.close()
+    if quarantine.rows:
+        aside = path.with_name(f"{path.stem}.quarantine-{int(time.time())}.jsonl")
+        with aside.open("w", encoding="utf-8") as handle:
+            for table, row, why in quarantine.rows:
+                handle.write(json.dumps({"table": table, "why": why, "row": row}, default=str) + "\n")
+        named = ", ".join(sorted({f"{table} {row.get('suite', '')}::{row.get('case_id', row.get('key', '?'))!r}"
+                                  for table, row, _ in quarantine.rows})[:5])
+        store.db.problems.append(f"the shared store refused {len(quarantine.rows)} row(s) of the spool ({one_line(named, limit=300)}); "
+                                 f"kept in {aside}, the rest was sent")
     path.unlink(missing_ok=True)
-    store.notices.append(f"sent {sent} result(s) an earlier run kept in {path} while the shared store was unreachable to {store.location}")
+    store.db.notices.append(f"sent {sent} result(s) an earlier run kept in {path} while the shared store was unreachable to {store.location}")
 
 
 def existing_store(project: Project) -> ResultStore | None:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from evalgate.redact import SECRETS
-from evalgate.store.schema import apply_migrations
+from evalgate.store.schema import POSTGRES_HAS_TABLE, apply_migrations
 
 PRIMARY_KEYS = {
     "cache": ("key", "run_id"),
@@ -83,8 +83,9 @@ class PostgresConnection:
 
 
 def display(url: str) -> str:
-    """The URL as evalgate prints it: any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+    """The URL as evalgate prints it: any password replaced by ``***`` (in the user part and as a
+    ``password=`` parameter), and every registered secret redacted."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", SECRETS(url))
 
 
 def connect(url: str, timeout: float = 10) -> PostgresConnection:
@@ -99,7 +100,7 @@ def connect(url: str, timeout: float = 10) -> PostgresConnection:
         psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)), application_name="evalgate")
     )
     try:
-        apply_migrations(connection, "BEGIN", ("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,)))
+        apply_migrations(connection, "BEGIN", ("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,)), POSTGRES_HAS_TABLE)
     except BaseException:
         connection.close()
         raise

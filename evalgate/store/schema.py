@@ -194,16 +194,24 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
 """Applied in order, each in its own transaction, recorded in ``migrations``."""
 
 
-def apply_migrations(connection: Any, begin: str, lock: tuple[str, tuple[Any, ...]] | None = None) -> None:
+SQLITE_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+POSTGRES_HAS_TABLE = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?"
+
+
+def apply_migrations(connection: Any, begin: str, lock: tuple[str, tuple[Any, ...]] | None = None,
+                     has_table: str = SQLITE_HAS_TABLE) -> None:
     """Apply the migrations ``connection`` has not recorded yet, in one transaction opened
-    with ``begin`` (after taking ``lock``, a statement and its parameters, when given)."""
+    with ``begin`` (after taking ``lock``, a statement and its parameters, when given). A store
+    that is up to date runs no DDL at all: a role that may only read and write rows (a fork's
+    pull request on a shared store, docs/security.md) opens it as well."""
     connection.execute(begin)
     try:
         if lock is not None:
             connection.execute(*lock)
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
-        )
+        if connection.execute(has_table, ("migrations",)).fetchone() is None:
+            connection.execute(
+                "CREATE TABLE migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+            )
         applied = {row[0] for row in connection.execute("SELECT version FROM migrations").fetchall()}
         for version, name, script in MIGRATIONS:
             if version in applied:

@@ -11,11 +11,14 @@ pushing twice, or pushing while CI writes, copies nothing twice and loses nothin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from evalgate.store.sqlite import ResultStore
 
 BATCH = 1000
+_QUARANTINE: Quarantine | None = None
+"""Where :func:`_copy` puts refused rows while a spool is sent (None: a refusal raises)."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,21 @@ def copy_entries(source: ResultStore, target: ResultStore) -> Copied:
     return Copied(entries, maps)
 
 
-def send_spool(spool: ResultStore, target: ResultStore) -> int:
+@dataclass
+class Quarantine:
+    """Rows the target refused (a NUL byte PostgreSQL cannot store, say): kept aside, named."""
+
+    rows: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    """``(table, the row by column, why)``."""
+
+
+def send_spool(spool: ResultStore, target: ResultStore, quarantine: Quarantine | None = None) -> int:
     """Send everything a run kept in its local spool while the shared store was gone — cache
     entries, maps, and its run with its results, so baselines and shards see it — into
-    ``target``; the number of results sent."""
+    ``target``; the number of results sent. A row the target refuses does not strand the
+    rest: it goes to ``quarantine`` and everything else is sent."""
+    global _QUARANTINE
+    _QUARANTINE = quarantine
     copy_entries(spool, target)
     _copy(spool, target, "runs", ("run_id", "label", "started_at", "finished_at", "hits", "misses", "commit_sha", "branch",
                                   "run_group", "ref", "sig"))
@@ -60,7 +74,18 @@ def _copy(source: ResultStore, target: ResultStore, table: str, columns: tuple[s
     rows = source_db.connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
     insert = f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     for start in range(0, len(rows), BATCH):
-        with target_db.lock, target_db.transaction() as connection:
-            connection.executemany(insert, [tuple(row) for row in rows[start : start + BATCH]])
+        batch = [tuple(row) for row in rows[start : start + BATCH]]
+        try:
+            with target_db.lock, target_db.transaction() as connection:
+                connection.executemany(insert, batch)
+        except target_db.errors:
+            if _QUARANTINE is None:
+                raise
+            for row in batch:  # one at a time: only the rows the target refuses stay behind
+                try:
+                    with target_db.lock, target_db.transaction() as connection:
+                        connection.execute(insert, row)
+                except target_db.errors as err:
+                    _QUARANTINE.rows.append((table, dict(zip(columns, row, strict=True)), type(err).__name__))
     after = target_db.connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     return int(after - before)

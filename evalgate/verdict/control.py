@@ -26,6 +26,14 @@ with running, smoothed estimates m̂ and σ̂² of Y's mean and variance, capped
 the bet is large; a Bernoulli-variance plug-in (the direct test's) would bet as if D were a
 coin.
 
+**Never much dearer than the direct test.** With an unrelated or anti-correlated baseline
+(shuffled outcomes, changed data) the control variate only adds noise, and alone it cost up to
+1.26× the direct test's cases. So each side's capital is the *average* of the control-variate
+bet's and the direct bet's (:mod:`evalgate.verdict.sequential`'s, on the same reads): both are
+test supermartingales under the same null and filtration, so their average is one, and it
+reaches 1/α as soon as either reaches 2/α — a correlated baseline keeps most of its saving, an
+unrelated one costs about what the direct test does (``bench/control.py`` measures both).
+
 Errored candidate cases are never evidence: the PASS side reads them as fails (Y at its
 least), the FAIL side as passes. A baseline's errored case is a known non-pass (S_b counts
 passes), so it carries no uncertainty.
@@ -37,7 +45,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from evalgate.verdict.sequential import Decision
+from evalgate.verdict.sequential import Decision, _Capital
+from evalgate.verdict.sequential import _bet as _direct_bet
 
 CAP = 0.75
 """Largest share of the positivity range a bet may take (one unlucky case cannot ruin it)."""
@@ -68,9 +77,12 @@ class ControlVariateTest:
     pairs: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
     """Counts of scored (candidate, baseline) pairs: index 2·x_c + x_b."""
     up: float = 1.0
-    """The PASS side's capital (against "total ≤ required − 1")."""
+    """The PASS side's control-variate capital (against "total ≤ required − 1")."""
     down: float = 1.0
-    """The FAIL side's capital (against "total ≥ required")."""
+    """The FAIL side's control-variate capital (against "total ≥ required")."""
+    direct_up: _Capital = field(default_factory=_Capital)
+    """The direct test's PASS-side capital on the same reads (averaged with ``up``)."""
+    direct_down: _Capital = field(default_factory=_Capital)
     decision: Decision | None = None
     decided_at: int | None = None
 
@@ -109,6 +121,14 @@ class ControlVariateTest:
         mean, variance = self._moments(beta)
         low = 0 if candidate is None else candidate
         high = 1 if candidate is None else candidate
+        # The direct test's bets on the candidate alone (see the module docstring).
+        smoothing = self.seen + 1.0
+        direct = (self.required - 1 - self.low_total) / left
+        if self.sides[0] and 0.0 < direct < 1.0:
+            _direct_bet(self.direct_up, low - direct, (self.low_total + 0.5) / smoothing - direct, 1.0 / direct, direct)
+        direct = (self.required - self.high_total) / left
+        if self.sides[1] and 0.0 < direct < 1.0:
+            _direct_bet(self.direct_down, direct - high, direct - (self.high_total + 0.5) / smoothing, 1.0 / (1.0 - direct), direct)
         # PASS side: H0 "total ≤ required − 1".
         mu = (self.required - 1 - self.low_total) / left - beta * baseline_mean
         if self.sides[0] and 0.0 < (self.required - 1 - self.low_total) / left < 1.0:
@@ -142,10 +162,16 @@ class ControlVariateTest:
             self._settle("PASS")  # already counted: no later case can take it back
         elif self.sides[1] and self.high_total + self.remaining < self.required:
             self._settle("FAIL")
-        elif self.up >= 1.0 / self.alpha_pass:
+        elif self.capital("up") >= 1.0 / self.alpha_pass:
             self._settle("PASS")
-        elif self.down >= 1.0 / self.alpha_fail:
+        elif self.capital("down") >= 1.0 / self.alpha_fail:
             self._settle("FAIL")
+
+    def capital(self, direction: str) -> float:
+        """A side's capital: the average of the control-variate bet's and the direct bet's."""
+        if direction == "up":
+            return 0.5 * (self.up + self.direct_up.value("hedged"))
+        return 0.5 * (self.down + self.direct_down.value("hedged"))
 
     def _settle(self, decision: Decision) -> None:
         self.decision = decision

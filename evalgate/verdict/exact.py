@@ -25,11 +25,12 @@ def required_paired_sum(max_regression: float, population: int) -> int:
     return math.ceil(-as_written(max_regression) * population)
 
 
-def error_budget(max_errors: int | None, max_error_rate: float | None, cases: int) -> int:
+def error_budget(max_errors: int | None, max_error_rate: float | None, cases: int) -> int | None:
     """The most errored cases a run of ``cases`` planned cases may have: ``max_errors``
-    when set, else ``max_error_rate`` of them rounded down (0 when neither is set)."""
+    when set, else ``max_error_rate`` of them rounded down; None when neither is set (then
+    errored cases only count against the pass rate, see :mod:`evalgate.verdict.monitor`)."""
     if max_errors is not None:
         return max_errors
     if max_error_rate is not None:
         return math.floor(as_written(max_error_rate) * cases)
-    return 0
+    return None

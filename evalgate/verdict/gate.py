@@ -20,6 +20,7 @@ from enum import StrEnum
 from evalgate.results import CaseResult
 from evalgate.verdict.consistency import Consistency, consistency, describe
 from evalgate.verdict.control import ControlVariateTest, control_bounds
+from evalgate.verdict.distribution import MeanTest, Population, mean_bounds
 from evalgate.verdict.monitor import CODE_VALUES, OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
@@ -64,8 +65,8 @@ class SuiteVerdict:
     """Cases the verdict is about (the suite, or the selected cases)."""
     selected: bool
     """The population is a selection (``-k``, ``--lf``) of the suite."""
-    max_errors: int
-    """The error budget b of the planned cases."""
+    max_errors: int | None
+    """The error budget b of the planned cases (None: no budget; errors count as fails)."""
     counted: int
     """Cases the verdict read, in sampling order."""
     passed: int
@@ -114,6 +115,14 @@ class SuiteVerdict:
     """With a control: ``(candidate, baseline)`` of the counted cases, for the picture's intervals."""
     gap: GapVerdict | None = None
     """The gap between the best and the worst gated slice (with ``max_gap``)."""
+    kind: Population = "suite"
+    """What the pass-rate verdict is about: these cases (``suite``) or the distribution they sample."""
+    regression_kind: Population = "distribution"
+    """What the baseline comparison is about."""
+    calls_after_verdict: int = 0
+    """Model calls made for cases beyond the prefix that settled the verdict: calls already in
+    flight or dispatched ahead when it settled (the price of concurrency, at most about twice
+    the model's concurrency)."""
 
     @property
     def pass_rate(self) -> float | None:
@@ -147,6 +156,7 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     hits = calls = 0
     seconds = 0.0
     first_error = None
+    results = list(results)
     for result in results:
         reader.take(result)
         hits += result.cached
@@ -162,7 +172,12 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     outcomes = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= spec.repeats}
     prefix_outcomes = {case_id: outcome for case_id, outcome, _ in prefix}
     judge = _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
-    return judge.with_slices(judge.with_consistency(judge.verdict(), reader.flips))
+    made = judge.with_slices(judge.with_consistency(judge.verdict(), reader.flips))
+    if made.decided_at is not None:
+        settled = set(spec.order[: made.decided_at])
+        after = sum(1 for result in results if not result.cached and result.case_id not in settled)
+        made = replace(made, calls_after_verdict=after)
+    return made
 
 
 class _Judge:
@@ -186,7 +201,8 @@ class _Judge:
         self.gate = spec.gate
         self.complete = len(prefix) == len(spec.order)
         """Every planned case has all its runs."""
-        self.exact = self.complete and not spec.capped and bool(spec.order)
+        self.exact = self.complete and not spec.capped and bool(spec.order) and spec.kind == "suite"
+        """Every case of the population ran, and the verdict is about them (never about a distribution)."""
 
     def verdict(self) -> SuiteVerdict:
         spec = self.spec
@@ -204,11 +220,16 @@ class _Judge:
         monitor, spec = self.monitor, self.spec
         counts = monitor.counts
         n = spec.population
-        if counts["error"] > monitor.budget:
+        if monitor.budget is not None and counts["error"] > monitor.budget:
             return self._error(counts["error"], n, exact=True)
         if counts["error"] == n:
             return self._make(Verdict.ERROR, self._no_score(), True, counted=n, exact=True)
         passes = counts["pass"]
+        if monitor.budget is None and passes < monitor.required <= passes + counts["error"]:
+            first = f"; first error: {self.first_error}" if self.first_error else ""
+            return self._make(Verdict.ERROR, f"{counts['error']} errored case(s) decide it: {passes} of {n} pass, "
+                              f"{monitor.required} needed, and the errored ones were never scored (re-run them){first}",
+                              True, counted=n, exact=True)
         relation = "≥" if passes >= monitor.required else "<"
         verdict = Verdict.PASS if passes >= monitor.required else Verdict.FAIL
         everything = f"all {self._cases(n)}" if not spec.selected else self._cases(n)
@@ -223,11 +244,14 @@ class _Judge:
         # The monitor's decision comes first: it is the one the live early stop acted on.
         if monitor.decision == "ERROR":
             assert monitor.decided_at is not None
+            if monitor.budget is None:
+                first = f"; first error: {self.first_error}" if self.first_error else ""
+                return self._make(Verdict.ERROR, monitor.error_reason() + first, True, counted=monitor.decided_at)
             return self._error(monitor.counts_at_decision["error"], monitor.decided_at)
         if monitor.decision in ("PASS", "FAIL"):
             return self._settled()
         observed_errors = sum(outcome == "error" for outcome in self.outcomes.values())
-        if observed_errors > monitor.budget:  # beyond the prefix too: an exact fact
+        if monitor.budget is not None and observed_errors > monitor.budget:  # beyond the prefix too: an exact fact
             return self._error(observed_errors, monitor.seen)
         if not self.complete:
             return self._make(
@@ -256,9 +280,9 @@ class _Judge:
         elif verdict == Verdict.FAIL and threshold_side != "FAIL":
             reason = "regression vs baseline"  # replaced below with the comparison's numbers
         else:
-            relation = "≥" if verdict == Verdict.PASS else "<"
+            relation = ("≥" if verdict == Verdict.PASS else "<") if self.spec.kind == "suite" else (">" if verdict == Verdict.PASS else "<")
             reason = (
-                f"pass rate {relation} {self._threshold()}: settled after {at} of {self._cases(self.spec.population)} "
+                f"pass rate {self._of()}{relation} {self._threshold()}: settled after {at} of {self._cases(self.spec.population)} "
                 f"({counts['pass'] / at:.1%} so far) by an anytime-valid test at {self._alpha_text(verdict)}"
             )
         compared, reason, verdict, blocks = self._with_baseline(verdict, reason, exact=False)
@@ -276,7 +300,10 @@ class _Judge:
             if more is not None
             else f"no outcome of the remaining cases can settle it at α = {gate.alpha:g}"
         )
-        if spec.capped:
+        if spec.kind == "distribution":
+            why = (f"the {len(spec.order)} cases read cannot settle the distribution's pass rate against {self._threshold()} "
+                   f"at α = {gate.alpha:g} (a sample of the inputs: never exact)")
+        elif spec.capped:
             why = f"a sample of {len(spec.order)} of {self._cases(spec.population)} cannot settle pass rate ≥ {self._threshold()} at α = {gate.alpha:g}"
         else:
             why = f"the cases run cannot settle pass rate ≥ {self._threshold()} at α = {gate.alpha:g}"
@@ -367,13 +394,13 @@ class _Judge:
                 return None, reason, verdict, True
             undecided_blocks = gate.undecided == "fail"
             return None, f"{reason}; {problem}", Verdict.UNDECIDED, undecided_blocks
-        everything = exact and all(case in spec.baseline.outcomes for case in spec.order)
+        everything = exact and spec.regression_kind == "suite" and all(case in spec.baseline.outcomes for case in spec.order)
         decision = None
         if everything:
             both = {case: self.outcomes[case] for case in spec.order}
             decision = exact_comparison(both, {case: spec.baseline.outcomes[case] for case in spec.order}, monitor.paired_required)
         compared = comparison(monitor, decision)
-        margin = f"{gate.max_regression:.1%}"
+        margin = f"{gate.max_regression:.1%}" + (" on the distribution" if spec.regression_kind == "distribution" else "")
         delta = self._delta_text(compared).removeprefix(", ")
         if compared.decision == "FAIL":
             return compared, f"regression vs baseline larger than {margin}: {delta}", Verdict.FAIL, True
@@ -385,7 +412,8 @@ class _Judge:
         undecided_blocks = gate.undecided == "fail" or (gate.undecided == "estimate" and compared.difference < -gate.max_regression)
         return (
             compared,
-            f"{reason}; the baseline comparison is not settled at α = {gate.alpha:g} ({delta}); "
+            f"{reason}; the baseline comparison{' on the distribution' if spec.regression_kind == 'distribution' else ''} "
+            f"is not settled at α = {gate.alpha:g} ({delta}); "
             f"policy '{gate.undecided}' {'blocks the merge' if undecided_blocks else 'does not block'}",
             Verdict.UNDECIDED,
             undecided_blocks,
@@ -405,12 +433,19 @@ class _Judge:
     def _threshold(self) -> str:
         return f"{self.gate.min_pass_rate:.1%}"
 
+    def _of(self) -> str:
+        """What the pass rate is of, when not these cases: the distribution the cases sample."""
+        return "of the distribution the cases sample " if self.spec.kind == "distribution" else ""
+
     def _cases(self, n: int) -> str:
         return f"the {n} selected cases" if self.spec.selected else f"{n} cases"
 
     def _alpha_text(self, verdict: Verdict) -> str:
         if verdict == Verdict.FAIL and self.monitor.alpha_fail < self.gate.alpha:
-            return f"α = {self.monitor.alpha_fail:g} (α = {self.gate.alpha:g} split over the suite's gates)"
+            cap = self.spec.alpha_fail_cap
+            whose = ("the run's α split over its suites and the suite's gates" if cap is not None and cap < self.gate.alpha
+                     else f"α = {self.gate.alpha:g} split over the suite's gates")
+            return f"α = {self.monitor.alpha_fail:.3g} ({whose})"
         return f"α = {self.gate.alpha:g}"
 
     @staticmethod
@@ -438,6 +473,10 @@ class _Judge:
         if exact:
             passes = counts["pass"]
             interval, method, confidence = (passes / spec.population,) * 2, EXACT, 1.0
+        elif values and isinstance(monitor.threshold, MeanTest):
+            interval = mean_bounds(values, gate.alpha, alpha_high=monitor.alpha_fail)
+            confidence = 1 - gate.alpha - monitor.alpha_fail
+            method = f"anytime-valid {confidence:.1%} CS for the distribution's rate".replace(".0%", "%")
         elif values and isinstance(monitor.threshold, ControlVariateTest):
             assert spec.control is not None
             interval = control_bounds(monitor.control_read[:counted], spec.population, spec.control, gate.alpha, monitor.alpha_fail)
@@ -483,6 +522,8 @@ class _Judge:
             codes=tuple(codes),
             control=spec.control if isinstance(monitor.threshold, ControlVariateTest) else None,
             control_pairs=tuple(monitor.control_read[:counted]) if isinstance(monitor.threshold, ControlVariateTest) else (),
+            kind=spec.kind,
+            regression_kind=spec.regression_kind,
         )
 
 
@@ -520,6 +561,8 @@ def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[i
     for k in grid:
         if verdict.control is not None and verdict.control_pairs:  # the verdict's own method
             low, high = control_bounds(verdict.control_pairs[:k], verdict.population, verdict.control, verdict.alpha, verdict.alpha_fail)
+        elif verdict.kind == "distribution":
+            low, high = mean_bounds(values[:k], verdict.alpha, alpha_high=verdict.alpha_fail)
         else:
             low, high = confidence_bounds(values[:k], verdict.population, verdict.alpha, alpha_high=verdict.alpha_fail)
         trajectory.append((k, float(low), float(high)))

@@ -8,9 +8,15 @@ nowhere else. A suite has up to three gates, and the monitor keeps a test for ea
 - **pass rate**: at least k* = ⌈τ·N⌉ of the N cases of the population pass
   (:func:`~evalgate.verdict.exact.required_passes`); errored cases are never evidence
   (see :mod:`evalgate.verdict.sequential`);
-- **error budget**: at most b of the planned cases error. More errors seen than b is an
-  exact ERROR; an early PASS also needs the test "errors among the planned cases ≤ b" to
-  be settled, so it agrees with running every planned case;
+- **errors**: an errored case is never evidence about the model — the PASS side counts it
+  as a fail, the FAIL side as a pass, so errors can only keep a verdict from settling. By
+  default that is all: an early PASS needs no share of the suite to be error-free (it holds
+  with every errored case a fail). When the endpoint is failing — more than half of the cases
+  read errored, once at least :data:`OUTAGE_CASES` are read — the suite stops as ERROR
+  instead of spending calls on an outage. With an explicit budget (``max_errors`` or
+  ``max_error_rate``: at most b of the planned cases error) more errors seen than b is an
+  exact ERROR, and an early PASS also needs the test "errors among the planned cases ≤ b"
+  to be settled, so it agrees with running every planned case;
 - **baseline** (when the gate has one): the candidate's pass rate is at most δ below the
   baseline's on the population — a paired test on D = candidate − baseline per case;
 - **consistency** (``min_consistency``, in tiers with robustness variants): at least
@@ -30,14 +36,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evalgate.config import GateConfig
+from evalgate.config import GateConfig, as_written
 from evalgate.verdict.control import ControlVariateTest
+from evalgate.verdict.distribution import MeanTest, Population
 from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
 from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, BudgetTest
 from evalgate.verdict.slices import SlicePlan, SliceTracker
 
 SuiteDecision = Literal["PASS", "FAIL", "ERROR"]
+OUTAGE_CASES = 10
+"""Cases read before "more than half errored" stops a suite without an error budget as ERROR."""
 OUTCOME_CODES: dict[Outcome, int] = {"fail": 0, "pass": 1, "error": 2}
 CODE_VALUES: dict[int, tuple[int, int]] = {code: OUTCOME_VALUES[outcome] for outcome, code in OUTCOME_CODES.items()}
 """An outcome code's ``(low, high)`` for the betting tests (see ``OUTCOME_VALUES``)."""
@@ -93,6 +102,14 @@ class SuiteSpec:
     """The baseline's exact pass count over the whole population, when the baseline has
     every case of it: the pass-rate gate then uses it as a control variate
     (:mod:`evalgate.verdict.control`)."""
+    kind: Population = "suite"
+    """What the pass-rate (and consistency) verdict is about: ``suite`` — these cases, exact
+    once all ran; ``distribution`` — the inputs the cases sample (:mod:`evalgate.verdict.distribution`)."""
+    regression_kind: Population = "distribution"
+    """What the baseline comparison is about (same two meanings)."""
+    alpha_fail_cap: float | None = None
+    """The FAIL side's α for the whole suite when the run spends one α across all its gates
+    (``run_alpha``): the suite's share; None when the suite spends its own."""
 
     @property
     def gates_consistency(self) -> bool:
@@ -124,18 +141,19 @@ class SuiteMonitor:
     """Every test of a suite's gates, fed its cases in sampling order."""
 
     spec: SuiteSpec
-    threshold: BettingTest | ControlVariateTest = field(init=False)
+    threshold: BettingTest | ControlVariateTest | MeanTest = field(init=False)
     """The pass-rate test: direct, or with the baseline as control variate."""
-    errors: BudgetTest = field(init=False)
-    paired: BettingTest | None = field(init=False)
-    consistency: BettingTest | None = field(init=False)
+    errors: BudgetTest | None = field(init=False)
+    """The error budget's test (None without a budget: errors count against the pass rate only)."""
+    paired: BettingTest | MeanTest | None = field(init=False)
+    consistency: BettingTest | MeanTest | None = field(init=False)
     """The consistency gate's test (None when the suite does not gate on it)."""
     slices: SliceTracker | None = field(init=False)
     """The slices' tests and the gap's (None without ``[gate.slices]``)."""
     required: int = field(init=False)
     """k*: passes the population needs."""
-    budget: int = field(init=False)
-    """b: errored cases the planned cases may have."""
+    budget: int | None = field(init=False)
+    """b: errored cases the planned cases may have (None: no budget)."""
     paired_required: int = field(init=False, default=0)
     """j*: the smallest sum of paired differences that passes."""
     alpha_fail: float = field(init=False)
@@ -171,20 +189,30 @@ class SuiteMonitor:
         usable_baseline = spec.baseline is not None and spec.baseline_problem() is None
         slice_gates = spec.slices.gates(paired=usable_baseline) if spec.slices else 0
         failing_gates = 1 + usable_baseline + spec.gates_consistency + slice_gates
-        self.alpha_fail = gate.alpha / failing_gates
+        suite_alpha = gate.alpha if spec.alpha_fail_cap is None else min(gate.alpha, spec.alpha_fail_cap)
+        self.alpha_fail = suite_alpha / failing_gates
         self.slices = None
         if spec.slices is not None:
             compared = spec.baseline.outcomes if usable_baseline and spec.baseline is not None else None
             self.slices = SliceTracker(spec.slices, gate.alpha, self.alpha_fail, compared)
         self.required = required_passes(gate.min_pass_rate, population)
-        if usable_baseline and spec.control is not None:
+        readable = max(planned, 1)
+        if spec.kind == "distribution":
+            rate = float(as_written(gate.min_pass_rate))
+            self.threshold = MeanTest(readable, rate, rate, gate.alpha, self.alpha_fail)
+        elif usable_baseline and spec.control is not None:
             self.threshold = ControlVariateTest(population, self.required, spec.control, gate.alpha, self.alpha_fail)
         else:
             self.threshold = pass_rate_test(population, gate.min_pass_rate, gate.alpha, self.alpha_fail)
         self.budget = error_budget(gate.max_errors, gate.max_error_rate, planned)
-        self.errors = BudgetTest(max(planned, 1), self.budget, gate.alpha)
+        self.errors = BudgetTest(max(planned, 1), self.budget, gate.alpha) if self.budget is not None else None
         self.paired = None
-        if usable_baseline:
+        if usable_baseline and spec.regression_kind == "distribution":
+            # Non-inferiority with margin δ on the mean of D + 1 (on [0, 1]: (1 − δ) / 2).
+            self.paired_required = required_paired_sum(gate.max_regression, population)
+            boundary = float((1 - as_written(gate.max_regression)) / 2)
+            self.paired = MeanTest(readable, boundary, boundary, gate.alpha, self.alpha_fail, scale=2)
+        elif usable_baseline:
             self.paired_required = required_paired_sum(gate.max_regression, population)
             # Values are D + 1 in {0, 1, 2}; the sum of D passes at j*.
             self.paired = BettingTest(
@@ -195,7 +223,11 @@ class SuiteMonitor:
         if spec.gates_consistency:
             assert gate.min_consistency is not None
             self.consistency_required = required_passes(gate.min_consistency, population)
-            self.consistency = pass_rate_test(population, gate.min_consistency, gate.alpha, self.alpha_fail)
+            if spec.kind == "distribution":
+                rate = float(as_written(gate.min_consistency))
+                self.consistency = MeanTest(readable, rate, rate, gate.alpha, self.alpha_fail)
+            else:
+                self.consistency = pass_rate_test(population, gate.min_consistency, gate.alpha, self.alpha_fail)
 
     def add(self, case_id: str, outcome: Outcome, consistent: Outcome | None = None) -> SuiteDecision | None:
         """Read the next case of the prefix (and its consistency, with variants); the
@@ -219,7 +251,7 @@ class SuiteMonitor:
                 threshold.update(*pair)
         elif self.seen <= threshold.population and threshold.decision is None:
             threshold.update(*OUTCOME_VALUES[outcome])
-        if self.errors.seen < self.errors.planned:
+        if self.errors is not None and self.errors.seen < self.errors.planned:
             self.errors.update(outcome == "error")
         baseline = self.spec.baseline
         if self.paired is not None and baseline is not None and case_id in baseline.outcomes:
@@ -239,7 +271,7 @@ class SuiteMonitor:
     def more_needed(self, outcome: Outcome) -> int | None:
         """How many more cases, all with ``outcome``, the pass-rate test would need to
         settle (None: not within the population)."""
-        test = copy.deepcopy(self.threshold)
+        test: BettingTest | ControlVariateTest | MeanTest = copy.deepcopy(self.threshold)
         if isinstance(test, ControlVariateTest):  # the direct test on the same reads: the future's pairs are unknown
             test = pass_rate_test(self.spec.population, self.spec.gate.min_pass_rate, self.spec.gate.alpha, self.alpha_fail)
             for code in self.read:
@@ -266,8 +298,23 @@ class SuiteMonitor:
         if self.paired.decision is None and self.paired.seen < self.paired.population:
             self.paired.update(low, high)
 
+    @property
+    def outage(self) -> bool:
+        """Without an error budget: more than half of the cases read errored, after at least
+        :data:`OUTAGE_CASES` of them (the endpoint is failing, not the model)."""
+        errors = self.counts["error"]
+        return self.budget is None and self.seen >= OUTAGE_CASES and 2 * errors > self.seen
+
+    def error_reason(self) -> str:
+        """Why an ERROR decision was made (over the budget, or an outage)."""
+        errors, seen = self.counts["error"], self.seen
+        if self.budget is not None:
+            return f"{errors} errored case(s) exceed the error budget of {self.budget} (max_errors)"
+        return (f"{errors} of the first {seen} cases errored: the model's endpoint is failing, not the model "
+                f"(fix it and re-run; errored cases are never counted as passes)")
+
     def _status(self) -> SuiteDecision | None:
-        if self.counts["error"] > self.budget:
+        if (self.budget is not None and self.counts["error"] > self.budget) or self.outage:
             return "ERROR"
         failed = (self.threshold, self.paired, self.consistency, self.slices)
         if any(test is not None and test.decision == "FAIL" for test in failed):
@@ -275,6 +322,8 @@ class SuiteMonitor:
         paired_ok = self.spec.baseline is None or (self.paired is not None and self.paired.decision == "PASS")
         consistent_ok = self.consistency is None or self.consistency.decision == "PASS"
         slices_ok = self.slices is None or self.slices.decision == "PASS"
-        if self.threshold.decision == "PASS" and self.errors.decision == "PASS" and paired_ok and consistent_ok and slices_ok:
+        errors_ok = self.errors is None or self.errors.decision == "PASS"
+        scored = self.counts["pass"] + self.counts["fail"] > 0  # errors are never evidence: a PASS reads a scored case
+        if self.threshold.decision == "PASS" and errors_ok and paired_ok and consistent_ok and slices_ok and scored:
             return "PASS"
         return None

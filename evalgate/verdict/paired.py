@@ -1,7 +1,9 @@
 """Baseline gates: is the candidate no worse than a baseline, on the same cases?
 
 "No regression larger than δ" is a statement about the paired difference
-Δ = rate(candidate) − rate(baseline) over the N cases of the population. Each case
+Δ = rate(candidate) − rate(baseline): over the N cases of the suite (``suite``), or over the
+distribution they sample (``distribution``, the default: a non-inferiority test with margin δ,
+:mod:`evalgate.verdict.distribution`; never exact). For the suite: Each case
 contributes D = x_candidate − x_baseline ∈ {−1, 0, 1}; the gate passes when
 ΣD ≥ j* = ⌈−δ·N⌉ (:func:`~evalgate.verdict.exact.required_paired_sum`). The anytime-valid
 betting test of :mod:`evalgate.verdict.sequential` reads D + 1 ∈ {0, 1, 2} on the paired
@@ -18,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from evalgate.verdict.distribution import MeanTest, Population, mean_bounds
 from evalgate.verdict.monitor import SuiteMonitor
 from evalgate.verdict.outcomes import Outcome
 from evalgate.verdict.sequential import confidence_bounds
@@ -53,6 +56,8 @@ class Comparison:
     better_cases: tuple[str, ...] = ()
     source: str = ""
     """Which run the baseline is (a results.json, a store run, the merge base's run)."""
+    population: Population = "suite"
+    """What Δ is about: these cases (``suite``), or the distribution they sample."""
 
 
 def exact_comparison(candidate: dict[str, Outcome], baseline: dict[str, Outcome], required: int) -> Literal["PASS", "FAIL"]:
@@ -74,7 +79,10 @@ def comparison(monitor: SuiteMonitor, exact: Literal["PASS", "FAIL"] | None = No
         decision, decided_at = exact, read
     elif test is not None:
         used = monitor.paired_read[: test.decided_at or read]
-        low, high = confidence_bounds(used, population, spec.gate.alpha, scale=2) if used else (0.0, 1.0)
+        if isinstance(test, MeanTest):  # about the distribution: a superpopulation interval
+            low, high = mean_bounds(used, spec.gate.alpha, scale=2, alpha_high=monitor.alpha_fail) if used else (0.0, 1.0)
+        else:
+            low, high = confidence_bounds(used, population, spec.gate.alpha, scale=2) if used else (0.0, 1.0)
         interval = (2 * low - 1, 2 * high - 1)
         decision, decided_at = test.decision, test.decided_at
     else:
@@ -95,4 +103,7 @@ def comparison(monitor: SuiteMonitor, exact: Literal["PASS", "FAIL"] | None = No
         worse_cases=tuple(monitor.flipped["worse"]),
         better_cases=tuple(monitor.flipped["better"]),
         source=spec.baseline.source if spec.baseline is not None else "",
+        population=spec.regression_kind,
+        method=("paired anytime-valid betting test on the distribution (non-inferiority, margin δ); exact McNemar p for Δ = 0"
+                if isinstance(test, MeanTest) else "paired anytime-valid betting test; exact McNemar p for Δ = 0"),
     )

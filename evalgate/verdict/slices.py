@@ -26,9 +26,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
-from evalgate.config import SlicesConfig
+from evalgate.config import SlicesConfig, as_written
 from evalgate.verdict.exact import required_paired_sum, required_passes
 from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, confidence_bounds
@@ -195,24 +196,33 @@ class SliceTracker:
         return "PASS" if all(decision == "PASS" for decision in decisions) else None
 
     def check_gap(self) -> None:
-        """Settle the gap when the slices' intervals allow it."""
-        low, high, _, _ = self.gap_bounds()
+        """Settle the gap when the slices' intervals allow it (compared exactly, see :meth:`gap_bounds`)."""
+        low, high, _, _ = self.exact_gap_bounds()
         assert self.plan.max_gap is not None
-        if high <= self.plan.max_gap:
+        limit = as_written(self.plan.max_gap)
+        if high <= limit:
             self.gap, self.gap_decided_at = "PASS", self.seen
-        elif low > self.plan.max_gap:
+        elif low > limit:
             self.gap, self.gap_decided_at = "FAIL", self.seen
 
-    def gap_bounds(self) -> tuple[float, float, str, str]:
-        """``(low, high, best tag, worst tag)`` of the spread between the gated slices' rates."""
-        bounds = {i: self.interval(i, self.gap_alpha) for i in self.tests}
+    def exact_gap_bounds(self) -> tuple[Fraction, Fraction, str, str]:
+        """``(low, high, best tag, worst tag)`` of the spread between the gated slices' rates, as
+        exact fractions: every interval end is a count over its slice's size, and the spread is
+        compared with ``max_gap`` as written — in floats, 0.8 − 0.7 exceeds 0.1."""
+        bounds = {i: tuple(Fraction(round(end * self.plan.slices[i].population), self.plan.slices[i].population)
+                           for end in self.interval(i, self.gap_alpha)) for i in self.tests if self.plan.slices[i].population}
         if not bounds:
-            return 0.0, 0.0, "", ""
-        best = max(bounds, key=lambda i: (bounds[i][0] + bounds[i][1]) / 2)
-        worst = min(bounds, key=lambda i: (bounds[i][0] + bounds[i][1]) / 2)
+            return Fraction(0), Fraction(0), "", ""
+        best = max(bounds, key=lambda i: bounds[i][0] + bounds[i][1])
+        worst = min(bounds, key=lambda i: bounds[i][0] + bounds[i][1])
         high = max(upper for _, upper in bounds.values()) - min(lower for lower, _ in bounds.values())
-        low = max(0.0, max(lower for lower, _ in bounds.values()) - min(upper for _, upper in bounds.values()))
+        low = max(Fraction(0), max(lower for lower, _ in bounds.values()) - min(upper for _, upper in bounds.values()))
         return low, high, self.plan.slices[best].tag, self.plan.slices[worst].tag
+
+    def gap_bounds(self) -> tuple[float, float, str, str]:
+        """:meth:`exact_gap_bounds` as floats, for reports."""
+        low, high, best, worst = self.exact_gap_bounds()
+        return float(low), float(high), best, worst
 
     def interval(self, i: int, alpha: float, upto: int | None = None) -> tuple[float, float]:
         """The slice's anytime-valid interval for its pass rate (exact when every case read),
@@ -319,11 +329,12 @@ def slice_verdicts(tracker: SliceTracker, counted: int, exact: bool) -> tuple[tu
     if tracker.plan.max_gap is not None and tracker.plan.gated >= 2:
         gated = [v for v in verdicts if v.gated and v.read]
         if exact and all(v.exact for v in verdicts if v.gated):
-            best = max(gated, key=lambda v: v.rate or 0.0)
-            worst = min(gated, key=lambda v: v.rate or 0.0)
-            spread = (best.rate or 0.0) - (worst.rate or 0.0)
-            exact_gap: Decision = "PASS" if spread <= tracker.plan.max_gap else "FAIL"
-            gap = GapVerdict(tracker.plan.max_gap, best.tag, worst.tag, (spread, spread), exact_gap, True)
+            rates = {v.tag: Fraction(v.passed, v.population) for v in gated}
+            best = max(gated, key=lambda v: rates[v.tag])
+            worst = min(gated, key=lambda v: rates[v.tag])
+            spread = rates[best.tag] - rates[worst.tag]  # exact: compared with max_gap as written
+            exact_gap: Decision = "PASS" if spread <= as_written(tracker.plan.max_gap) else "FAIL"
+            gap = GapVerdict(tracker.plan.max_gap, best.tag, worst.tag, (float(spread), float(spread)), exact_gap, True)
         else:
             low, high, best_tag, worst_tag = tracker.gap_bounds()
             settled = tracker.gap if (tracker.gap_decided_at or counted + 1) <= counted else None
