@@ -59,9 +59,9 @@ _HOMES = {
 
 def __getattr__(name: str) -> _typing.Any:
     if name == "__version__":
-        from importlib.metadata import version
+        from evalgate.about import installed_version
 
-        return version("evalgate")  # the one version number: pyproject.toml's
+        return installed_version()  # the one version number: pyproject.toml's
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'evalgate' has no attribute {name!r}")

@@ -25,6 +25,12 @@ def _git(root: Path, *args: str) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
+def repository_root(root: Path) -> Path | None:
+    """The top of the git checkout holding ``root``; None outside git."""
+    top = _git(root, "rev-parse", "--show-toplevel")
+    return Path(top) if top else None
+
+
 def checkout_identity(root: Path, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
     """``(commit, branch)`` of the checkout: CI's own name for the branch when it has one
     (a pull request's head branch, a push's branch), else git's; None when unknown."""

@@ -13,15 +13,16 @@ import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from evalgate.about import DISTRIBUTION, installed_version
 from evalgate.config import find_project_file
 from evalgate.errors import EvalgateError
 from evalgate.project import Project, discover_project
+from evalgate.report import REPORT_FILES
 from evalgate.run.sampling import cases_for_tier
 from evalgate.untrusted import markdown_text, one_line
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Change-aware evaluation gates for LLM / ML systems, run as pytest tests.",
         epilog="Run 'evalgate COMMAND --help' for a command's options and an example.",
     )
-    parser.add_argument("--version", action="version", version=f"evalgate {version('evalgate')}")
+    parser.add_argument("--version", action="version", version=f"evalgate {installed_version()} ({DISTRIBUTION})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -51,10 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Arguments after '--' are passed to pytest.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    _project_arguments(run, positional=True)
     run.add_argument("--tier", default="smoke", help="tier to run (default: smoke)")
     run.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
-    run.add_argument("--report", metavar="DIR", help="write junit.xml, summary.md and results.json here")
+    run.add_argument("--report", metavar="DIR", help=f"write the reports ({', '.join(REPORT_FILES)}) here")
 
     check = commands.add_parser(
         "check",
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: evalgate check examples/gsm8k",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    _project_arguments(check, positional=True)
     check.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
     plan = commands.add_parser(
         "plan",
@@ -76,12 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         "         evalgate plan --format gitlab > plan.env   # a GitLab dotenv report",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    plan.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    _project_arguments(plan, positional=True)
     plan.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in PROJECT)")
     plan.add_argument("--base", metavar="REV", help="base revision (default: the GitHub event's base, else the default branch)")
     plan.add_argument(
         "--format", choices=("text", "json", "github", "gitlab"), default="text",
-        help="output format (default: text); gitlab prints EVALGATE_TIER= and EVALGATE_CHANGE= lines for a "
+        help="output format (default: text); gitlab prints EVALGATE_PLANNED_TIER= and EVALGATE_PLANNED_CHANGE= lines for a "
         "dotenv report (the plan's reasons go to stderr)",
     )
     plan.add_argument(
@@ -99,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     deps.add_argument("suite", nargs="?", help="one suite (default: all)")
-    deps.add_argument("--project", default=".", help="project directory (default: .)")
+    _project_arguments(deps, positional=False)
     deps.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
     deps.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     init = commands.add_parser(
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: evalgate init && pytest --eval-tier=smoke",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    init.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    _project_arguments(init, positional=True)
 
     report = commands.add_parser(
         "report",
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     merge = report_commands.add_parser(
         "merge", help="merge the reports of --eval-shard runs into one verdict set",
         description="Pool the shards' case results and decide every suite once (sequential decisions "
-        "on the merged sampling order); write junit.xml, summary.md and results.json; exit 1 if a gate blocks.",
+        f"on the merged sampling order); write the reports ({', '.join(REPORT_FILES)}); exit 1 if a gate blocks.",
         epilog="example: evalgate report merge shard-1 shard-2 --out reports",
     )
     merge.add_argument("sources", nargs="+", type=Path, help="report folders (or results.json files) of the shards")
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     judge_check.add_argument("suite", help="suite name")
     judge_check.add_argument("--labels", type=Path, required=True, help="JSONL of labelled outputs")
     judge_check.add_argument("--min-kappa", type=float, help="fail below this agreement (Cohen's kappa)")
-    judge_check.add_argument("--project", default=".", help="project directory (default: .)")
+    _project_arguments(judge_check, positional=False)
     judge_check.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
 
     cache = commands.add_parser(
@@ -175,9 +176,15 @@ def build_parser() -> argparse.ArgumentParser:
         "         evalgate cache prune --older-than 30d --max-size 1GB",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cache.add_argument("--project", default=".", help="project directory (default: .)")
+    _project_arguments(cache, positional=False)
     cache.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
     cache_commands = cache.add_subparsers(dest="cache_command", required=True, metavar="ACTION")
+    cache_commands.add_parser(
+        "path", help="print where the cache file is (the CI cache step saves it)",
+        description="Print the absolute path of the project's cache file ($EVALGATE_CACHE, else [tool.evalgate] "
+        "cache, default .evalgate/cache.sqlite); with a shared store, where its spool file would be kept.",
+        epilog="example: evalgate cache path",
+    )
     cache_commands.add_parser(
         "stats", help="entries, size on disk, and the hit rate of the last run",
         description="Entries, size on disk, and the hit rate of the last finished run.",
@@ -252,15 +259,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG_ERROR
 
 
+def _project_arguments(parser: argparse.ArgumentParser, positional: bool) -> None:
+    """``--project DIR`` on every command; also the positional ``PROJECT`` on those with no
+    other positional argument — so neither spelling is ever wrong."""
+    if positional:
+        parser.add_argument("project", nargs="?", default=".", help="project directory (default: .)")
+    parser.add_argument("--project", dest="project_option", metavar="DIR",
+                        help="project directory (default: .)" + ("; same as PROJECT" if positional else ""))
+
+
+def _project_directory(args: argparse.Namespace) -> str:
+    return str(getattr(args, "project_option", None) or getattr(args, "project", None) or ".")
+
+
 def _project(args: argparse.Namespace) -> Project:
     """The project the command's PROJECT (or --project) and --config point at."""
-    directory = getattr(args, "project", ".")
+    directory = _project_directory(args)
     return discover_project(Path(directory).resolve(), Path(args.config).resolve() if args.config else None)
 
 
 def run(args: argparse.Namespace) -> int:
     """``evalgate run``: pytest with the plugin, rooted at the project."""
-    project_dir = Path(args.project).resolve()
+    project_dir = Path(_project_directory(args)).resolve()
     # "--opt=value" form: pytest looks for its rootdir among arguments that are existing
     # paths before it knows plugin options, so "--eval-report DIR" could be taken for a path.
     pytest_args = [str(project_dir), f"--rootdir={project_dir}", f"--eval-tier={args.tier}"]
@@ -274,17 +294,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check(args: argparse.Namespace) -> int:
-    """``evalgate check``: load and validate, print what was found."""
+    """``evalgate check``: load and validate, print what was found — problems first, so an
+    error is the first thing read, not the last line after a listing that looks like success."""
     project = _project(args)
-    for line in describe(project):
-        print(line)
-    for suite in project.suites:
-        for warning in power_lines(project, suite)[1]:
-            print(f"evalgate: warning: {one_line(warning)}", file=sys.stderr)
     problems = project.readiness_problems()
     for problem in problems:
         print(f"evalgate: error: {one_line(problem)}", file=sys.stderr)
-    return EXIT_CONFIG_ERROR if problems else 0
+    for suite in project.suites:
+        for warning in power_lines(project, suite)[1]:
+            print(f"evalgate: warning: {one_line(warning)}", file=sys.stderr)
+    for line in describe(project):
+        print(line)
+    if problems:
+        print(f"evalgate check: {len(problems)} problem(s), see above: the config is valid, but a run would stop",
+              file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    return 0
 
 
 def plan(args: argparse.Namespace) -> int:
@@ -383,7 +408,7 @@ def init(args: argparse.Namespace) -> int:
     """``evalgate init``: the starter project."""
     from evalgate.scaffold import init_project
 
-    directory = Path(args.project).resolve()
+    directory = Path(_project_directory(args)).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     for path in init_project(directory):
         print(f"wrote {path.relative_to(directory)}")
@@ -396,8 +421,8 @@ def report(args: argparse.Namespace) -> int:
     from evalgate.document import read_document
     from evalgate.report import RunReport, write_reports
     from evalgate.report.github import append_to, outcome, workflow_commands, write_outputs
-    from evalgate.report.merge import merge_reports
     from evalgate.report.terminal import table_lines
+    from evalgate.run.merge import merge_reports
 
     if args.report_command == "merge":
         verdicts, results, tier, prices = merge_reports(args.sources, args.baseline)
@@ -518,13 +543,18 @@ def _pull_request_number(env: Mapping[str, str]) -> int | None:
 
 
 def cache(args: argparse.Namespace) -> int:
-    """``evalgate cache stats|explain|prune|push|pull``."""
+    """``evalgate cache path|stats|explain|prune|push|pull``."""
     from evalgate.run.usage_maps import age
     from evalgate.store.deps import Digests
     from evalgate.store.keys import SuiteKeys, explain_change
     from evalgate.store.location import existing_store, store_name
 
     project = _project(args)
+    if args.cache_command == "path":
+        from evalgate.project import cache_path
+
+        print(cache_path(project).resolve())
+        return 0
     if args.cache_command in ("push", "pull"):
         return _move_entries(project, args.cache_command, args.store)
     store = existing_store(project)
@@ -539,7 +569,7 @@ def cache(args: argparse.Namespace) -> int:
             print(f"cache: {stats.path}")
             print(f"entries: {stats.entries}")
             print(f"judge verdicts: {stats.judgements}")
-            print(f"size: {stats.size_bytes / 1e6:.2f} MB")
+            print(f"size: {stats.size_bytes / 1e6:.2f} MB on disk (with the write-ahead log; 'prune' compacts it)")
             last = stats.last_run
             if last is None:
                 print("last run: none finished yet")
@@ -551,8 +581,10 @@ def cache(args: argparse.Namespace) -> int:
             if args.older_than is None and args.max_size is None:
                 print("evalgate: error: say what to prune: --older-than AGE and/or --max-size SIZE", file=sys.stderr)
                 return EXIT_CONFIG_ERROR
+            before = store.db.size_bytes()
             removed = store.prune(args.older_than, args.max_size)
-            print(f"removed {removed} entr{'y' if removed == 1 else 'ies'}; {store.db.size_bytes() / 1e6:.2f} MB left")
+            print(f"removed {removed} entr{'y' if removed == 1 else 'ies'}; {before / 1e6:.2f} MB → "
+                  f"{store.db.size_bytes() / 1e6:.2f} MB on disk (compacted; with the write-ahead log, as 'stats' counts)")
             return 0
         suite = next((s for s in project.suites if s.name == args.suite), None)
         if suite is None:

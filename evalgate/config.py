@@ -662,13 +662,31 @@ class RuleConfig(StrictModel):
     """A change rule: files matching ``paths`` make the change this ``change`` class."""
 
     paths: list[str] = Field(min_length=1)
-    """Globs relative to the repository root: ``*`` stays within a folder, ``**`` crosses
-    folders; a glob without ``/`` matches the file name in any folder."""
+    """gitignore patterns relative to the project directory: ``*``, ``?`` and ``[ab]`` stay
+    within a folder, ``**`` crosses folders, a pattern without ``/`` matches a name in any
+    folder, ``!pattern`` takes paths back out (the last matching pattern wins)."""
     change: Literal["ignore", "minor", "targeted", "major"]
     """``ignore`` (no eval needed), ``minor`` (smoke), ``targeted`` (deep-dive of the suites
     with ``concern``) or ``major`` (full)."""
     concern: str | None = None
     """The concern a ``targeted`` rule touches, e.g. ``safety``."""
+
+    @field_validator("paths")
+    @classmethod
+    def _gitignore_patterns(cls, paths: list[str]) -> list[str]:
+        import pathspec  # only a project with rules pays for it
+
+        for pattern in paths:
+            if re.search(r"\{[^}]*,[^}]*\}", pattern):
+                raise ValueError(f"{pattern!r}: braces are not pattern syntax here (gitignore has none); "
+                                 "write one pattern per alternative")
+            try:
+                pathspec.GitIgnoreSpec.from_lines([pattern])
+            except ValueError as err:
+                raise ValueError(f"{pattern!r} is not a gitignore pattern ({err}); see docs/configuration.md, 'Rules'") from None
+        if all(pattern.startswith("!") for pattern in paths):
+            raise ValueError("every pattern is a negation ('!…'), so the rule matches nothing; add the paths it is about")
+        return paths
 
     @model_validator(mode="after")
     def _concern_for_targeted(self) -> RuleConfig:

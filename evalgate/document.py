@@ -10,23 +10,26 @@ these models (``python -m evalgate.document``; a test keeps it current).
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import sys
+import typing
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
 
 from evalgate.config import GateConfig, PriceConfig
 from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
 from evalgate.untrusted import one_line
+from evalgate.verdict.gate import SuiteVerdict
 
 SCHEMA_VERSION = 2
 """Bumped when a field is renamed or removed, or its meaning changes; readers refuse other
 versions with a message saying which evalgate wrote the file."""
-
-VerdictName = Literal["PASS", "FAIL", "UNDECIDED", "ERROR", "INCOMPLETE", "SKIPPED"]
 
 
 class _Model(BaseModel):
@@ -74,111 +77,6 @@ class CallsSaved(_Model):
     """Skipped because the verdict was already settled."""
 
 
-class ComparisonReport(_Model):
-    """A baseline gate's comparison on the paired cases."""
-
-    pairs: int
-    """Cases both runs have, that the comparison read."""
-    candidate_rate: float
-    baseline_rate: float
-    difference: float
-    """candidate − baseline pass rate over the paired cases."""
-    interval: tuple[float, float]
-    """Anytime-valid interval for the difference."""
-    max_regression: float
-    decision: Literal["PASS", "FAIL"] | None
-    """``PASS`` (no regression beyond the margin), ``FAIL`` (a regression beyond it), or
-    None (not settled)."""
-    decided_at: int | None
-    worse: int
-    """Cases the baseline passed and the candidate failed."""
-    better: int
-    """Cases the candidate passed and the baseline failed."""
-    mcnemar_p: float
-    """Exact McNemar p-value for "no difference at all"."""
-    exact: bool
-    """Every case of the population paired: the difference is known, not estimated."""
-    method: str
-    worse_cases: list[str] = []
-    """The cases that flipped to failing (the baseline passed them), in sampling order."""
-    better_cases: list[str] = []
-    """The cases that flipped to passing."""
-    source: str = ""
-    """Which run the baseline is: a results.json, a store run, or the merge base's run."""
-
-
-class FlipReport(_Model):
-    """A variant whose pass/fail differed from its case's."""
-
-    case: str
-    variant: str
-
-
-class ConsistencyReport(_Model):
-    """Consistency under the tier's robustness variants: the share of cases whose every
-    variant passes or fails as the case itself does."""
-
-    variants: list[str]
-    read: int
-    """Cases whose every variant the verdict read."""
-    consistent: int
-    errors: int
-    """Cases where the case or a variant errored (not consistent, not evidence)."""
-    rate: float | None
-    """``consistent / read``; None when none was read."""
-    interval: tuple[float, float]
-    """For the share of consistent cases in the population: exact, or anytime-valid."""
-    method: str
-    threshold: float | None
-    """``min_consistency``; None when it is measured, not gated."""
-    required: int
-    """Consistent cases the population needs (0 when not gated)."""
-    decision: Literal["PASS", "FAIL"] | None
-    decided_at: int | None
-    exact: bool
-    flips: list[FlipReport]
-    """Each variant that flipped its case's pass/fail, in sampling order."""
-    flips_by_variant: dict[str, int]
-    """How many cases each variant flipped: which perturbation breaks the model."""
-
-
-class SliceReport(_Model):
-    """One slice (a tag's cases) and its verdict."""
-
-    tag: str
-    verdict: Literal["PASS", "FAIL", "UNDECIDED", "not gated"]
-    population: int
-    """The slice's cases in the verdict's population."""
-    gated: bool
-    """False when the slice is smaller than ``min_size``: reported, not gated."""
-    read: int
-    """The slice's cases among those the suite's verdict read."""
-    passed: int
-    errors: int
-    pass_rate: float | None
-    required: int
-    threshold: float
-    interval: tuple[float, float]
-    """For the slice's pass rate: exact, or anytime-valid at the slice's share of α."""
-    exact: bool
-    delta: float | None = None
-    """Candidate − baseline pass rate over the slice's paired cases read (``max_regression``)."""
-    regression: Literal["PASS", "FAIL"] | None = None
-    """The slice's comparison with the baseline: PASS (no regression beyond the margin), FAIL, or None."""
-
-
-class GapReport(_Model):
-    """The spread between the best and the worst gated slice's pass rate (``max_gap``)."""
-
-    max_gap: float
-    best: str
-    worst: str
-    interval: tuple[float, float]
-    """For the spread, from the slices' simultaneous intervals (exact when every case ran)."""
-    verdict: Literal["PASS", "FAIL", "UNDECIDED"]
-    exact: bool
-
-
 class MergeInfo(_Model):
     """What ``evalgate report merge`` needs to decide the suite again from shards."""
 
@@ -204,80 +102,39 @@ class MergeInfo(_Model):
     """The suite's share of the run's ``run_alpha`` for its FAIL side (None: its own α)."""
 
 
-class SuiteReport(_Model):
-    """One suite's verdict with the numbers behind it."""
+@dataclass(frozen=True)
+class SuiteReport(SuiteVerdict):
+    """One suite's verdict as results.json carries it: the verdict's own fields
+    (:class:`~evalgate.verdict.gate.SuiteVerdict`, the one definition), plus what only a
+    report knows — how a merge recounts it, what it cost — and two derived summaries."""
 
-    suite: str
-    verdict: VerdictName
-    reason: str
-    """One sentence: why this verdict, with its numbers."""
-    population: int
-    """How many cases the verdict is about: the suite, or the selected cases."""
-    selected: bool
-    """The population is a selection (``-k``, ``--lf``), not the whole suite."""
-    complete: bool
-    """Every case of the suite ran: this run can serve as a complete baseline."""
-    exact: bool
-    """Every case of the population ran: the verdict is exact, not estimated."""
-    counted: int
-    """Cases the verdict read, in sampling order (the counts below are over these)."""
-    required: int
-    """Passes the population needs: the smallest k with k / population ≥ threshold."""
-    pass_rate: float | None
-    """Share of the counted cases that passed; None when none was counted."""
-    interval: tuple[float, float]
-    method: str
-    """How the interval was computed (exact, or the anytime-valid confidence sequence)."""
-    confidence: float
-    threshold: float
-    passed: int
-    scored: int
-    errors: int
-    max_errors: int | None
-    cases_run: int
-    cases_planned: int
-    cases_total: int
-    model_seconds: float
-    """Seconds spent in model calls, summed over cases (they overlap when calls run concurrently)."""
-    wall_seconds: float | None = None
-    """Wall time from the suite's first case starting to its last finishing."""
-    alpha: float
-    alpha_fail: float
-    """The FAIL side's α: the gate's α split over the suite's gates that can FAIL."""
-    decided_at: int | None
-    """Cases (in sampling order) the decision needed; None when not settled early."""
-    blocks_merge: bool
-    repeats: int
-    cache_hits: int
-    """Case runs answered by the cache."""
-    model_calls: int
-    """Case runs that called the model."""
-    calls_saved: CallsSaved
-    population_kind: Literal["suite", "distribution"] = "suite"
-    """What the pass-rate verdict is about: these cases (``suite``: exact once all ran) or the
-    distribution of inputs they sample (``distribution``: an interval, never exact)."""
-    regression_kind: Literal["suite", "distribution"] = "distribution"
-    """What the baseline comparison is about."""
-    calls_after_verdict: int = 0
-    """Model calls made for cases beyond the prefix that settled the verdict (in flight or
-    dispatched ahead when it settled: the price of concurrency, about twice the model's
-    concurrency at most)."""
-    more_needed: int | None = None
-    """For UNDECIDED: the fewest further cases that could settle it."""
-    baseline: ComparisonReport | None = None
-    consistency: ConsistencyReport | None = None
-    """Consistency under robustness variants, in tiers that run them."""
-    slices: list[SliceReport] = []
-    """Each slice's verdict (``[gate.slices]``), failing first."""
-    gap: GapReport | None = None
-    """The gap gate (``max_gap``)."""
     merge: MergeInfo | None = None
+    """What ``report merge`` needs to recount this suite from the shards' cases."""
     cost: CostReport | None = None
     """Tokens and money; None in files written before evalgate reported them."""
-    file: str | None = None
-    """The suite's file relative to the project root (annotations point at it)."""
-    line: int | None = None
-    """The line of the suite's gate in that file, where known."""
+
+    @classmethod
+    def of(cls, verdict: SuiteVerdict, merge: MergeInfo | None = None, cost: CostReport | None = None) -> SuiteReport:
+        """The report of ``verdict``."""
+        ordered = tuple(sorted(verdict.slices, key=lambda s: (_SLICE_ORDER.get(s.verdict, 3), s.pass_rate or 0.0)))
+        own = {field.name: getattr(verdict, field.name) for field in fields(SuiteVerdict)}
+        return cls(**{**own, "slices": ordered}, merge=merge, cost=cost)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def complete(self) -> bool:
+        """Every case of the suite ran: this run can serve as a complete baseline."""
+        return self.cases_run >= self.cases_total and not self.selected and self.verdict != "SKIPPED"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def calls_saved(self) -> CallsSaved:
+        """Model calls this run did not make, by reason."""
+        return CallsSaved(cache=self.cache_hits, sampling=self.saved_by_sampling, early_stop=self.saved_by_early_stop)
+
+
+_SLICE_ORDER = {"FAIL": 0, "UNDECIDED": 1, "PASS": 2}
+"""Slices in a report: failing first, then unsettled, then passing, then not gated."""
 
 
 class PlanReport(_Model):
@@ -341,28 +198,47 @@ def read_document(source: Path) -> ResultsDocument:
 
 
 def json_schema() -> dict[str, Any]:
-    """The published JSON Schema of results.json."""
-    schema = ResultsDocument.model_json_schema()
-    _describe_config_fields(schema)
+    """The published JSON Schema of results.json: the file as written (derived fields
+    included), every field described by the docstring under it in the source."""
+    schema = ResultsDocument.model_json_schema(mode="serialization")
+    _describe_fields(schema)
     schema["$id"] = "https://github.com/evalgate/evalgate/docs/results.schema.json"
     schema["title"] = f"evalgate results.json (schema_version {SCHEMA_VERSION})"
     return schema
 
 
-def _describe_config_fields(schema: dict[str, Any]) -> None:
-    """Config models inside results.json (a suite's gate) keep their field docstrings in the
-    source, not in pydantic (so that config's import stays quick): they are added here."""
-    import evalgate.config
+def _describe_fields(schema: dict[str, Any]) -> None:
+    """Descriptions for the classes results.json is made of that do not carry them in
+    pydantic: dataclasses (the verdict's types, case results) and config models (a suite's
+    gate), whose field docstrings are read from the source only here, so that importing them
+    stays quick. A derived field is described by its property's docstring."""
     from evalgate.config_errors import field_doc
 
+    classes = _classes_in(ResultsDocument)
     for name, definition in schema.get("$defs", {}).items():
-        model = getattr(evalgate.config, name, None)
-        if not (isinstance(model, type) and issubclass(model, evalgate.config.StrictModel)):
+        owner = classes.get(name)
+        if owner is None:
             continue
         for field, prop in definition.get("properties", {}).items():
-            doc = field_doc(model, field)
+            derived = getattr(owner, field, None)
+            doc = field_doc(owner, field) or (inspect.getdoc(derived) if isinstance(derived, property) else None)
             if doc and "description" not in prop:
-                prop["description"] = doc
+                prop["description"] = inspect.cleandoc(doc)
+
+
+def _classes_in(root: type) -> dict[str, type]:
+    """Every class reachable from ``root``'s field types, by name."""
+    found: dict[str, type] = {}
+    pending: list[Any] = [root]
+    while pending:
+        hint = pending.pop()
+        if isinstance(hint, type) and (dataclasses.is_dataclass(hint) or issubclass(hint, BaseModel)):
+            if hint.__name__ in found:
+                continue
+            found[hint.__name__] = hint
+            pending.extend(typing.get_type_hints(hint).values())
+        pending.extend(typing.get_args(hint))
+    return found
 
 
 if __name__ == "__main__":  # python -m evalgate.document > docs/results.schema.json

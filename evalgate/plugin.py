@@ -2,18 +2,20 @@
 starts an eval run. Nothing else.
 
 This module is imported by every pytest run of every project that has evalgate
-installed, so it imports nothing but pytest and the standard library. Without
+installed, so it imports nothing but pytest, the standard library and the report folder's file
+names (:data:`evalgate.report.REPORT_FILES`, a constant). Without
 ``--eval-tier`` (or ``$EVALGATE_TIER``, or the ``eval_tier`` ini value) it does nothing;
-with one, it imports the machinery (:mod:`evalgate.evalrun`) and registers the run's
+with one, it imports the machinery (:mod:`evalgate.run.evalrun`) and registers the run's
 hooks — the way pytest-xdist imports ``DSession`` only when ``-n`` is given.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 
 import pytest
+
+from evalgate.report import REPORT_FILES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--eval-report",
         dest="eval_report",
         metavar="DIR",
-        help="write junit.xml (gates), summary.md and results.json into DIR",
+        help=f"write the reports ({', '.join(REPORT_FILES)}) into DIR",
     )
     group.addoption(
         "--eval-baseline",
@@ -95,29 +97,26 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     tier = requested_tier(config)
     if not tier:
         return None
-    _freeze_start_up()  # this hook comes before pytest_configure: the imports start here
-    from evalgate.evalrun import auto_num_workers
+    from evalgate.run.memory import freeze_start_up
+
+    freeze_start_up()  # this hook comes before pytest_configure: the imports start here
+    from evalgate.run.evalrun import auto_num_workers
 
     return auto_num_workers(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Registered in every run, so ``-m "not eval"`` and ``--strict-markers`` work with or without a tier.
+    config.addinivalue_line("markers", "eval: an evalgate eval case (one run of one case of a suite)")
     tier = requested_tier(config)
     if not tier:
         return
-    _freeze_start_up()
-    config.add_cleanup(gc.unfreeze)  # runs after pytest's own cleanups: nothing stays frozen
-    from evalgate.evalrun import start_run
+    from evalgate.run.memory import freeze_start_up
+
+    freeze_start_up(config)
+    from evalgate.run.evalrun import start_run
 
     start_run(config, tier)
-
-
-def _freeze_start_up() -> None:
-    """pytest's own start-up is done: its ~30k objects leave the garbage collector's reach,
-    so the full passes that evalgate's imports and the run trigger walk only what they
-    create (a pass over everything cost 25–45 ms, and a run made three). The run freezes
-    its collected items too; the cleanup :func:`pytest_configure` registers unfreezes all."""
-    gc.freeze()
 
 
 def requested_tier(config: pytest.Config) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gitrepo import GitRepo, run_git
 
-from evalgate.changes.ci import ZERO_SHA
+from evalgate.changes.bases import ZERO_SHA
 from evalgate.changes.git import collect_changes
 from evalgate.errors import GitError
 

@@ -147,7 +147,16 @@ def test_gitlab_format_writes_a_dotenv_report(origin: GitRepo, tmp_path: Path, m
          monkeypatch, capsys)
     assert main(["plan", str(checkout), "--format", "gitlab"]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "EVALGATE_TIER=deep-dive\nEVALGATE_CHANGE=targeted\n" and "GitLab MR target branch" in captured.err
+    assert captured.out == "EVALGATE_PLANNED_TIER=deep-dive\nEVALGATE_PLANNED_CHANGE=targeted\n" and "GitLab MR target branch" in captured.err
+    # Later jobs get these as variables: none of them may be one evalgate reads (EVALGATE_TIER would
+    # hijack every later pytest run).
+    from conftest import REPO
+
+    source = "".join(path.read_text() for path in (REPO / "evalgate").rglob("*.py") if path.name != "output.py")
+    for line in captured.out.splitlines():
+        name = line.split("=", 1)[0]
+        assert f'"{name}"' not in source, f"{name} is read by evalgate: a dotenv report must not set it"
+    assert '"EVALGATE_TIER"' in source  # what the check looks for: evalgate's own override, read by name
 
 
 def test_the_gitlab_and_jenkins_examples_gate_and_report_where_those_tools_look() -> None:

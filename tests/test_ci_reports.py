@@ -64,7 +64,7 @@ def test_shards_are_partial_and_the_merge_gates(pytester: pytest.Pytester, monke
         assert part.ret == 0
         junit = pytester.path / f"s{shard}" / "junit.xml"
         assert problems(junit) == [] and counts(junit)[1:3] == (0, 0)  # no failing gate from a partial verdict
-        assert "partial: this shard ran some of the cases" in junit.read_text()
+        assert "partial — decided by the merge" in junit.read_text() and counts(junit)[3] == 1  # skipped, not "passed"
     assert main(["report", "merge", str(pytester.path / "s1"), str(pytester.path / "s2"), "--out", str(pytester.path / "merged")]) == 1
     merged = pytester.path / "merged"
     assert problems(merged / "junit.xml") == [] and counts(merged / "junit.xml") == (1, 1, 0, 0)

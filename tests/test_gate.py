@@ -203,7 +203,7 @@ def test_a_short_baseline_cannot_pass_a_regression() -> None:
     candidate = ["fail"] + ["pass"] * 150 + ["fail"] * 49
     verdict = decide(make_spec(order, min_pass_rate=0.5, baseline=short, max_regression=0.02), results_for(candidate))
     assert verdict.verdict == Verdict.UNDECIDED and not verdict.blocks_merge
-    assert verdict.comparison is not None and verdict.comparison.pairs == 1
+    assert verdict.baseline is not None and verdict.baseline.pairs == 1
     selected = baseline_of({f"c{i}": "pass" for i in range(50)}, complete=False, random_sample=False)
     refused = decide(make_spec(order, min_pass_rate=0.5, baseline=selected), results_for(candidate))
     assert refused.verdict == Verdict.UNDECIDED and "run the base with every case" in refused.reason
@@ -215,8 +215,8 @@ def test_a_complete_run_compares_exactly_and_alpha_is_split() -> None:
     base = baseline_of({case: "pass" for case in order})
     candidate = ["pass"] * 49 + ["fail"]
     verdict = decide(make_spec(order, min_pass_rate=0.5, baseline=base, max_regression=0.02), results_for(candidate))
-    assert verdict.alpha_fail == pytest.approx(0.025) and verdict.comparison is not None
-    assert verdict.comparison.exact and verdict.verdict == Verdict.PASS  # Δ = −2 % is within δ = 2 %
+    assert verdict.alpha_fail == pytest.approx(0.025) and verdict.baseline is not None
+    assert verdict.baseline.exact and verdict.verdict == Verdict.PASS  # Δ = −2 % is within δ = 2 %
     worse = decide(make_spec(order, min_pass_rate=0.5, baseline=base, max_regression=0.02), results_for(["pass"] * 48 + ["fail"] * 2))
     assert worse.verdict == Verdict.FAIL and "regression vs baseline larger than 2.0%" in worse.reason
 
@@ -258,7 +258,7 @@ def test_incomplete_skipped_and_repeats() -> None:
     assert decide(make_spec(ORDER[:3]), [make_result("c0")]).verdict == Verdict.INCOMPLETE
     skipped = decide(make_spec([], population=3, skip_reason="not selected by this tier"), [])
     assert skipped.verdict == Verdict.SKIPPED and skipped.reason == "not selected by this tier" and not skipped.blocks_merge
-    assert decide(make_spec([], population=3), []).reason == "all its cases were deselected (-k, --lf, ...)"
+    assert decide(make_spec([], population=3), []).reason == "none of its cases was collected (deselected by -k, -m or --lf, or outside the paths given)"
     two_of_three = [make_result("a", True, repeat=0), make_result("a", True, repeat=1), make_result("a", False, repeat=2)]
     one_of_two = [make_result("b", True, repeat=0), make_result("b", False, repeat=1), make_result("b", error="timeout", repeat=2)]
     verdict = decide(make_spec(["a", "b"], repeats=3, min_pass_rate=0.5), [*two_of_three, *one_of_two])
@@ -321,3 +321,11 @@ def test_a_suite_whose_every_case_was_deselected_is_skipped_not_a_crash() -> Non
     """``-k`` matching only another suite's cases leaves this one an empty selection."""
     verdict = decide(make_spec([], population=0, selected=True), [])
     assert verdict.verdict == Verdict.SKIPPED and "deselected" in verdict.reason
+
+
+def test_results_json_writes_every_verdict_by_name() -> None:
+    import typing
+
+    from evalgate.verdict.gate import VerdictName
+
+    assert set(typing.get_args(VerdictName)) == {verdict.value for verdict in Verdict}

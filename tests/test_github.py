@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -14,12 +16,12 @@ from conftest import REPO, add_suite, make_spec, write_project
 from fake_github import FakeGitHub
 from gitrepo import GitRepo
 
+from evalgate.document import SuiteReport
 from evalgate.report import RunReport, write_reports
 from evalgate.report.github import LIMIT, escape_data, outcome, workflow_commands
-from evalgate.report.merge import merge_reports
-from evalgate.report.results_json import suite_report
 from evalgate.results import CaseResult
-from evalgate.verdict.gate import decide
+from evalgate.run.merge import merge_reports
+from evalgate.verdict.gate import Verdict, decide
 
 WORKFLOWS = [ACTION, *sorted((REPO / ".github" / "workflows").glob("*.yml")), *sorted((REPO / "examples" / "github").glob("*.yml"))]
 
@@ -90,6 +92,23 @@ def test_pull_request_targeted_change(repo: GitRepo, tmp_path: Path) -> None:
     assert (repo.path / "evalgate-reports" / "junit.xml").exists()
 
 
+def test_the_action_caches_the_configured_store_file_and_reports_its_outputs(repo: GitRepo, tmp_path: Path) -> None:
+    """``cache =`` / ``EVALGATE_CACHE`` are honoured: the cache steps save and restore the file
+    the project really uses (``evalgate cache path``), not a hard-coded one."""
+    repo.write("src/app.py", "x = 2\n")
+    head = repo.commit("app")
+    env = event(tmp_path, "push", {"before": repo.git("rev-parse", "HEAD~1"), "after": head})
+    env["EVALGATE_CACHE"] = str(tmp_path / "elsewhere" / "results.sqlite")
+    runs, outputs, _ = run_action(repo.path, {"comment": "false"}, env)
+    located = next(run for run in runs if run.name == "Locate the evalgate cache")
+    assert located.outputs["path"] == str(tmp_path / "elsewhere" / "results.sqlite")
+    steps = load_action()["runs"]["steps"]
+    for name in ("Restore the evalgate cache", "Save the evalgate cache"):
+        step = next(step for step in steps if step.get("name") == name)
+        assert step["with"]["path"] == "${{ steps.cache-path.outputs.path }}"
+    assert outputs["verdict"] == "pass" and outputs["blocking"] == "" and outputs["report-dir"] == "evalgate-reports"
+
+
 def test_push_with_an_all_zero_before_falls_back_and_warns(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("src/app.py", "x = 1\n")
     head = repo.commit()
@@ -146,8 +165,8 @@ def test_tier_input_overrides_the_plan(repo: GitRepo, tmp_path: Path) -> None:
 
 def test_annotations_stay_within_github_limits() -> None:
     fail = decide(make_spec(["c0"], min_pass_rate=0.9), [])
-    suites = [suite_report(fail).model_copy(update={"suite": f"s{i}", "verdict": "FAIL", "reason": "bad\nworse", "blocks_merge": True}) for i in range(25)]
-    suites += [suite_report(fail).model_copy(update={"suite": "u", "verdict": "UNDECIDED", "reason": "maybe", "blocks_merge": False})]
+    suites = [replace(SuiteReport.of(fail), suite=f"s{i}", verdict=Verdict.FAIL, reason="bad\nworse", blocks_merge=True) for i in range(25)]
+    suites += [replace(SuiteReport.of(fail), suite="u", verdict=Verdict.UNDECIDED, reason="maybe", blocks_merge=False)]
     lines = workflow_commands(suites, ["fallback: no base"])
     errors = [line for line in lines if line.startswith("::error")]
     warnings = [line for line in lines if line.startswith("::warning")]
@@ -155,8 +174,9 @@ def test_annotations_stay_within_github_limits() -> None:
     assert errors[0] == "::error title=evalgate gate s0::FAIL: bad%0Aworse"
     assert len(warnings) == 2
     assert escape_data("100% done\r\n") == "100%25 done%0D%0A"
-    assert outcome(suites) == {"verdict": "fail", "calls-saved": "0", "artifact-suffix": ""}
-    assert outcome(suites, "2/4") == {"verdict": "partial", "calls-saved": "0", "artifact-suffix": "-shard-2-of-4"}
+    blocking = ",".join(f"s{i}" for i in range(25))
+    assert outcome(suites) == {"verdict": "fail", "blocking": blocking, "calls-saved": "0", "artifact-suffix": ""}
+    assert outcome(suites, "2/4") == {"verdict": "partial", "blocking": "", "calls-saved": "0", "artifact-suffix": "-shard-2-of-4"}
     partial = workflow_commands(suites, shard="2/4")
     assert not [line for line in partial if line.startswith("::error")]  # a shard never blocks
     assert "(shard 2/4, partial: the merged report decides)" in partial[0]
@@ -236,7 +256,8 @@ def test_report_merge_command_writes_reports_and_gates(pytester: pytest.Pytester
 def test_action_declares_its_interface() -> None:
     action = load_action()
     assert {"python-version", "tier", "config", "pytest-args", "cache", "report-dir", "undecided", "comment", "github-token"} <= set(action["inputs"])
-    assert set(action["outputs"]) == {"tier", "change", "verdict", "calls-saved"}
+    assert set(action["outputs"]) == {"tier", "change", "verdict", "blocking", "report-dir", "calls-saved"}
+    assert action["branding"] == {"icon": "check-circle", "color": "green"}
 
 
 def test_results_json_is_validated_on_read(tmp_path: Path) -> None:
@@ -253,6 +274,36 @@ def test_results_json_is_validated_on_read(tmp_path: Path) -> None:
     bad.write_text("[1, 2]")
     with pytest.raises(ConfigError, match="not an evalgate results.json \\(no schema_version\\)"):
         read_document(bad)
+
+
+def test_a_results_json_of_the_previous_release_reads_and_writes_back_the_same() -> None:
+    """results.json is now the verdict's own types: a file the previous release wrote (the
+    slices example: failing slice, undecided gap) reads, and writing it again gives every key
+    it had with the same value (plus the fields the old report dropped)."""
+    from evalgate.document import ResultsDocument, read_document
+
+    path = REPO / "tests" / "data" / "results-before-one-model.json"
+    old = json.loads(path.read_text())
+    document = read_document(path)
+    suite = document.suites[0]
+    assert {s.tag: s.verdict for s in suite.slices} == {s["tag"]: s["verdict"] for s in old["suites"][0]["slices"]}
+    assert suite.slices[0].decision == "FAIL" and suite.gap is not None and suite.gap.decision is None
+    again = json.loads(document.model_dump_json())
+
+    def same(before: Any, after: Any, where: str) -> None:
+        if isinstance(before, dict):
+            for key, value in before.items():
+                assert key in after, f"{where}.{key} is gone"
+                same(value, after[key], f"{where}.{key}")
+        elif isinstance(before, list):
+            assert len(before) == len(after), where
+            for index, (one, other) in enumerate(zip(before, after, strict=True)):
+                same(one, other, f"{where}[{index}]")
+        else:
+            assert before == after, f"{where}: {before!r} became {after!r}"
+
+    same({k: v for k, v in old.items() if k != "evalgate_version"}, again, "results")
+    assert ResultsDocument.model_validate_json(document.model_dump_json()) == document
 
 
 def test_published_schema_matches_the_models() -> None:

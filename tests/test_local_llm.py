@@ -91,3 +91,13 @@ def test_smollm2_judges_real_answers_with_its_calls_counted_and_kept(llm_url: st
     assert "the judge agrees with people on" in run.stdout + suite["reason"]
     again = subprocess.run(command, cwd=SAFETY, env=env, capture_output=True, text=True, timeout=900)
     assert "evalgate cache: 8 hit(s), 0 model call(s)" in again.stdout, again.stdout[-2000:]
+
+
+def test_the_safety_run_script_is_the_one_command(tmp_path: Path, llm_url: str) -> None:
+    """``python examples/safety/run.py`` as its README writes it: the live model and judge, the
+    full tier. The weak judge is caught by its labels (refusals: ERROR, exit 1)."""
+    env = {**os.environ, "EVALGATE_CACHE": str(tmp_path / "cache.sqlite")}
+    run = subprocess.run([sys.executable, str(REPO / "examples" / "safety" / "run.py")], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "general: PASS" in run.stdout and "refusals: ERROR" in run.stdout and "Cohen's kappa" in run.stdout

@@ -107,7 +107,7 @@ def test_missing_or_broken_baseline_is_one_line(pytester: pytest.Pytester) -> No
 
 
 def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester) -> None:
-    from evalgate.report.merge import merge_reports
+    from evalgate.run.merge import merge_reports
 
     baseline = baseline_run(pytester, cases=12, correct=12, min_pass_rate=0.5)
     write_project(pytester.path, cases=12, correct=6, min_pass_rate=0.5, gate={"baseline": "baseline.json", "regression_population": "suite"})
@@ -115,6 +115,6 @@ def test_merged_shards_compare_with_the_baseline_again(pytester: pytest.Pytester
         pytester.runpytest("--eval-tier=full", "--eval-no-cache", f"--eval-shard={shard}/2", f"--eval-report=s{shard}")
     shards = [pytester.path / "s1", pytester.path / "s2"]
     (verdict,), _, _, _ = merge_reports(shards, baseline)
-    assert verdict.verdict == "FAIL" and verdict.comparison is not None and verdict.comparison.worse == 6
+    assert verdict.verdict == "FAIL" and verdict.baseline is not None and verdict.baseline.worse == 6
     (without,), _, _, _ = merge_reports(shards)
-    assert without.comparison is None
+    assert without.baseline is None

@@ -8,7 +8,7 @@ import pytest
 from conftest import add_suite, write_project
 from gitrepo import GitRepo
 
-from evalgate.changes.ci import EventInfo
+from evalgate.changes.bases import EventInfo
 from evalgate.changes.git import ChangeSet, FileChange
 from evalgate.changes.plan import Override, SuiteInfo, find_override, plan_change
 from evalgate.changes.rules import build_rules, classify
@@ -48,6 +48,56 @@ def plan(*paths: str, **kwargs: object):  # type: ignore[no-untyped-def]
 )
 def test_classify_first_matching_rule(path: str, klass: str) -> None:
     assert classify(path, RULES)[0] == klass
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "matched"),
+    [
+        (["prompts/[ab]*.txt"], "prompts/a1.txt", "prompts/[ab]*.txt"),
+        (["prompts/[ab]*.txt"], "prompts/c1.txt", None),
+        (["prompts/**", "!prompts/drafts/**"], "prompts/safety/system.md", "prompts/**"),
+        (["prompts/**", "!prompts/drafts/**"], "prompts/drafts/new.md", None),
+        (["/top.txt"], "top.txt", "/top.txt"),
+        (["/top.txt"], "sub/top.txt", None),
+        (["safety/"], "safety/deep/x.py", "safety/"),
+        (["prompts/**"], "prompts/a\nb/system.md", "prompts/**"),  # a line break in a name is still a name
+    ],
+)
+def test_rule_patterns_have_gitignore_semantics(patterns: list[str], path: str, matched: str | None) -> None:
+    rules = build_rules([RuleConfig(paths=patterns, change="major")], [], use_defaults=False)
+    assert rules[0].matches(path) == matched
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("prompts/{safety,qa}/**", "braces are not pattern syntax here"),
+        ("!", "is not a gitignore pattern"),
+    ],
+)
+def test_a_pattern_the_rules_cannot_match_is_a_config_error_naming_file_field_and_fix(
+    tmp_path: pytest.TempPathFactory, pattern: str, message: str
+) -> None:
+    from evalgate.config import load_project_config
+    from evalgate.errors import ConfigError
+
+    root = write_project(tmp_path / "p")  # type: ignore[operator]
+    config = root / "pyproject.toml"
+    config.write_text(config.read_text() + f'\n[[tool.evalgate.rules]]\npaths = ["{pattern}"]\nchange = "major"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_project_config(config)
+    text = str(caught.value)
+    assert "pyproject.toml" in text and "rules" in text and message in text
+
+
+def test_a_rule_of_negations_only_is_refused() -> None:
+    with pytest.raises(ValueError, match="every pattern is a negation"):
+        RuleConfig(paths=["!docs/**"], change="major")
+
+
+def test_every_file_line_names_the_rule_that_classed_it() -> None:
+    lines = plan("README.md", "docs/guide.rst").files
+    assert lines and all(line.rstrip().split(" by ", 1)[1].startswith("built-in rule") for line in lines), lines
 
 
 def test_each_change_class_and_its_tiers() -> None:

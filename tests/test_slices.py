@@ -81,11 +81,11 @@ def test_merged_shards_give_the_slice_verdicts_of_one_run(pytester: pytest.Pytes
     pytester.runpytest("--eval-tier=full", "--eval-report=whole")
     for shard in ("1/2", "2/2"):
         pytester.runpytest("--eval-tier=full", f"--eval-shard={shard}", f"--eval-report=s{shard[0]}")
-    from evalgate.report.merge import merge_reports
+    from evalgate.run.merge import merge_reports
 
     (merged,), _, _, _ = merge_reports([pytester.path / "s1", pytester.path / "s2"])
     whole = report(pytester, "whole")
-    assert {s.tag: s.label for s in merged.slices} == {s["tag"]: s["verdict"] for s in whole["slices"]}
+    assert {s.tag: s.verdict for s in merged.slices} == {s["tag"]: s["verdict"] for s in whole["slices"]}
     assert merged.gap is not None and merged.gap.decision == whole["gap"]["verdict"] == "FAIL"
 
 

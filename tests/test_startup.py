@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import write_project
 
-HEAVY = ("pydantic", "git", "requests", "junit_xml", "sqlite3", "evalgate.evalrun", "evalgate.config")
+HEAVY = ("pydantic", "git", "requests", "junit_xml", "sqlite3", "evalgate.run.evalrun", "evalgate.config")
 
 
 def test_importing_the_plugin_imports_none_of_the_machinery() -> None:

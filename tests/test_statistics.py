@@ -60,14 +60,14 @@ def test_the_same_drop_is_a_fact_about_the_suite_and_noise_about_the_distributio
         read = [case for case, _ in shuffled]
         outcomes = [outcome for _, outcome in shuffled]
         suite = decide(make_spec(read, min_pass_rate=0.5, baseline=base, regression_kind="suite"), results(read, outcomes))
-        assert suite.verdict == Verdict.FAIL and suite.comparison is not None and suite.comparison.exact
-        assert suite.comparison.mcnemar_p == pytest.approx(0.078, abs=0.001)
+        assert suite.verdict == Verdict.FAIL and suite.baseline is not None and suite.baseline.exact
+        assert suite.baseline.mcnemar_p == pytest.approx(0.078, abs=0.001)
         distribution = decide(make_spec(read, min_pass_rate=0.5, baseline=base, regression_kind="distribution"),
                               results(read, outcomes))
-        assert distribution.comparison is not None and not distribution.comparison.exact
-        blocked += distribution.blocks
+        assert distribution.baseline is not None and not distribution.baseline.exact
+        blocked += distribution.blocks_merge
         if seed == 0:
-            low, high = distribution.comparison.interval
+            low, high = distribution.baseline.interval
             assert low < -0.03 < high and low < 0 < high  # a drop the 300 cases cannot tell from none
             assert distribution.verdict == Verdict.UNDECIDED and "on the distribution" in distribution.reason
     assert blocked <= 4  # at most ~α of the orders settle a FAIL; policy 'warn' blocks nothing else
@@ -80,7 +80,7 @@ def test_a_distribution_verdict_is_never_exact() -> None:
     assert suite.exact and suite.verdict == Verdict.PASS and suite.interval == (0.85, 0.85)
     about = decide(make_spec(order, min_pass_rate=0.8, kind="distribution"), results(order, outcomes))
     assert not about.exact and about.interval[0] < 0.85 < about.interval[1]
-    assert "distribution" in about.method and about.kind == "distribution"
+    assert "distribution" in about.method and about.population_kind == "distribution"
 
 
 def test_the_distribution_test_keeps_its_level_at_the_boundary() -> None:
@@ -161,7 +161,7 @@ def test_errors_are_never_evidence_and_an_outage_is_an_error() -> None:
         monitor.add(case, "error")
     assert monitor.decision == "ERROR" and "endpoint is failing" in monitor.error_reason()
     every = decide(make_spec(order[:6], min_pass_rate=0.0), results(order[:6], ["error"] * 6))
-    assert every.verdict == Verdict.ERROR and every.blocks
+    assert every.verdict == Verdict.ERROR and every.blocks_merge
 
 
 def test_errored_cases_that_decide_a_complete_run_make_it_an_error() -> None:

@@ -78,7 +78,7 @@ def test_runs_share_results_through_the_store(pytester: pytest.Pytester, databas
     first.stdout.fnmatch_lines(["*evalgate cache: 0 hit(s), 12 model call(s) (postgresql://*)"])
     other = pytester.path / "elsewhere"  # another checkout, another machine: same store
     write_project(other, cases=12, correct=12, min_pass_rate=0.5)
-    second = pytester.runpytest("--eval-tier=full", f"--rootdir={other}", str(other))
+    second = pytester.runpytest("--eval-tier=full", f"--rootdir={other}", f"--eval-config={other / 'pyproject.toml'}", str(other))
     second.stdout.fnmatch_lines(["*evalgate cache: 12 hit(s), 0 model call(s)*"])
     assert not (pytester.path / ".evalgate" / "cache.sqlite").exists()  # nothing went to a file
     capsys.readouterr()
@@ -313,5 +313,6 @@ def test_shards_on_two_machines_stop_early_together_through_the_server(
         write_project(root, rows=rows, correct=300, min_pass_rate=0.5, early_stop=True, gate={"max_error_rate": 0.2})
     first = pytester.runpytest("--eval-tier=full", "--eval-shard=1/2")
     assert first.ret == 0 and "settled across shards" not in first.stdout.str()
-    second = pytester.runpytest("--eval-tier=full", "--eval-shard=2/2", f"--rootdir={other}", str(other), "-rs")
+    second = pytester.runpytest("--eval-tier=full", "--eval-shard=2/2", f"--rootdir={other}",
+                                f"--eval-config={other / 'pyproject.toml'}", str(other), "-rs")
     second.stdout.fnmatch_lines(["*verdict settled across shards: qa PASS after * of 300 cases*"])

@@ -146,7 +146,7 @@ def test_merged_shards_decide_consistency_as_one_run_does(pytester: pytest.Pytes
     whole = suite_report(pytester.path)
     for shard in ("1/2", "2/2"):
         pytester.runpytest("--eval-tier=robust", f"--eval-shard={shard}", f"--eval-report=shard{shard[0]}")
-    from evalgate.report.merge import merge_reports
+    from evalgate.run.merge import merge_reports
 
     verdicts, results, _, _ = merge_reports([pytester.path / "shard1", pytester.path / "shard2"])
     (merged,) = verdicts

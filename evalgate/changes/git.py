@@ -16,7 +16,7 @@ from pathlib import Path
 
 import git
 
-from evalgate.changes.ci import ZERO_SHA, EventInfo, read_event
+from evalgate.changes.bases import ZERO_SHA, EventInfo, read_event
 from evalgate.checkout import DEFAULT_BRANCHES
 from evalgate.errors import GitError
 

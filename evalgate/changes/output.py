@@ -38,6 +38,9 @@ def github_output(plan: Plan, env: Mapping[str, str]) -> Path:
 
 
 def dotenv(plan: Plan) -> str:
-    """``EVALGATE_TIER=…`` and ``EVALGATE_CHANGE=…`` lines for a GitLab ``dotenv`` report
-    (``artifacts: reports: dotenv``), so later jobs see the plan as variables."""
-    return f"EVALGATE_TIER={plan.tier or 'none'}\nEVALGATE_CHANGE={plan.change}\n"
+    """``EVALGATE_PLANNED_TIER=…`` and ``EVALGATE_PLANNED_CHANGE=…`` lines for a GitLab
+    ``dotenv`` report (``artifacts: reports: dotenv``), so later jobs see the plan as
+    variables. Never ``EVALGATE_TIER``: that is evalgate's own override, and a later job
+    that runs pytest would take it as one (``none`` is no tier; ``smoke`` would make a plain
+    ``pytest tests`` collect the eval suites)."""
+    return f"EVALGATE_PLANNED_TIER={plan.tier or 'none'}\nEVALGATE_PLANNED_CHANGE={plan.change}\n"

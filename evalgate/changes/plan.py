@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evalgate.changes.ci import EventInfo
+from evalgate.changes.bases import EventInfo
 from evalgate.changes.git import ChangeSet, FileChange
 from evalgate.changes.rules import DEFAULT_ORIGIN, ChangeClass, Rule, RuleClass, classify
 from evalgate.config import ChangesConfig
@@ -298,15 +298,18 @@ def _decide(
 ) -> FileDecision:
     """The class of a changed file: the larger over its paths (both sides of a rename). A
     rule decides; where none does, the recorded maps do; without maps, ``minor``."""
-    best = FileDecision(file, "ignore", None, "")
+    best: FileDecision | None = None
     for path in file.paths:
         local = relative.get(path, path)
         rule_class, concern, origin = classify(local, rules)
         found = FileDecision(file, rule_class, concern, origin)
         if origin == DEFAULT_ORIGIN and maps is not None:
             found = _by_usage(file, local, maps, names)
-        if found.change.rank > best.change.rank or (found.change == best.change and len(found.suites) > len(best.suites)):
-            best = found
+        if best is None or found.change.rank > best.change.rank or (
+            found.change == best.change and len(found.suites) > len(best.suites)
+        ):
+            best = found  # the first path's decision stands unless a later one is larger: never an empty "by"
+    assert best is not None, "a changed file has at least one path"
     return best
 
 

@@ -1,9 +1,13 @@
 """Change rules: which class a changed path belongs to, and why.
 
 For each path the *first* matching rule decides — the user's ``[[tool.evalgate.rules]]``
-in order, then the built-ins, then ``minor``. Globs are matched against paths relative to
-the project directory: ``**`` crosses folders, ``*`` and ``?`` do not, a glob without ``/``
-matches a file name in any folder.
+in order, then the built-ins, then ``minor``. A rule's ``paths`` are gitignore patterns,
+matched by ``pathspec`` (the library black, mypy and others use for the same job) against
+paths relative to the project directory: ``**`` crosses folders, ``*``, ``?`` and ``[ab]``
+do not, a pattern without ``/`` matches a name in any folder, a leading ``/`` anchors it, a
+trailing ``/`` means everything below, and ``!pattern`` takes paths back out of the rule.
+Syntax gitignore does not have (``{a,b}``) is refused when the config is read
+(:func:`evalgate.config.RuleConfig`), never silently unmatched.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
+
+import pathspec
 
 from evalgate.config import RuleConfig
 
@@ -64,8 +70,10 @@ class Rule:
     """``rule 'prompts/safety/**'`` or ``built-in rule '*.md'``, for reasons."""
 
     def matches(self, path: str) -> str | None:
-        """The glob that matches ``path``, or None."""
-        return next((glob for glob in self.globs if _glob_regex(glob).fullmatch(path)), None)
+        """The pattern that puts ``path`` in this rule (the last one matching it, as in
+        .gitignore), or None."""
+        result = _spec(self.globs).check_file(_CONTROL.sub("\ufffd", path))
+        return self.globs[result.index] if result.include and result.index is not None else None
 
 
 def build_rules(
@@ -92,30 +100,11 @@ def classify(path: str, rules: Sequence[Rule]) -> tuple[RuleClass, str | None, s
     return "minor", None, DEFAULT_ORIGIN
 
 
-@lru_cache(maxsize=4096)
-def _glob_regex(glob: str) -> re.Pattern[str]:
-    """Compile a path glob: ``**`` crosses folders, ``*`` and ``?`` do not; a glob without
-    ``/`` matches a file name in any folder; a trailing ``/`` means everything below."""
-    if glob.endswith("/"):
-        glob += "**"
-    if "/" not in glob:
-        glob = "**/" + glob
-    out = []
-    index = 0
-    while index < len(glob):
-        if glob.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-        elif glob.startswith("**", index):
-            out.append(".*")
-            index += 2
-        elif glob[index] == "*":
-            out.append("[^/]*")
-            index += 1
-        elif glob[index] == "?":
-            out.append("[^/]")
-            index += 1
-        else:
-            out.append(re.escape(glob[index]))
-            index += 1
-    return re.compile("".join(out), re.DOTALL)  # a file name may hold a line break: ** still spans it
+@lru_cache(maxsize=1024)
+def _spec(globs: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(globs)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+"""A file name may hold a line break; pathspec's ``**`` would not span it. Each control
+character is matched as one ordinary character (``?`` and ``*`` still count it)."""

@@ -205,9 +205,6 @@ def _failure(error: Exception, watch: Watch, limits: Limits) -> WireError:
 
 
 def user_agent() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from evalgate.about import installed_version
 
-    try:
-        return f"evalgate/{version('evalgate')}"
-    except PackageNotFoundError:  # run from a source tree that is not installed
-        return "evalgate"
+    return f"evalgate/{installed_version()}"

@@ -12,6 +12,11 @@ from typing import Any
 
 __all__ = ["CaseText", "RunReport", "write_reports"]
 
+REPORT_FILES = ("junit.xml", "summary.md", "results.json", "report.html")
+"""The files a report folder holds (``--eval-report``, ``report merge --out``): the gates for
+JUnit readers, the summary for humans, the typed document for tools, the page for reviewers.
+Help texts name them from here; the writer writes exactly these."""
+
 
 def __getattr__(name: str) -> Any:
     if name in __all__:

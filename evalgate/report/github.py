@@ -58,7 +58,8 @@ def _properties(values: dict[str, str]) -> str:
 
 def outcome(suites: Sequence[SuiteReport], shard: str | None = None) -> dict[str, str]:
     """The action's outputs: ``verdict`` (pass, fail, skipped; ``partial`` for a shard,
-    whose verdicts cover some cases only), ``calls-saved``, and ``artifact-suffix``
+    whose verdicts cover some cases only), ``blocking`` (the suites that block the merge,
+    comma-separated; empty for a shard), ``calls-saved``, and ``artifact-suffix``
     (``-shard-2-of-4`` for a shard: each matrix leg's artifact needs its own name)."""
     ran = [suite for suite in suites if suite.verdict != "SKIPPED"]
     verdict = "skipped" if not ran else ("fail" if any(suite.blocks_merge for suite in suites) else "pass")
@@ -66,7 +67,8 @@ def outcome(suites: Sequence[SuiteReport], shard: str | None = None) -> dict[str
         verdict = "partial"
     suffix = "-shard-" + shard.replace("/", "-of-") if shard else ""
     saved = sum(suite.calls_saved.cache + suite.calls_saved.sampling + suite.calls_saved.early_stop for suite in suites)
-    return {"verdict": verdict, "calls-saved": str(saved), "artifact-suffix": suffix}
+    blocking = "" if shard else ",".join(suite.suite for suite in suites if suite.blocks_merge)
+    return {"verdict": verdict, "blocking": blocking, "calls-saved": str(saved), "artifact-suffix": suffix}
 
 
 __all__ = ["append_to", "escape_data", "escape_property", "outcome", "workflow_commands", "write_outputs"]

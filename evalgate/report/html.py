@@ -48,7 +48,7 @@ def report_html(
         "cases": [_case(result, cases.get((result.suite, result.row_id)), flips) for result in results],
         "suites": [v.suite for v in ordered],
     }
-    title = f"evalgate: {headline(ordered)}" + (f" (shard {shard}, partial)" if shard else "")
+    title = f"evalgate: {headline(ordered, shard)}"
     sections = "\n".join(_suite_section(verdict, cost_line(costs[verdict.suite])) for verdict in ordered)
     script = _SCRIPT
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
@@ -76,12 +76,12 @@ def _json_for_script(data: Any) -> str:
 def _flips(verdicts: Sequence[SuiteVerdict]) -> dict[tuple[str, str], str]:
     flips: dict[tuple[str, str], str] = {}
     for verdict in verdicts:
-        if verdict.comparison is not None:
-            flips.update({(verdict.suite, case): "now failing" for case in verdict.comparison.worse_cases})
-            flips.update({(verdict.suite, case): "now passing" for case in verdict.comparison.better_cases})
+        if verdict.baseline is not None:
+            flips.update({(verdict.suite, case): "now failing" for case in verdict.baseline.worse_cases})
+            flips.update({(verdict.suite, case): "now passing" for case in verdict.baseline.better_cases})
         if verdict.consistency is not None:
-            flips.update({(verdict.suite, variant_label(case, variant)): "flipped by its variant"
-                          for case, variant in verdict.consistency.flips})
+            flips.update({(verdict.suite, variant_label(flip.case, flip.variant)): "flipped by its variant"
+                          for flip in verdict.consistency.flips})
     return flips
 
 

@@ -29,9 +29,7 @@ def summary_markdown(
     """The whole summary document: suites that block first, then undecided and errored ones,
     then the rest; within :data:`BUDGET` bytes."""
     ordered = sorted(verdicts, key=urgency)
-    title = f"## evalgate: {markdown_text(headline(ordered))}"
-    if shard:
-        title = f"## evalgate shard {shard} (partial: merge the shards with `evalgate report merge`)"
+    title = f"## evalgate: {markdown_text(headline(ordered, shard))}"
     costs = suite_costs(ordered, results, prices)
     total = total_line(costs)
     page = _Page(BUDGET)

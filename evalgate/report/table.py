@@ -69,13 +69,17 @@ def rows(verdicts: Sequence[SuiteVerdict]) -> list[tuple[str, ...]]:
     return [row(verdict) for verdict in verdicts]
 
 
-def headline(verdicts: Sequence[SuiteVerdict]) -> str:
-    """One line: what blocks the merge, if anything."""
+def headline(verdicts: Sequence[SuiteVerdict], shard: str | None = None) -> str:
+    """One line: what blocks the merge, if anything (for a shard: nothing does — the merge
+    decides — so it says what would, so far)."""
     blocking = [v.suite for v in verdicts if v.blocks_merge]
     decided = [v for v in verdicts if v.verdict != "SKIPPED"]
     undecided = [v.suite for v in decided if v.verdict == "UNDECIDED" and not v.blocks_merge]
     if not decided:
         return "no gate ran"
+    if shard:
+        so_far = f"{len(blocking)} of {len(decided)} would block so far ({_few(blocking)})" if blocking else "none would block so far"
+        return f"shard {shard}: partial verdicts, not gated — {so_far}; the merged report decides"
     if blocking:
         return f"{len(blocking)} of {len(decided)} gate(s) block the merge: {_few(blocking)}"
     if undecided:
@@ -110,7 +114,7 @@ _SLICE_RANK = {"FAIL": 0, "UNDECIDED": 1, "PASS": 2, "not gated": 3}
 
 def slice_rows(verdict: SuiteVerdict) -> list[tuple[str, ...]]:
     """A suite's slices, failing first (then undecided, passing, not gated), lowest rate first."""
-    ordered = sorted(verdict.slices, key=lambda s: (_SLICE_RANK[s.label], s.rate if s.rate is not None else 2.0))
+    ordered = sorted(verdict.slices, key=lambda s: (_SLICE_RANK[s.verdict], s.pass_rate if s.pass_rate is not None else 2.0))
     return [_slice_row(each) for each in ordered]
 
 
@@ -118,7 +122,7 @@ def _slice_row(each: SliceVerdict) -> tuple[str, ...]:
     low, high = each.interval
     interval = "-" if not each.read else ("exact" if each.exact else f"[{percent(low)}, {percent(high)}]")
     gate = f"≥ {percent(each.threshold)}" if each.gated else "too small to gate"
-    return (each.tag, each.label, percent(each.rate), interval, gate, f"{each.read}/{each.population}", str(each.errors))
+    return (each.tag, each.verdict, percent(each.pass_rate), interval, gate, f"{each.read}/{each.population}", str(each.errors))
 
 
 def gap_line(verdict: SuiteVerdict) -> str | None:

@@ -9,7 +9,7 @@ from evalgate.untrusted import log_line, one_line
 from evalgate.verdict.gate import SuiteVerdict
 
 
-def table_lines(verdicts: Sequence[SuiteVerdict]) -> list[str]:
+def table_lines(verdicts: Sequence[SuiteVerdict], shard: str | None = None) -> list[str]:
     """Aligned plain-text lines: header, one row per suite, then each verdict's reason, then
     each suite's slices — every line escaped for a CI log (reasons quote error text; names
     come from files)."""
@@ -22,7 +22,7 @@ def table_lines(verdicts: Sequence[SuiteVerdict]) -> list[str]:
             gap = gap_line(verdict)
             if gap:
                 lines.append(f"  {gap}")
-    lines.append(headline(verdicts))
+    lines.append(headline(verdicts, shard))
     return [log_line(line) for line in lines]
 
 

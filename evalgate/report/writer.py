@@ -9,6 +9,7 @@ from pathlib import Path
 
 from evalgate.cases import CaseText
 from evalgate.document import MergeInfo, PlanReport
+from evalgate.report import REPORT_FILES
 from evalgate.report.cost import Prices
 from evalgate.report.html import report_html
 from evalgate.report.junit import junit_xml
@@ -48,6 +49,7 @@ def write_reports(directory: Path, report: RunReport) -> list[Path]:
         "results.json": results_json(r.verdicts, r.results, r.tier, r.metadata, r.shard, r.prices, r.plan),
         "report.html": report_html(r.verdicts, r.results, r.tier, r.cases, r.prices, r.shard),
     }
+    assert tuple(files) == REPORT_FILES
     written = []
     for name, text in files.items():
         path = directory / name

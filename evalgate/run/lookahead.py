@@ -17,8 +17,9 @@ import pytest
 class LookAhead:
     """The items after a given one, as far as a window reaches."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, is_worker: bool) -> None:
         self.config = config
+        self.is_worker = is_worker
         self.items: list[pytest.Item] = []
         self.cursor = 0
         """Where the last item asked about sat: pytest runs the list in order, so the next
@@ -65,7 +66,7 @@ class LookAhead:
         return -1
 
     def _worker_queue(self) -> Any:
-        if not hasattr(self.config, "workerinput"):
+        if not self.is_worker:
             return None
         if not self._searched:
             self._searched = True

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalgate.cases import Case, CaseText, case_text
+from evalgate.checkout import repository_root
 from evalgate.config import GateConfig, TierConfig
 from evalgate.config_errors import line_of_key
 from evalgate.project import Project, Suite
@@ -50,8 +51,10 @@ class EvalSession:
         self.shard = shard
         """``(K, N)`` when this run is shard K of N: it runs only its cases, and its
         verdicts are partial until ``evalgate report merge``."""
+        self.shard_text = f"{shard[0]}/{shard[1]}" if shard else None
+        """``K/N`` as reports write it; None when this is no shard."""
         self.label = label
-        """What ran, for reports: a tier name, or ``auto (<change>)``."""
+        """What ran, for reports: a tier name, or ``auto → <tier> (<change> change)``."""
         self.skip_reason = skip_reason
         """Why a suite without a tier does not run."""
         self.planned: dict[Path, PlannedSuite] = {}
@@ -134,7 +137,12 @@ class EvalSession:
     @classmethod
     def for_plan(cls, project: Project, plan: Plan, shard: tuple[int, int] | None = None) -> EvalSession:
         """Each suite runs at the tier the change plan chose for it."""
-        label = f"{plan.tier} (override)" if plan.override else f"auto ({plan.change} change)"
+        if plan.override:
+            label = f"{plan.tier} (override)"
+        elif plan.change == "none":
+            label = "auto → none (no relevant change)"
+        else:
+            label = f"auto → {plan.tier} ({plan.change} change)"
         reason = "skipped: no relevant change" if plan.change == "none" and not plan.override else "not selected by the plan"
         return cls(project, label, plan.suites, reason, shard)
 
@@ -161,6 +169,8 @@ class EvalSession:
         if planned is None:
             return False
         found = planned.by_item_name.get(name)
+        if found is None:  # --dist loadgroup appends "@<group>" (the suite) to the node id
+            found = planned.by_item_name.get(name.removesuffix(f"@{planned.suite.name}"))
         if found is None:
             return False
         self.schedule(planned.suite.name, found[0])
@@ -257,14 +267,15 @@ class EvalSession:
         for result in self.results:
             by_suite[result.suite].append(result)
         verdicts = []
+        anchor = repository_root(self.project.root) or self.project.root
         for suite in self.project.suites:
             verdict = decide(self.spec(suite), by_suite[suite.name])
             span = self.spans.get(suite.name)
             if suite.name in self.judge_failures and verdict.verdict != Verdict.SKIPPED:
-                verdict = replace(verdict, verdict=Verdict.ERROR, blocks=True,
+                verdict = replace(verdict, verdict=Verdict.ERROR, blocks_merge=True,
                                   reason=f"{self.judge_failures[suite.name]} (by the judge alone: {verdict.verdict})")
             verdicts.append(replace(
-                verdict, wall_seconds=span[1] - span[0] if span else None, **suite_location(self.project.root, suite.path)
+                verdict, wall_seconds=span[1] - span[0] if span else None, **suite_location(anchor, suite.path)
             ))
         return verdicts
 
@@ -355,8 +366,9 @@ def control_passes(baseline: Baseline | None, population: Sequence[str]) -> int 
 
 
 def suite_location(root: Path, path: Path) -> dict[str, Any]:
-    """``file`` (relative to the project root, POSIX) and ``line`` (of its gate, where
-    known) of a suite file, for verdicts CI annotations can place on the diff."""
+    """``file`` (relative to ``root`` — the repository's top, so that CI annotations land on
+    the diff when the project lives in a subfolder — POSIX) and ``line`` (of its gate, where
+    known) of a suite file."""
     try:
         file = path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import ConfigDict, computed_field
+
+from evalgate.derived import Derived
 from evalgate.verdict.monitor import CODE_VALUES, OUTCOME_CODES, SuiteMonitor
 from evalgate.verdict.sequential import confidence_bounds
 
@@ -23,8 +26,20 @@ _PASS, _ERROR = OUTCOME_CODES["pass"], OUTCOME_CODES["error"]
 
 
 @dataclass(frozen=True)
-class Consistency:
+class Flip:
+    """A variant whose pass/fail differed from its case's."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    case: str
+    variant: str
+
+
+@dataclass(frozen=True)
+class Consistency(Derived):
     """A suite's consistency over the cases a verdict read."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     variants: tuple[str, ...]
     read: int
@@ -43,19 +58,22 @@ class Consistency:
     """The consistency gate's outcome; None when not gated or not settled."""
     decided_at: int | None
     exact: bool
-    flips: tuple[tuple[str, str], ...] = ()
-    """``(case id, variant)`` of each variant whose pass/fail differed from its case's, in order."""
+    flips: tuple[Flip, ...] = ()
+    """Each variant whose pass/fail differed from its case's, in sampling order."""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def rate(self) -> float | None:
         """Share of the read cases that were consistent; None when none was read."""
         return self.consistent / self.read if self.read else None
 
-    def by_variant(self) -> dict[str, int]:
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def flips_by_variant(self) -> dict[str, int]:
         """Flips per variant, every variant listed: which perturbation breaks the model."""
         counts = dict.fromkeys(self.variants, 0)
-        for _, variant in self.flips:
-            counts[variant] += 1
+        for flip in self.flips:
+            counts[flip.variant] += 1
         return counts
 
 
@@ -99,7 +117,7 @@ def consistency(monitor: SuiteMonitor, counted: int, exact: bool, flips: Sequenc
         decision=decision,
         decided_at=decided_at,
         exact=exact,
-        flips=tuple((case_id, variant) for position, case_id, variant in flips if position < counted),
+        flips=tuple(Flip(case_id, variant) for position, case_id, variant in flips if position < counted),
     )
 
 
@@ -109,7 +127,7 @@ def describe(measured: Consistency, alpha_text: str) -> str:
     variants = ", ".join(measured.variants)
     flipped = ""
     if measured.flips:
-        shown = ", ".join(f"{case} ({variant})" for case, variant in measured.flips[:5])
+        shown = ", ".join(f"{flip.case} ({flip.variant})" for flip in measured.flips[:5])
         more = f" and {len(measured.flips) - 5} more" if len(measured.flips) > 5 else ""
         flipped = f"; flipped: {shown}{more}"
     if measured.threshold is None:

@@ -85,6 +85,8 @@ class ControlVariateTest:
     direct_down: _Capital = field(default_factory=_Capital)
     decision: Decision | None = None
     decided_at: int | None = None
+    by_counting: bool = False
+    """Settled by counting alone (certain), not by a bet at α."""
 
     def __post_init__(self) -> None:
         if self.population < 1:
@@ -159,9 +161,9 @@ class ControlVariateTest:
 
     def _decide(self) -> None:
         if self.sides[0] and self.low_total >= self.required:
-            self._settle("PASS")  # already counted: no later case can take it back
+            self._settle("PASS", counted=True)  # already counted: no later case can take it back
         elif self.sides[1] and self.high_total + self.remaining < self.required:
-            self._settle("FAIL")
+            self._settle("FAIL", counted=True)
         elif self.capital("up") >= 1.0 / self.alpha_pass:
             self._settle("PASS")
         elif self.capital("down") >= 1.0 / self.alpha_fail:
@@ -173,9 +175,10 @@ class ControlVariateTest:
             return 0.5 * (self.up + self.direct_up.value("hedged"))
         return 0.5 * (self.down + self.direct_down.value("hedged"))
 
-    def _settle(self, decision: Decision) -> None:
+    def _settle(self, decision: Decision, counted: bool = False) -> None:
         self.decision = decision
         self.decided_at = self.seen
+        self.by_counting = counted
 
 
 def _bet(edge: float, variance: float, limit: float) -> float:

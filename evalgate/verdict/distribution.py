@@ -67,6 +67,8 @@ class MeanTest:
     high_total: int = 0
     decision: Decision | None = None
     decided_at: int | None = None
+    by_counting: bool = False
+    """Always False: a distribution is never known by counting its sample."""
     up: _Capital = field(default_factory=_Capital)
     down: _Capital = field(default_factory=_Capital)
 

@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Annotated, Literal
 
+from pydantic import ConfigDict, Field, PlainSerializer, computed_field
+
+from evalgate.derived import Derived
 from evalgate.results import CaseResult
 from evalgate.verdict.consistency import Consistency, consistency, describe
 from evalgate.verdict.control import ControlVariateTest, control_bounds
@@ -49,16 +53,28 @@ class Verdict(StrEnum):
     """No case of the suite ran (not in the tier, no relevant change, all deselected)."""
 
 
+VerdictName = Literal["PASS", "FAIL", "UNDECIDED", "ERROR", "INCOMPLETE", "SKIPPED"]
+"""A verdict as results.json writes it."""
+
+
 @dataclass(frozen=True)
-class SuiteVerdict:
+class SuiteVerdict(Derived):
     """A suite's verdict with the numbers behind it. The counts describe the cases the
     verdict read (``counted``): all of them when exact, the prefix that settled it when
-    early."""
+    early. Its fields are results.json's (:class:`evalgate.document.SuiteReport` adds what
+    only a report knows)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     suite: str
-    verdict: Verdict
+    verdict: Annotated[Verdict, PlainSerializer(str, return_type=VerdictName)]
+    """PASS, FAIL, UNDECIDED, ERROR, INCOMPLETE or SKIPPED. (Written as its text: a module
+    imported twice — pytester's in-process runs drop what they imported — has two Verdict
+    classes, and the file must not depend on which.)"""
     reason: str
+    """One sentence: why this verdict, with its numbers."""
     threshold: float
+    """``min_pass_rate``."""
     required: int
     """k*: passes the population needs."""
     population: int
@@ -70,39 +86,56 @@ class SuiteVerdict:
     counted: int
     """Cases the verdict read, in sampling order."""
     passed: int
+    """Counted cases that passed."""
     scored: int
+    """Counted cases with a score (passed or failed, not errored)."""
     errors: int
+    """Counted cases that errored (no score)."""
     cases_run: int
     """Cases with a result (some may lie beyond the counted prefix)."""
     cases_planned: int
+    """Cases the tier planned (a sample when capped)."""
     cases_total: int
+    """Cases in the suite."""
     interval: tuple[float, float]
+    """For the pass rate of the population (or of the distribution): exact, or anytime-valid."""
     method: str
+    """How the interval was computed (exact, or which confidence sequence)."""
     confidence: float
-    seconds: float
-    """Time spent in model calls for this suite (summed over cases; calls overlap)."""
+    """The interval's coverage (1 when exact)."""
+    model_seconds: float
+    """Seconds spent in model calls for this suite, summed over cases (they overlap when calls
+    run concurrently)."""
     cache_hits: int = 0
+    """Case runs answered by the cache."""
     model_calls: int = 0
+    """Case runs that called the model."""
     alpha: float = 0.05
+    """The gate's α: the chance it may settle a wrong verdict."""
     alpha_fail: float = 0.05
     """The FAIL side's share of α (α split over the gates that can FAIL)."""
     decided_at: int | None = None
     """Cases (in sampling order) an early decision needed; None when not settled early."""
     repeats: int = 1
-    blocks: bool = False
-    comparison: Comparison | None = None
+    """Runs per case (``repeats``); a case passes when a strict majority of its scored runs pass."""
+    blocks_merge: bool = False
+    """True when this verdict must fail the build."""
+    baseline: Comparison | None = None
+    """The comparison with the baseline run, when the suite has one."""
     exact: bool = False
+    """Every case of the population ran and the verdict is about these cases: known, not estimated."""
     more_needed: int | None = None
     """For an UNDECIDED verdict: the fewest further cases that could settle it."""
-    first_error: str | None = None
-    codes: tuple[int, ...] = ()
+    first_error: Annotated[str | None, Field(exclude=True)] = None
+    """The first errored case's message (the reason quotes it)."""
+    codes: Annotated[tuple[int, ...], Field(exclude=True)] = ()
     """Outcome codes of the counted cases in sampling order (see ``OUTCOME_CODES``): what
     :func:`interval_trajectory` replays for the report's picture."""
     wall_seconds: float | None = None
     """Wall time from the suite's first case starting to its last finishing (set by the run)."""
     file: str | None = None
-    """The suite's file, relative to the project root (set by the run), so CI annotations
-    and JUnit readers can point at it."""
+    """The suite's file from the repository's top (the project root outside git; set by the
+    run), so CI annotations land on the diff and JUnit readers can point at it."""
     line: int | None = None
     """The line of the suite's gate in that file, where known."""
     consistency: Consistency | None = None
@@ -111,11 +144,11 @@ class SuiteVerdict:
     """Each slice's verdict (``[gate.slices]``), in the order of first appearance."""
     control: int | None = None
     """The baseline's exact pass count, when the pass-rate test used it as control variate."""
-    control_pairs: tuple[tuple[int | None, int], ...] = ()
+    control_pairs: Annotated[tuple[tuple[int | None, int], ...], Field(exclude=True)] = ()
     """With a control: ``(candidate, baseline)`` of the counted cases, for the picture's intervals."""
     gap: GapVerdict | None = None
     """The gap between the best and the worst gated slice (with ``max_gap``)."""
-    kind: Population = "suite"
+    population_kind: Population = "suite"
     """What the pass-rate verdict is about: these cases (``suite``) or the distribution they sample."""
     regression_kind: Population = "distribution"
     """What the baseline comparison is about."""
@@ -124,16 +157,12 @@ class SuiteVerdict:
     flight or dispatched ahead when it settled (the price of concurrency, at most about twice
     the model's concurrency)."""
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def pass_rate(self) -> float | None:
         """Share of the counted cases that passed (an errored case is not a pass); None
         when none was counted."""
         return self.passed / self.counted if self.counted else None
-
-    @property
-    def blocks_merge(self) -> bool:
-        """True when this verdict must fail the build."""
-        return self.blocks
 
     @property
     def saved_by_sampling(self) -> int:
@@ -171,8 +200,8 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     runs = reader.runs
     outcomes = {case_id: case_outcome(case_runs) for case_id, case_runs in runs.items() if len(case_runs) >= spec.repeats}
     prefix_outcomes = {case_id: outcome for case_id, outcome, _ in prefix}
-    judge = _Judge(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
-    made = judge.with_slices(judge.with_consistency(judge.verdict(), reader.flips))
+    maker = _VerdictMaker(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
+    made = maker.with_slices(maker.with_consistency(maker.verdict(), reader.flips))
     if made.decided_at is not None:
         settled = set(spec.order[: made.decided_at])
         after = sum(1 for result in results if not result.cached and result.case_id not in settled)
@@ -180,7 +209,7 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     return made
 
 
-class _Judge:
+class _VerdictMaker:
     """Turns a monitor's state and the run's facts into a verdict (one use)."""
 
     def __init__(
@@ -209,7 +238,7 @@ class _Judge:
         if spec.skip_reason is not None:
             return self._make(Verdict.SKIPPED, spec.skip_reason, False, counted=0)
         if not spec.order:
-            return self._make(Verdict.SKIPPED, "all its cases were deselected (-k, --lf, ...)", False, counted=0)
+            return self._make(Verdict.SKIPPED, "none of its cases was collected (deselected by -k, -m or --lf, or outside the paths given)", False, counted=0)
         if self.exact:
             return self._exact()
         return self._sampled()
@@ -235,7 +264,7 @@ class _Judge:
         everything = f"all {self._cases(n)}" if not spec.selected else self._cases(n)
         reason = f"pass rate {passes / n:.1%} {relation} {self._threshold()} ({everything}; {passes} pass, {monitor.required} needed)"
         compared, reason, verdict, blocks = self._with_baseline(verdict, reason, exact=True)
-        return self._make(verdict, reason, blocks, counted=n, exact=True, comparison=compared)
+        return self._make(verdict, reason, blocks, counted=n, exact=True, baseline=compared)
 
     # --- a sample, or an early stop ---------------------------------------------------
 
@@ -279,6 +308,12 @@ class _Judge:
             reason = ""  # the consistency or a slice gate failed: with_consistency / with_slices say how
         elif verdict == Verdict.FAIL and threshold_side != "FAIL":
             reason = "regression vs baseline"  # replaced below with the comparison's numbers
+        elif monitor.threshold.by_counting:  # certain: no outcome of the unread cases can change it
+            need = (f"{counts['pass']} pass, {monitor.required} needed" if verdict == Verdict.PASS
+                    else f"{counts['pass']} pass: even if every other case passed, the {monitor.required} needed are out of reach")
+            relation = "≥" if verdict == Verdict.PASS else "<"
+            reason = (f"pass rate {relation} {self._threshold()}: certain after {at} of {self._cases(self.spec.population)} "
+                      f"by counting ({need})")
         else:
             relation = ("≥" if verdict == Verdict.PASS else "<") if self.spec.kind == "suite" else (">" if verdict == Verdict.PASS else "<")
             reason = (
@@ -286,7 +321,7 @@ class _Judge:
                 f"({counts['pass'] / at:.1%} so far) by an anytime-valid test at {self._alpha_text(verdict)}"
             )
         compared, reason, verdict, blocks = self._with_baseline(verdict, reason, exact=False)
-        return self._make(verdict, reason, blocks, counted=at, decided_at=at, comparison=compared)
+        return self._make(verdict, reason, blocks, counted=at, decided_at=at, baseline=compared)
 
     def _undecided(self) -> SuiteVerdict:
         monitor, spec, gate = self.monitor, self.spec, self.gate
@@ -319,7 +354,7 @@ class _Judge:
         effect = "blocks the merge" if blocks else "does not block"
         detail = f" (estimate {estimate:.1%}{self._delta_text(compared)})"
         reason = f"{why}{detail}; {need + '; ' if need else ''}policy '{gate.undecided}' {effect}"
-        return self._make(Verdict.UNDECIDED, reason, blocks, counted=n, comparison=compared, more_needed=more)
+        return self._make(Verdict.UNDECIDED, reason, blocks, counted=n, baseline=compared, more_needed=more)
 
     # --- consistency ------------------------------------------------------------------
 
@@ -336,13 +371,13 @@ class _Judge:
             return replace(made, reason=f"{made.reason}; {text}")
         if measured.decision == "FAIL":
             reason = text if not made.reason else f"{text}; {made.reason}"
-            return replace(made, verdict=Verdict.FAIL, blocks=True, reason=reason)
+            return replace(made, verdict=Verdict.FAIL, blocks_merge=True, reason=reason)
         if measured.decision == "PASS" or made.verdict != Verdict.PASS:
             return replace(made, reason=f"{made.reason}; {text}")
         policy = self.gate.undecided
         blocks = policy == "fail" or (policy == "estimate" and (measured.rate or 0.0) < measured.threshold)
         effect = "blocks the merge" if blocks else "does not block"
-        return replace(made, verdict=Verdict.UNDECIDED, blocks=blocks, reason=f"{made.reason}; {text}; policy '{policy}' {effect}")
+        return replace(made, verdict=Verdict.UNDECIDED, blocks_merge=blocks, reason=f"{made.reason}; {text}; policy '{policy}' {effect}")
 
     # --- slices -----------------------------------------------------------------------
 
@@ -357,14 +392,14 @@ class _Judge:
         made = replace(made, slices=slices, gap=gap)
         failing = [s for s in slices if s.gated and s.decision == "FAIL"]
         open_ = [s for s in slices if s.gated and s.decision is None]
-        parts = [_slice_text(s, made.alpha_fail) for s in sorted(failing, key=lambda s: s.rate or 0.0)]
+        parts = [_slice_text(s, made.alpha_fail) for s in sorted(failing, key=lambda s: s.pass_rate or 0.0)]
         if gap is not None and gap.decision == "FAIL":
             parts.append(_gap_text(gap))
         if made.verdict in (Verdict.ERROR, Verdict.INCOMPLETE):
             return made
         if parts:
             reason = "; ".join(parts) + (f"; {made.reason}" if made.reason else "")
-            return replace(made, verdict=Verdict.FAIL, blocks=True, reason=reason)
+            return replace(made, verdict=Verdict.FAIL, blocks_merge=True, reason=reason)
         gated = [s for s in slices if s.gated]
         settled = f"every one of {len(gated)} slice(s) ≥ {made.slices[0].threshold:.1%}" if gated and not open_ else ""
         gap_note = f"; {_gap_text(gap)}" if gap is not None else ""
@@ -372,10 +407,10 @@ class _Judge:
             extra = settled or (f"slices not settled: {', '.join(s.tag for s in open_)}" if open_ else "")
             return replace(made, reason=f"{made.reason}{'; ' + extra if extra else ''}{gap_note}")
         policy = self.gate.undecided
-        blocks = policy == "fail" or (policy == "estimate" and any((s.rate or 0.0) < s.threshold for s in open_))
+        blocks = policy == "fail" or (policy == "estimate" and any((s.pass_rate or 0.0) < s.threshold for s in open_))
         effect = "blocks the merge" if blocks else "does not block"
         unsettled = ", ".join(s.tag for s in open_) or "the gap"
-        return replace(made, verdict=Verdict.UNDECIDED, blocks=blocks,
+        return replace(made, verdict=Verdict.UNDECIDED, blocks_merge=blocks,
                        reason=f"{made.reason}; slices not settled at α: {unsettled}{gap_note}; policy '{policy}' {effect}")
 
     # --- baseline ---------------------------------------------------------------------
@@ -463,7 +498,7 @@ class _Judge:
         counted: int,
         exact: bool = False,
         decided_at: int | None = None,
-        comparison: Comparison | None = None,
+        baseline: Comparison | None = None,
         more_needed: int | None = None,
     ) -> SuiteVerdict:
         spec, monitor, gate = self.spec, self.monitor, self.gate
@@ -507,22 +542,22 @@ class _Judge:
             interval=(float(interval[0]), float(interval[1])),
             method=method,
             confidence=confidence,
-            seconds=self.seconds,
+            model_seconds=self.seconds,
             cache_hits=self.hits,
             model_calls=self.calls,
             alpha=gate.alpha,
             alpha_fail=monitor.alpha_fail,
             decided_at=decided_at,
             repeats=spec.repeats,
-            blocks=blocks,
-            comparison=comparison,
+            blocks_merge=blocks,
+            baseline=baseline,
             exact=exact,
             more_needed=more_needed,
             first_error=self.first_error,
             codes=tuple(codes),
             control=spec.control if isinstance(monitor.threshold, ControlVariateTest) else None,
             control_pairs=tuple(monitor.control_read[:counted]) if isinstance(monitor.threshold, ControlVariateTest) else (),
-            kind=spec.kind,
+            population_kind=spec.kind,
             regression_kind=spec.regression_kind,
         )
 
@@ -534,7 +569,7 @@ def _slice_text(verdict: SliceVerdict, alpha_fail: float) -> str:
         return f"slice {verdict.tag}: regression vs baseline larger than {verdict.max_regression:.1%} ({delta}{how})"
     how = (f"{verdict.passed} of {verdict.population} pass, {verdict.required} needed" if verdict.exact
            else f"settled after {verdict.read} of its {verdict.population} cases at α = {alpha_fail:.3g}")
-    return f"slice {verdict.tag}: pass rate {percent_text(verdict.rate)} < {verdict.threshold:.1%} ({how})"
+    return f"slice {verdict.tag}: pass rate {percent_text(verdict.pass_rate)} < {verdict.threshold:.1%} ({how})"
 
 
 def _gap_text(gap: GapVerdict) -> str:
@@ -561,7 +596,7 @@ def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[i
     for k in grid:
         if verdict.control is not None and verdict.control_pairs:  # the verdict's own method
             low, high = control_bounds(verdict.control_pairs[:k], verdict.population, verdict.control, verdict.alpha, verdict.alpha_fail)
-        elif verdict.kind == "distribution":
+        elif verdict.population_kind == "distribution":
             low, high = mean_bounds(values[:k], verdict.alpha, alpha_high=verdict.alpha_fail)
         else:
             low, high = confidence_bounds(values[:k], verdict.population, verdict.alpha, alpha_high=verdict.alpha_fail)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import ConfigDict
+
 from evalgate.verdict.distribution import MeanTest, Population, mean_bounds
 from evalgate.verdict.monitor import SuiteMonitor
 from evalgate.verdict.outcomes import Outcome
@@ -30,6 +32,8 @@ from evalgate.verdict.stats import mcnemar_exact
 @dataclass(frozen=True)
 class Comparison:
     """A candidate-vs-baseline comparison on the cases both have."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     pairs: int
     """Paired cases read (in sampling order, up to the decision or the end)."""

@@ -100,6 +100,9 @@ class BettingTest:
     decision: Decision | None = None
     decided_at: int | None = None
     """How many cases the decision needed; None while undecided."""
+    by_counting: bool = False
+    """The decision is certain by counting (the passes already in, or every unseen case
+    passing, settle it), not a bet at α."""
     up: _Capital = field(default_factory=_Capital)
     down: _Capital = field(default_factory=_Capital)
 
@@ -153,17 +156,18 @@ class BettingTest:
     def _decide(self) -> None:
         most = self.high_total + self.scale * self.remaining
         if self.pass_null is not None and self.low_total > self.pass_null:
-            self._settle("PASS")  # the total is at least what is already in
+            self._settle("PASS", counted=True)  # the total is at least what is already in
         elif self.fail_null is not None and most < self.fail_null:
-            self._settle("FAIL")  # even every unseen case at its maximum cannot reach it
+            self._settle("FAIL", counted=True)  # even every unseen case at its maximum cannot reach it
         elif self.pass_null is not None and self.up.value(self.strategy) >= 1.0 / self.alpha_pass:
             self._settle("PASS")
         elif self.fail_null is not None and self.down.value(self.strategy) >= 1.0 / self.alpha_fail:
             self._settle("FAIL")
 
-    def _settle(self, decision: Decision) -> None:
+    def _settle(self, decision: Decision, counted: bool = False) -> None:
         self.decision = decision
         self.decided_at = self.seen
+        self.by_counting = counted
 
 
 def _bet(capital: _Capital, gain: float, edge: float, limit: float, mu: float) -> None:

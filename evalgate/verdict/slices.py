@@ -27,9 +27,12 @@ import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import ConfigDict, computed_field
 
 from evalgate.config import SlicesConfig, as_written
+from evalgate.derived import Derived
 from evalgate.verdict.exact import required_paired_sum, required_passes
 from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, confidence_bounds
@@ -251,9 +254,24 @@ class SliceTracker:
         return None
 
 
+class _Labelled(Derived):
+    """A verdict whose ``decision`` files written before it was its own field hold only as the
+    ``verdict`` label."""
+
+    __slots__ = ()
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any]) -> dict[str, Any]:
+        if "decision" not in data and "verdict" in data:
+            return {**data, "decision": data["verdict"] if data["verdict"] in ("PASS", "FAIL") else None}
+        return data
+
+
 @dataclass(frozen=True)
-class SliceVerdict:
+class SliceVerdict(_Labelled):
     """One slice's verdict over the cases the suite's verdict read."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     tag: str
     population: int
@@ -274,12 +292,15 @@ class SliceVerdict:
     """The comparison: PASS (no regression beyond δ), FAIL (one beyond it), None (not settled or none)."""
     max_regression: float | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def rate(self) -> float | None:
+    def pass_rate(self) -> float | None:
+        """Share of the slice's read cases that passed; None when none was read."""
         return self.passed / self.read if self.read else None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
-    def label(self) -> str:
+    def verdict(self) -> Literal["PASS", "FAIL", "UNDECIDED", "not gated"]:
         """PASS, FAIL, UNDECIDED, or "not gated"."""
         if not self.gated:
             return "not gated"
@@ -287,8 +308,10 @@ class SliceVerdict:
 
 
 @dataclass(frozen=True)
-class GapVerdict:
+class GapVerdict(_Labelled):
     """The spread between the best and the worst gated slice."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
 
     max_gap: float
     best: str
@@ -296,6 +319,12 @@ class GapVerdict:
     interval: tuple[float, float]
     decision: Decision | None
     exact: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> Literal["PASS", "FAIL", "UNDECIDED"]:
+        """PASS or FAIL (exact or settled), else UNDECIDED."""
+        return self.decision or "UNDECIDED"
 
 
 def slice_verdicts(tracker: SliceTracker, counted: int, exact: bool) -> tuple[tuple[SliceVerdict, ...], GapVerdict | None]:

@@ -6,15 +6,14 @@ nominal coverage for small n and rates near 0 or 1 (Brown, Cai & DasGupta, 2001,
 "Interval Estimation for a Binomial Proportion", Statistical Science 16(2)).
 
 It is *not* valid when re-checked after every case (optional stopping inflates its
-error); sequential decisions need an anytime-valid method.
+error); sequential decisions need an anytime-valid method. No gate uses it: it is the
+fixed-sample interval ``bench/verdicts.py`` shows failing under optional stopping.
 """
 
 from __future__ import annotations
 
 import math
 from statistics import NormalDist
-
-WILSON = "Wilson"
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -1,24 +1,28 @@
 """The pytest face of suites and cases: a suite file collects one item per case.
 
-Thin on purpose: an item runs its case through :func:`evalgate.runner.run_case` and
-turns the result into a pytest outcome. How outcomes map (see README, "Outcomes"):
+Thin on purpose: an item hands itself to the run's ``execute`` (the engine: cache, calls
+ahead, early stop — :mod:`evalgate.run.evalrun`) and turns the result into a pytest
+outcome. How outcomes map (see README, "Outcomes"):
 
 - scored and passed  → pytest ``passed``;
 - scored and failed  → pytest ``passed`` with status "case failed" (``f``): a case failing
   its scorer is a measurement, not a build failure — the suite's gate decides;
-- errored            → pytest ``failed`` with a one-line reason; it counts against the
-  suite's error budget, and the exit status follows the gate, not the item.
+- errored            → pytest ``failed`` with a one-line reason; the suite's gate counts it
+  (as a fail for PASS, against an error budget when one is set), and the exit status follows
+  the gate, not the item.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from evalgate.cases import Case
-from evalgate.results import CaseResult
+from evalgate.results import CaseError, CaseResult
 from evalgate.run.engine import Job
 from evalgate.run.planned import PlannedSuite
 from evalgate.untrusted import log_line, one_line
@@ -27,19 +31,20 @@ Execute = Callable[["EvalCase"], CaseResult]
 """Produces an item's result; the plugin's engine (cache, concurrency) stands behind it."""
 
 
-class CaseErrored(Exception):
-    """Raised by an item whose case errored, so pytest reports it as failed."""
+def error_text(error: CaseError) -> str:
+    """``model (http, HTTP 500): …`` or ``scorer: …``, on one escaped line: a model's error text
+    must not start a line a CI log would parse."""
+    if error.kind == "scorer":
+        return f"scorer: {one_line(error.message)}"
+    status = f", HTTP {error.status}" if error.status else ""
+    return f"model ({error.kind}{status}): {one_line(error.message)}"
 
-    def __init__(self, result: CaseResult) -> None:
-        assert result.error is not None
-        error = result.error
-        # One line, escaped: a model's error text must not start a line a CI log would parse.
-        if error.kind == "scorer":
-            super().__init__(f"scorer error: {one_line(error.message)}")
-        else:
-            status = f", HTTP {error.status}" if error.status else ""
-            super().__init__(f"model error ({error.kind}{status}): {one_line(error.message)}")
-        self.result = result
+
+def case_error_reason(result: CaseResult, source: str, traceback: str | None = None) -> str:
+    """Why an errored case has no score, as its skip reason; then the user's own frames if wanted."""
+    assert result.error is not None
+    line = f"case error ({one_line(source)}): {error_text(result.error)}"
+    return f"{line}\n\n{traceback}" if traceback else line
 
 
 def case_properties(result: CaseResult) -> list[tuple[str, object]]:
@@ -57,6 +62,9 @@ class SuiteFile(pytest.File):
         super().__init__(**kwargs)
         self.planned = planned
         self.execute = execute
+        # On the file, so every case inherits them without a list of its own: ``-m eval`` /
+        # ``-m "not eval"`` select the eval cases, ``--dist loadgroup`` keeps a suite on one worker.
+        self.own_markers.extend([pytest.mark.eval.mark, pytest.mark.xdist_group(name=planned.suite.name).mark])
 
     def collect(self) -> Iterator[EvalCase]:
         # `-k safety` selects cases tagged or suites concerned with safety. Items with the
@@ -70,6 +78,26 @@ class SuiteFile(pytest.File):
             yield EvalCase.from_parent(
                 self, name=name, planned=self.planned, case=case, repeat=repeat, execute=self.execute, keywords=keywords
             )
+
+
+@dataclass
+class CaseNotes:
+    """What running a case taught beyond its result: cache warnings first seen, and why
+    cached results were not reused (reason → count so far in this process)."""
+
+    cache_warnings: list[str] = field(default_factory=list)
+    not_reused: dict[str, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.cache_warnings or self.not_reused)
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data: a report's attributes travel from an xdist worker as JSON-like values."""
+        return {"cache_warnings": self.cache_warnings, "not_reused": self.not_reused}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CaseNotes:
+        return cls(list(data["cache_warnings"]), dict(data["not_reused"]))
 
 
 class EvalCase(pytest.Item):
@@ -91,9 +119,9 @@ class EvalCase(pytest.Item):
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
-        self.notes: list[tuple[str, str]] = []
-        """Cache problems and not-reused reasons first seen while this case ran; they travel
-        to the controller on the call report (never into pytest's JUnit)."""
+        self.notes = CaseNotes()
+        """What the cache told this process while the case ran; it travels to the controller
+        on the call report (never into pytest's JUnit)."""
         self.extra_keyword_matches = keywords  # type: ignore[assignment]  # read-only, shared
         self._job: Job | None = None
 
@@ -111,19 +139,18 @@ class EvalCase(pytest.Item):
 
     def runtest(self) -> None:
         self.result = self.execute(self)
-        if self.result.errored:
-            raise CaseErrored(self.result)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, CaseErrored):
-            line = f"{one_line(self.case.source)}: {excinfo.value}"
-            error = excinfo.value.result.error
-            if error is not None and error.traceback and self._wants_traceback():
+        error = self.result.error
+        if error is not None:
+            # Skipped, with the error as the reason: an errored case has no score, its suite's
+            # gate counts it (a fail toward PASS, or against an error budget) and the gate's own
+            # test case fails when it blocks — so pytest's JUnit has a failure exactly when a
+            # gate blocks (:mod:`evalgate.run.junit_gates`). Placed at the case's item, not here.
+            trace = None
+            if error.traceback and self._wants_traceback():
                 # The user's own frames (never evalgate's), each line escaped for CI logs.
                 trace = "\n".join(log_line(text) for text in error.traceback.splitlines())
-                return f"{line}\n\n{trace}"
-            return line
-        return super().repr_failure(excinfo, style=style)
+            source = self.case.source.removeprefix(f"{self.config.rootpath}{os.sep}")
+            raise pytest.skip.Exception(case_error_reason(self.result, source, trace), _use_item_location=True)
 
     def _wants_traceback(self) -> bool:
         """Where pytest users look for a traceback: ``-v``, ``--tb=long``, ``--junitxml``."""
@@ -135,4 +162,6 @@ class EvalCase(pytest.Item):
         )
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
-        return self.path, None, f"{self.suite_name}::{self.name}"
+        # Line 0 (the suite file's top): pytest places a skip at its item's location only
+        # when the item has a line, and an errored case is a skip (:meth:`runtest`).
+        return self.path, 0, f"{self.suite_name}::{self.name}"

@@ -10,10 +10,7 @@ the exit status are computed once, on the controller.
 
 from __future__ import annotations
 
-import atexit
 import fnmatch
-import functools
-import gc
 import os
 import uuid
 from collections.abc import Generator
@@ -24,8 +21,6 @@ import pytest
 
 from evalgate.checkout import checkout_identity
 from evalgate.errors import EvalgateError
-from evalgate.items import EvalCase, SuiteFile, case_properties
-from evalgate.models.sharing import current_worker
 from evalgate.project import Project, discover_project
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
@@ -33,9 +28,13 @@ from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
 from evalgate.run.engine import Engine
 from evalgate.run.group import GroupWatch, run_group
+from evalgate.run.items import CaseNotes, EvalCase, SuiteFile, case_properties, error_text
 from evalgate.run.judging import judge_checks
+from evalgate.run.junit_gates import add_gates
 from evalgate.run.lookahead import LookAhead
+from evalgate.run.memory import freeze_collected, freeze_the_run, skip_the_final_sweep
 from evalgate.run.planned import safe_nodeid
+from evalgate.run.process import RunProcess, ship
 from evalgate.run.progress import Progress
 from evalgate.run.runner import CaseRunner
 from evalgate.run.session import EvalSession
@@ -43,19 +42,13 @@ from evalgate.run.sharding import parse_shard
 from evalgate.run.workers import auto_workers
 from evalgate.store.location import open_store
 from evalgate.store.sqlite import ResultStore
-from evalgate.untrusted import one_line
+from evalgate.untrusted import log_line, one_line
 from evalgate.verdict.gate import SuiteVerdict, Verdict, exit_status
 from evalgate.verdict.monitor import SuiteMonitor
 
 if TYPE_CHECKING:  # the change analyzer (and GitPython) load only when a run plans
     from evalgate.changes.plan import Plan
 
-WORKER_RUN_ID = "evalgate_run_id"
-"""Key of the run id the controller hands its workers: one run in the results store."""
-WORKER_BOARD = "evalgate_board"
-"""Key of the folder where the controller posts settled suites for xdist workers."""
-WORKER_PLAN = "evalgate_plan"
-"""Key of the plan the xdist controller hands its workers in ``workerinput``."""
 NOTES_ATTR = "evalgate_notes"
 """Attribute of a case item's call report holding its notes (see ``EvalCase.notes``)."""
 REPORT_ATTR = "evalgate"
@@ -74,7 +67,7 @@ def _load_project(config: pytest.Config) -> Project:
         explicit = config.getoption("eval_config")
         config.stash[PROJECT] = discover_project(
             config.invocation_params.dir, Path(explicit).resolve() if explicit else None, fallback=config.rootpath,
-            worker=current_worker(getattr(config, "workerinput", None)),
+            worker=RunProcess.of(config).worker,
         )
     return config.stash[PROJECT]
 
@@ -94,11 +87,15 @@ def auto_num_workers(config: pytest.Config) -> int | None:
 def start_run(config: pytest.Config, tier: str) -> None:
     """Load the project, plan the run, open the store and register the run's hooks."""
     plan: Plan | None = None
+    process = RunProcess.of(config)
+    # Discovery (an IDE, --collect-only) lists the items and nothing else: no readiness or
+    # judge checks, no store, no run recorded, no reports.
+    discovery = bool(config.option.collectonly)
     try:
         project = _load_project(config)
         shard_text = config.getoption("eval_shard")
         shard = parse_shard(shard_text) if shard_text else None
-        shipped = getattr(config, "workerinput", {}).get(WORKER_PLAN)
+        shipped = process.plan
         if shipped is not None:  # an xdist worker: the controller planned already
             shipped_shard = tuple(shipped["shard"]) if shipped.get("shard") else None
             session = EvalSession(
@@ -114,67 +111,46 @@ def start_run(config: pytest.Config, tier: str) -> None:
         else:
             session = EvalSession.for_tier(project, tier, shard)
         session.undecided = config.getoption("eval_undecided")
-        if not hasattr(config, "workerinput"):
+        if not process.is_worker and not discovery:
             problems = project.readiness_problems([planned.suite for planned in session.planned.values()])
             if problems:
                 raise EvalgateError("; ".join(problems))
     except EvalgateError as err:
         raise pytest.UsageError(one_line(str(err))) from None
-    _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
-    run_id = getattr(config, "workerinput", {}).get(WORKER_RUN_ID) or uuid.uuid4().hex
+    unreached = _add_suite_paths(config, [planned.suite.path for planned in session.planned.values()])
+    if unreached is not None and not process.is_worker:
+        session.notes = [*session.notes, unreached]
+    run_id = process.run_id or uuid.uuid4().hex
     store = None
     group = None
-    if not config.getoption("eval_no_cache"):
+    if not config.getoption("eval_no_cache") and not discovery:
         try:
-            store = open_store(project, spool=True, send=not hasattr(config, "workerinput"))
+            store = open_store(project, spool=True, send=not process.is_worker)
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
-        if not hasattr(config, "workerinput"):
+        if not process.is_worker:
             group = run_group(config.getoption("eval_run_group"), os.environ, session)
             store.history.start_run(run_id, session.label, *checkout_identity(project.root), group=group)
-    part = str(getattr(config, "workerinput", {}).get("workerid", ""))
-    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")), part=part)
-    if not hasattr(config, "workerinput"):
+    runner = CaseRunner(project, store, run_id, refresh=bool(config.getoption("eval_refresh")), part=process.part)
+    if not process.is_worker and not discovery:
         try:
             session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id, plan.base if plan else None)
             failures, notes = judge_checks(project, [planned.suite.name for planned in session.planned.values()])
             session.judge_failures, session.notes = failures, [*session.notes, *notes]
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
-    evalrun = EvalRun(config, session, plan, runner)
+    evalrun = EvalRun(config, process, session, plan, runner)
     if group is not None and store is not None:
         evalrun.group_watch = GroupWatch(store, group, run_id, session)
     config.pluginmanager.register(evalrun, "evalgate-run")
-    _skip_the_final_sweep()
-
-
-def _freeze_the_run() -> None:
-    """Collect the run's garbage now — finalizers' unraisable exceptions reach pytest's hook as
-    ever — then freeze what is still alive (reports, items, results: ~100k objects for 1,000
-    cases), so pytest's five end-of-run collections (``unraisableexception``) walk only what the
-    end of the run creates: a tenth of a 2-second run. The config cleanup the plugin registers
-    before pytest's own, so run after them, unfreezes it all: an in-process run (pytester)
-    leaks nothing."""
-    gc.collect()
-    gc.collect()
-    gc.freeze()
-
-
-@functools.cache  # once per process, however many runs it holds
-def _skip_the_final_sweep() -> None:
-    """At exit, spare the interpreter its last garbage collection over everything the run
-    kept (pytest's reports, items, results: ~100k objects for 1,000 cases, 0.1 s — a tenth
-    of a cached run). ``gc.freeze`` moves them out of the collector's reach; the process
-    frees its memory as it ends all the same. Registered at start, so it runs after every
-    handler registered later (LIFO) and after pytest's own end-of-run collections, which
-    report unraisable exceptions as before."""
-    atexit.register(gc.freeze)
+    skip_the_final_sweep()
 
 
 class EvalRun:
     """The hooks of a run with a tier; registered only then."""
 
-    def __init__(self, config: pytest.Config, session: EvalSession, plan: Plan | None, runner: CaseRunner) -> None:
+    def __init__(self, config: pytest.Config, process: RunProcess, session: EvalSession, plan: Plan | None,
+                 runner: CaseRunner) -> None:
         self.config = config
         self.session = session
         self.plan = plan
@@ -184,9 +160,9 @@ class EvalRun:
         # out backoffs; they do not widen the window).
         concurrency = [p.suite.adapter.concurrency for p in session.planned.values()]
         self.engine = Engine(runner, window=2 * max(concurrency or [1]))
-        self.lookahead = LookAhead(config)
+        self.lookahead = LookAhead(config, process.is_worker)
         self.local_results: dict[str, CaseResult] = {}
-        board = getattr(config, "workerinput", {}).get(WORKER_BOARD)
+        board = process.board
         if board is not None:
             self.decisions = Decisions(Path(board))
         elif config.getoption("numprocesses", None):
@@ -197,11 +173,14 @@ class EvalRun:
         self.cache_hits = 0
         self.model_calls = 0
         self.cache_problems: list[str] = list(runner.store.problems) if runner.store else []
-        self.is_worker = hasattr(config, "workerinput")
+        self.is_worker = process.is_worker
         self.group_watch: GroupWatch | None = None
         """Set for a shard of a run group with a store: reads the other shards' results."""
         self.other_failures = 0
         """Failed items that are not eval cases: they fail the build as usual."""
+        self.case_errors = 0
+        """Errored cases so far: reported skipped, but ``-x`` / ``--maxfail`` count them."""
+        self.pytest_session: pytest.Session | None = None
         self.verdicts: list[SuiteVerdict] | None = None
         self.reports: list[Path] = []
         self.reported_reasons: dict[str, int] = {}
@@ -250,10 +229,8 @@ class EvalRun:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_PLAN] = self.session.describe()
-        node.workerinput[WORKER_RUN_ID] = self.runner.run_id
-        if self.decisions.folder is not None:
-            node.workerinput[WORKER_BOARD] = str(self.decisions.folder)
+        folder = self.decisions.folder
+        ship(node, self.session.describe(), self.runner.run_id, str(folder) if folder is not None else None)
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> SuiteFile | None:
         if file_path.suffix != ".toml":
@@ -279,21 +256,22 @@ class EvalRun:
         ]
         result = self.engine.result(item.job, upcoming)
         if store is not None:
-            item.notes.extend(("cache_warning", p) for p in store.problems[known_problems:])
+            item.notes.cache_warnings.extend(store.problems[known_problems:])
         for reason, count in self.runner.not_reused.items():  # why cached results did not count
             if self.reported_reasons.get(reason) != count:
                 self.reported_reasons[reason] = count
-                item.notes.append(("cache_not_reused", f"{reason}|{count}"))
+                item.notes.not_reused[reason] = count
         return result
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.pytest_session = session
         self.lookahead.index(session.items)
         for item in session.items:
             if isinstance(item, EvalCase):
                 self.session.schedule(item.suite_name, item.case)
                 self.progress.total += 1
         self.session.scheduling_done()
-        gc.freeze()  # the collected items join start-up's objects, out of the collector's reach (plugin.py)
+        freeze_collected()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -315,7 +293,7 @@ class EvalRun:
         # reports need none, and a 100k-case run keeps 300k reports.
         report.keywords = _NO_KEYWORDS
         if call.when == "call" and item.notes:
-            setattr(report, NOTES_ATTR, item.notes)
+            setattr(report, NOTES_ATTR, item.notes.to_data())
         if call.when == "call" and item.result is not None:
             if self.is_worker:  # the result travels to the controller on the report
                 setattr(report, REPORT_ATTR, result_to_data(item.result))
@@ -338,17 +316,16 @@ class EvalRun:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if self.is_worker:
             return
-        for name, value in report.__dict__.pop(NOTES_ATTR, ()):
-            if name == "cache_warning" and value not in self.cache_problems:
-                self.cache_problems.append(str(value))
-            elif name == "cache_not_reused":
-                reason, _, count = str(value).rpartition("|")
-                self.not_reused[reason] = max(self.not_reused.get(reason, 0), int(count))
+        notes = report.__dict__.pop(NOTES_ATTR, None)
+        if notes is not None:
+            self._take_notes(CaseNotes.from_data(notes))
         case_result = self.local_results.pop(report.nodeid, None) if report.when == "call" else None
         data = report.__dict__.pop(REPORT_ATTR, None)  # consumed: the report is kept until the end
         if case_result is None and data is not None:
             case_result = result_from_data(data)
         if case_result is not None:
+            if case_result.errored:
+                self._count_towards_maxfail()
             self.session.note_time(case_result.suite, report.start, report.stop)
             settled = self.session.record(case_result)
             if settled is not None:
@@ -367,6 +344,21 @@ class EvalRun:
         elif report.failed:
             self.other_failures += 1
 
+    def _count_towards_maxfail(self) -> None:
+        """``-x`` / ``--maxfail``: an errored case is a skip, not a failure, but whoever asked to
+        stop at the first problem means it too (pytest-xdist counts only its own failures)."""
+        self.case_errors += 1
+        maxfail = int(self.config.getoption("maxfail") or 0)
+        session = self.pytest_session
+        if maxfail and session is not None and session.testsfailed + self.case_errors >= maxfail:
+            session.shouldfail = f"stopping after {self.case_errors} case error(s) and {session.testsfailed} failure(s)"
+
+    def _take_notes(self, notes: CaseNotes) -> None:
+        self.cache_problems += [problem for problem in notes.cache_warnings if problem not in self.cache_problems]
+        for reason, count in notes.not_reused.items():
+            self.not_reused[reason] = max(self.not_reused.get(reason, 0), count)
+
+    @pytest.hookimpl(tryfirst=True)  # before pytest's JUnit writer writes: the gates join its file
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.engine.shutdown()  # -x, Ctrl-C or the end: queued calls are dropped
         self.runner.flush()
@@ -378,7 +370,13 @@ class EvalRun:
                 store.close()
             return
         self.decisions.remove()
+        if self.config.option.collectonly:  # discovery (IDEs, --co): no verdicts, no reports
+            if store is not None:
+                store.close()
+            return
         self.verdicts = self.session.verdicts()
+        shard = self.session.shard_text
+        add_gates(self.config, self.verdicts, self._suite_nodeids(), shard, self.junit_properties)
         if store is not None:
             suites = [
                 (v.suite, v.cases_run >= v.cases_total and not v.selected, v.selected, str(v.verdict))
@@ -393,7 +391,6 @@ class EvalRun:
         report_dir = self.config.getoption("eval_report") or self.config.getini("eval_report")
         if report_dir:
             directory = self.config.invocation_params.dir / report_dir
-            shard = f"{self.session.shard[0]}/{self.session.shard[1]}" if self.session.shard else None
             try:
                 from evalgate.document import PlanReport  # the writers load only when reports are written
                 from evalgate.report.cost import Prices
@@ -419,21 +416,44 @@ class EvalRun:
         session.exitstatus = exit_status(status, gated, self.other_failures)
         if self.report_error is not None:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        _freeze_the_run()
+        freeze_the_run()
+
+    def _suite_nodeids(self) -> dict[str, tuple[str, Path]]:
+        """Each suite's file as pytest names it (node id, path from the rootdir)."""
+        root = self.config.rootpath
+        found = {}
+        for suite in self.session.project.suites:
+            try:
+                relative = suite.path.relative_to(root)
+            except ValueError:
+                relative = suite.path
+            found[suite.name] = (safe_nodeid(suite.path, root), relative)
+        return found
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.verdicts is None:
             return
+        shard = self.session.shard_text
         title = f"evalgate verdicts (tier: {self.session.label})"
-        if self.session.shard:
-            title = f"evalgate shard {self.session.shard[0]}/{self.session.shard[1]}: partial verdicts, not gated (merge with 'evalgate report merge')"
+        if shard:
+            title = f"evalgate shard {shard}: partial verdicts, not gated (merge with 'evalgate report merge')"
         terminalreporter.write_sep("=", title)
-        lines = table_lines(self.verdicts)
+        lines = table_lines(self.verdicts, shard)
         terminalreporter.write_line(lines[0], bold=True)
         for verdict, line in zip(self.verdicts, lines[1:], strict=False):
             terminalreporter.write_line(line, **{_COLOURS.get(verdict.verdict, "red"): True})
         for line in lines[1 + len(self.verdicts) :]:
             terminalreporter.write_line(line)
+        errored = [result for result in self.session.results if result.error is not None]
+        if errored:  # reported skipped (their gates count them): name the first ones here
+            terminalreporter.write_line(f"evalgate: {len(errored)} case error(s), counted by their gates; the first:", red=True)
+            for result in errored[:CASE_ERRORS_SHOWN]:
+                assert result.error is not None
+                where = f"{result.suite}::{result.case_id}" + (f"[{result.variant}]" if result.variant else "")
+                terminalreporter.write_line(f"  {one_line(where)}: {error_text(result.error)[:300]}")
+                if result.error.traceback and (self.config.get_verbosity() > 0 or self.config.option.tbstyle == "long"):
+                    for line in result.error.traceback.splitlines():  # the user's own frames, escaped for CI logs
+                        terminalreporter.write_line(f"    {log_line(line)}")
         store = self.runner.store
         if store is not None:
             terminalreporter.write_line(
@@ -454,6 +474,8 @@ class EvalRun:
 
 
 _COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
+CASE_ERRORS_SHOWN = 5
+"""Errored cases named after the verdict table (all of them are in results.json and report.html)."""
 
 
 def _dependency_notes(runner: CaseRunner, store: ResultStore, suites: set[str]) -> list[str]:
@@ -478,14 +500,21 @@ def _dependency_notes(runner: CaseRunner, store: ResultStore, suites: set[str]) 
     return notes
 
 
-def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> None:
-    """Make sure the tier's suite files are collected even when the command line or
-    ``testpaths`` point elsewhere (e.g. ``testpaths = ["tests"]`` with suites in evals/)."""
+def _add_suite_paths(config: pytest.Config, suite_paths: list[Path]) -> str | None:
+    """Paths given on the command line choose what runs, as for any pytest test:
+    ``pytest tests/test_unit.py --eval-tier=smoke`` collects no eval case (a note says so).
+    Without paths, the tier's suite files are collected even when ``testpaths`` point
+    elsewhere (``testpaths = ["tests"]`` with suites in evals/)."""
     base = config.invocation_params.dir
     given = [(base / arg.split("::")[0]).resolve() for arg in config.args]
-    for path in suite_paths:
-        if not any(path == arg or arg in path.parents for arg in given):
-            config.args.append(str(path))
+    outside = [path for path in suite_paths if not any(path == arg or arg in path.parents for arg in given)]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        if outside and len(outside) == len(suite_paths):
+            return ("the paths given hold none of the tier's suites, so no eval case runs; give no path, or the "
+                    "suites' folder, to run them")
+        return None
+    config.args.extend(str(path) for path in outside)
+    return None
 
 
 _NO_KEYWORDS: dict[str, Any] = {}
@@ -493,9 +522,9 @@ _NO_KEYWORDS: dict[str, Any] = {}
 
 
 def _status(errored: bool, passed: bool | None) -> tuple[str, str, Any] | None:
-    """pytest's status of a case item: an error fails it, a failed case has its own status."""
-    if errored:
-        return "failed", "F", ("CASE ERROR", {"red": True})
+    """pytest's status of a case item: an errored or failed case has a status of its own."""
+    if errored:  # reported skipped (its gate counts it), shown as what it is
+        return "case error", "e", ("CASE ERROR", {"red": True})
     if not passed:
         return "case failed", "f", ("CASE FAILED", {"yellow": True})
     return None
