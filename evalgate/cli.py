@@ -155,13 +155,23 @@ def build_parser() -> argparse.ArgumentParser:
         "judge-check",
         help="how far to trust a suite's judge: its verdicts against human labels",
         description="Run the suite's judge scorer on labelled outputs (JSONL: {\"id\": case id, \"output\": "
-        "text, \"pass\": true|false}) and report accuracy, Cohen's kappa and the confusion matrix; "
-        "exit 1 when kappa is below --min-kappa.",
-        epilog="example: evalgate judge-check safety --labels evals/safety-labels.jsonl --min-kappa 0.6",
+        "text, \"pass\": true|false}) and report accuracy, Cohen's kappa, Gwet's AC1, the judge's sensitivity "
+        "and specificity with the bounds its corrected gate uses, and the confusion matrix; exit 1 when kappa is "
+        "below --min-kappa or the judge cannot gate. With --template, write unlabelled cases to label next.",
+        epilog="example: evalgate judge-check safety --labels evals/safety-labels.jsonl --min-kappa 0.6\n"
+        "         evalgate judge-check safety --labels evals/safety-labels.jsonl --results reports --template next.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     judge_check.add_argument("suite", help="suite name")
     judge_check.add_argument("--labels", type=Path, required=True, help="JSONL of labelled outputs")
     judge_check.add_argument("--min-kappa", type=float, help="fail below this agreement (Cohen's kappa)")
+    judge_check.add_argument("--results", type=Path, metavar="DIR",
+                             help="a report folder (or results.json) of a run of the suite: the outputs to label, and "
+                             "the judged rate at which to size the labels")
+    judge_check.add_argument("--template", type=Path, metavar="FILE",
+                             help="write the cases to label next (a seeded random sample of the unlabelled ones) as JSONL "
+                             "with \"pass\": null, to fill in and append to the labels")
+    judge_check.add_argument("--suggest", type=int, default=20, metavar="N", help="how many cases --template writes (default 20)")
     _project_arguments(judge_check, positional=False)
     judge_check.add_argument("--config", help="config file (default: evalgate.toml or pyproject.toml in the project)")
 
@@ -334,20 +344,47 @@ def plan(args: argparse.Namespace) -> int:
         print(f"evalgate plan: tier={result.tier or 'none'} change={result.change} (written to {path})")
         for reason in result.reasons:
             print(f"  {one_line(reason)}")
+        for line in _cost_lines(_cost_estimates(project, result)):
+            print(line)
         fallbacks = [f"unsure, so the full tier: {reason}" for reason in result.fallback_reasons]
         for line in workflow_commands([], fallbacks):
             print(line)
         return 0
+    costs = _cost_estimates(project, result)
     if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps({**result.to_json(), "estimates": [each.to_json() for each in costs]}, indent=2))
     elif args.format == "gitlab":
         from evalgate.changes.output import dotenv
 
         print(plan_text(result), file=sys.stderr)
+        for line in _cost_lines(costs):
+            print(line, file=sys.stderr)
         print(dotenv(result), end="")
     else:
         print(plan_text(result))
+        for line in _cost_lines(costs):
+            print(line)
     return 0
+
+
+def _cost_estimates(project: Project, plan: Any) -> list[Any]:
+    """Each planned suite's cost, from its recorded calls (none without a store)."""
+    from evalgate.run.estimate import estimates
+    from evalgate.run.session import EvalSession
+    from evalgate.store.location import existing_store
+
+    store = existing_store(project)
+    try:
+        return estimates(EvalSession.for_plan(project, plan), store)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _cost_lines(costs: list[Any]) -> list[str]:
+    if not costs:
+        return []
+    return ["cost (upper bounds: the cache and early stopping spend less):", *(f"  {one_line(each.line())}" for each in costs)]
 
 
 def deps(args: argparse.Namespace) -> int:
@@ -511,6 +548,7 @@ def _move_entries(project: Project, action: str, url: str | None) -> int:
 
 def judge_check(args: argparse.Namespace) -> int:
     """``evalgate judge-check``: the suite's judge against human labels."""
+    from evalgate.run.judging import calibration_lines
     from evalgate.scorers.agreement import agreement, read_labels
 
     project = _project(args)
@@ -522,13 +560,52 @@ def judge_check(args: argparse.Namespace) -> int:
     if not judges:
         print(f"evalgate: error: suite '{suite.name}' has no judge scorer (kind = \"judge\")", file=sys.stderr)
         return EXIT_CONFIG_ERROR
-    result = agreement(judges[0], suite.cases, read_labels(args.labels))
-    for line in result.lines():
+    labels = read_labels(args.labels)
+    result = agreement(judges[0], suite.cases, labels)
+    calibration = result.calibration
+    alpha = suite.config.gate.alpha
+    for line in [*result.lines(), *calibration_lines(calibration, alpha)]:
         print(line)
+    if args.results is not None or args.template is not None:
+        _labels_to_add(args, suite, {case_id for case_id, _, _ in labels}, calibration, alpha)
     if args.min_kappa is not None and (result.kappa is None or result.kappa < args.min_kappa):
         print(f"evalgate: the judge's agreement is below --min-kappa {args.min_kappa:g}: do not gate on it yet")
         return 1
-    return 0
+    return 1 if calibration.refusal(alpha) else 0
+
+
+def _labels_to_add(args: argparse.Namespace, suite: Any, labelled: set[str], calibration: Any, alpha: float) -> None:
+    """How many labels would make the corrected interval useful, and (``--template``) which
+    cases to label: a seeded random sample of the unlabelled ones — a random sample, because
+    choosing by the judge's verdict would bias the very errors the labels measure."""
+    import random
+
+    from evalgate.document import read_document
+    from evalgate.run.judging import labels_needed
+
+    outputs: dict[str, str | None] = {}
+    judged_rate = None
+    if args.results is not None:
+        document = read_document(args.results)
+        cases = [c for c in document.cases if c.suite == suite.name and c.variant is None and c.repeat == 0]
+        outputs = {c.case_id: c.output for c in cases}
+        scored = [c for c in cases if not c.errored]
+        judged_rate = sum(bool(c.passed) for c in scored) / len(scored) if scored else None
+    if judged_rate is not None:
+        margin = abs(judged_rate - suite.config.gate.min_pass_rate) or 0.05
+        more = labels_needed(calibration, judged_rate, 2 * margin, alpha)
+        wanted = "no number up to 10,000" if more is None else f"about {more} more label(s)"
+        print(f"at the judged rate {judged_rate:.1%}, a corrected interval narrow enough to decide against "
+              f"{suite.config.gate.min_pass_rate:.1%} needs {wanted} (a random sample, in the proportions seen so far)")
+    if args.template is None:
+        return
+    unlabelled = [case.id for case in suite.cases if case.id not in labelled]
+    chosen = random.Random(f"{suite.name}:labels").sample(unlabelled, min(args.suggest, len(unlabelled)))
+    with args.template.open("w", encoding="utf-8") as out:
+        for case_id in chosen:
+            out.write(json.dumps({"id": case_id, "output": outputs.get(case_id), "pass": None}, ensure_ascii=False) + "\n")
+    print(f"wrote {len(chosen)} case(s) to label to {args.template}: fill in each \"pass\" (and \"output\" where "
+          "it is null) and append them to the labels")
 
 
 def _pull_request_number(env: Mapping[str, str]) -> int | None:

@@ -578,7 +578,16 @@ class SuiteConfig(StrictModel):
     project directory: before a run's verdicts count, the suite's judge is checked against them
     (``evalgate judge-check``), and a judge below ``min_judge_kappa`` makes the verdict ERROR."""
     min_judge_kappa: float = Field(default=0.6, ge=-1, le=1)
-    """The agreement (Cohen's κ) the judge needs with ``judge_labels``. Default 0.6."""
+    """The agreement (Cohen's κ) the judge needs with ``judge_labels``. Default 0.6. Beyond it,
+    the labels measure the judge's errors and the suite's pass rate is corrected for them; a
+    judge the labels cannot tell from chance cannot gate."""
+    max_cost: float | None = Field(default=None, gt=0)
+    """The most this suite may spend per run, in its model's (and judge's) ``price`` currency:
+    once reached no new call starts, and an unsettled verdict is INCOMPLETE ("budget reached").
+    Needs a ``price``. Default: no cap."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """The most tokens (input and output, model and judge) this suite may use per run; as
+    ``max_cost``. Default: no cap."""
     tiers: list[str] | None = None
     """Run only in these tiers, e.g. ``["deep-dive"]`` for a big adversarial set too costly
     for every pull request: elsewhere the suite is SKIPPED, saying so; it runs when its
@@ -777,6 +786,13 @@ class ProjectConfig(StrictModel):
     regression_population: Literal["suite", "distribution"] = "distribution"
     """What baseline comparisons are about unless a gate says otherwise. Default
     ``distribution``: a drop blocks only when it is more than noise."""
+    max_cost: float | None = Field(default=None, gt=0)
+    """The most a whole run may spend, in the models' ``price`` currency: once reached no new
+    call starts, and every unsettled verdict is INCOMPLETE ("budget reached"), never PASS.
+    ``--eval-max-cost`` overrides it. Needs a ``price`` on every model that runs. Default: no cap."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """The most tokens (input and output, models and judges) a whole run may use; as
+    ``max_cost`` (``--eval-max-tokens``). Default: no cap."""
     run_alpha: float | None = Field(default=0.05, gt=0, lt=0.5)
     """One error level for the whole run: the chance that *any* gate of the run wrongly blocks
     is at most ``run_alpha`` (each of the K suites that run spends at most ``run_alpha / K`` on

@@ -26,6 +26,7 @@ from evalgate.errors import ConfigError
 from evalgate.results import CaseResult
 from evalgate.untrusted import one_line
 from evalgate.verdict.gate import SuiteVerdict
+from evalgate.verdict.judged import JudgeCalibration
 
 SCHEMA_VERSION = 2
 """Bumped when a field is renamed or removed, or its meaning changes; readers refuse other
@@ -100,6 +101,10 @@ class MergeInfo(_Model):
     as a control variate (for readers; a merge recounts it from its own ``--baseline``)."""
     alpha_fail_cap: float | None = None
     """The suite's share of the run's ``run_alpha`` for its FAIL side (None: its own α)."""
+    judge: JudgeCalibration | None = None
+    """The judge's errors measured on people's labels, when the pass rate is corrected for them."""
+    judge_failure: str | None = None
+    """Why the suite's judge cannot gate (the merged verdict is then ERROR, as the shards' were)."""
 
 
 @dataclass(frozen=True)

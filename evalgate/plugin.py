@@ -74,6 +74,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="override every gate's policy for UNDECIDED verdicts",
     )
     group.addoption(
+        "--eval-max-cost",
+        dest="eval_max_cost",
+        type=float,
+        metavar="AMOUNT",
+        help="stop starting model calls once the run has spent this much (in the models' price currency); "
+        "unsettled verdicts are then INCOMPLETE (overrides [tool.evalgate] max_cost)",
+    )
+    group.addoption(
+        "--eval-max-tokens",
+        dest="eval_max_tokens",
+        type=int,
+        metavar="N",
+        help="as --eval-max-cost, in tokens (input and output, models and judges)",
+    )
+    group.addoption(
         "--eval-no-cache",
         dest="eval_no_cache",
         action="store_true",

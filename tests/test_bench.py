@@ -108,3 +108,10 @@ def test_impact_benchmark_runs_and_finds_no_stale_hit(tmp_path: Path) -> None:
     assert document["stale"]["dependencies_changed"] == 4 and document["stale"]["dependent_suite_checks"] >= 4
     assert document["metrics"]["calls_recorded"] <= document["metrics"]["calls_always_full"]
     assert document["plan"]["plan_time_ratio"] > 0 and document["recording"]["run_seconds_recording"] > 0
+
+
+def test_judge_benchmark_runs_and_reports_its_worst_cells(tmp_path: Path) -> None:
+    out = run_benchmark("judge.py", tmp_path, "--orders", "2", "--models", "1", "--workers", "1")
+    document = json.loads(out.read_text())
+    assert {"worst_coverage", "worst_wrong_rate", "raw_worst_wrong_rate"} <= set(document["metrics"])
+    assert len(document["cells"]) == 4 * 4 * 6

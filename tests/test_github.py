@@ -109,6 +109,17 @@ def test_the_action_caches_the_configured_store_file_and_reports_its_outputs(rep
     assert outputs["verdict"] == "pass" and outputs["blocking"] == "" and outputs["report-dir"] == "evalgate-reports"
 
 
+def test_the_actions_spend_cap_reaches_the_run(repo: GitRepo, tmp_path: Path) -> None:
+    """``max-cost`` becomes ``--eval-max-cost``: here over a model that reports no usage, which a
+    cap cannot count — the run stops before any call and says why."""
+    repo.write("src/app.py", "x = 3\n")
+    head = repo.commit("app")
+    env = event(tmp_path, "push", {"before": repo.git("rev-parse", "HEAD~1"), "after": head})
+    runs, outputs, _ = run_action(repo.path, {"comment": "false", "cache": "false", "max-cost": "0.5"}, env)
+    gates = next(run for run in runs if run.name == "Run the eval gates")
+    assert gates.outputs["exit-code"] == "4" and "reports no token usage" in gates.stdout
+
+
 def test_push_with_an_all_zero_before_falls_back_and_warns(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("src/app.py", "x = 1\n")
     head = repo.commit()

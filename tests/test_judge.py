@@ -288,7 +288,8 @@ def test_a_model_change_re_judges_only_the_outputs_that_changed(pytester: pytest
 
 
 def test_a_judge_people_disagree_with_cannot_gate(pytester: pytest.Pytester) -> None:
-    rows = [("case-000", "a0", True), ("case-001", "a1", True), ("case-002", "wrong", False), ("case-003", "nope", False)]
+    # 24 labels, 12 each way: enough for the judge's errors to be bounded away from chance at α
+    rows = [(f"case-{k % 6:03d}", f"a{k}", True) for k in range(12)] + [(f"case-{k % 6:03d}", f"wrong{k}", False) for k in range(12)]
     with FakeOpenAI() as server:
         server.respond = fair  # agrees with the labels above exactly
         (pytester.path / "labels.jsonl").write_text("".join(json.dumps({"id": i, "output": o, "pass": p}) + "\n" for i, o, p in rows))
@@ -296,11 +297,12 @@ def test_a_judge_people_disagree_with_cannot_gate(pytester: pytest.Pytester) -> 
         suite_file = pytester.path / "evals" / "qa.toml"
         suite_file.write_text('judge_labels = "labels.jsonl"\nmin_judge_kappa = 0.8\n' + suite_file.read_text())
         trusted = pytester.runpytest("--eval-tier=full", "--eval-report=out")
-        trusted.stdout.fnmatch_lines(["evalgate: qa: the judge agrees with people on 4 labelled output(s) at Cohen's kappa 1.000 (needs 0.8)"])
-        assert trusted.ret == 0
+        trusted.stdout.fnmatch_lines(["evalgate: qa: the judge agrees with people on 24 labelled output(s) at Cohen's kappa 1.000 "
+                                      "(needs 0.8; Gwet's AC1 1.000); its pass rate is corrected for its errors*"])
+        assert trusted.ret == 0  # 6 cases cannot settle the corrected rate: UNDECIDED, which warns
         (pytester.path / "labels.jsonl").write_text(  # people now say the opposite
             "".join(json.dumps({"id": i, "output": o, "pass": not p}) + "\n" for i, o, p in rows))
         distrusted = pytester.runpytest("--eval-tier=full", "--eval-report=out")
     suite = json.loads((pytester.path / "out" / "results.json").read_text())["suites"][0]
     assert suite["verdict"] == "ERROR" and suite["blocks_merge"] is True and distrusted.ret == 1
-    assert "at Cohen's kappa -1.000 (needs 0.8): its verdicts cannot gate" in suite["reason"] and "(by the judge alone: PASS)" in suite["reason"]
+    assert "at Cohen's kappa -1.000 (needs 0.8; Gwet's AC1 -1.000): its verdicts cannot gate" in suite["reason"] and "(by the judge alone: PASS)" in suite["reason"]

@@ -72,3 +72,15 @@ def test_a_safety_prompt_edit_brings_the_deep_dive_of_the_safety_suites_only(tmp
         assert found[name]["consistency"] is not None and found[name]["consistency"]["variants"] == [
             "case", "whitespace", "typo", "distractor", "injection"]
     assert "jailbreaks.toml::jail-01[injection]" in done.stdout
+
+
+def test_the_readme_quotes_what_judge_check_prints(tmp_path: Path) -> None:
+    """examples/safety/README.md quotes ``evalgate judge-check``'s output: it must be the output."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("EVALGATE_", "GITHUB_"))}
+    env["EVALGATE_CACHE"] = str(tmp_path / "cache.sqlite")
+    done = subprocess.run([sys.executable, "-m", "evalgate", "judge-check", "refusals", "--labels", "data/judge_labels.jsonl"],
+                          cwd=SAFETY, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1  # this judge cannot gate
+    readme = (SAFETY / "README.md").read_text()
+    quoted = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    assert [line.strip() for line in quoted.splitlines() if line.strip()] == [line.strip() for line in done.stdout.splitlines()]

@@ -43,6 +43,24 @@ def tokens(usage: Mapping[str, int] | None) -> tuple[int, int] | None:
     return (found_in[0] if found_in else 0), (found_out[0] if found_out else 0)
 
 
+def call_spend(result: CaseResult, prices: Prices) -> tuple[int | None, float | None]:
+    """``(tokens, money)`` one result's calls cost — model and judge, nothing for a cached
+    answer; None where the backend reported no usage or no price is set."""
+    if result.cached:
+        return 0, 0.0
+    model, judge = tokens(result.usage), tokens(result.judge_usage)
+    counted = [t for t in (model, judge) if t is not None]
+    used = sum(sum(t) for t in counted) if counted else None
+    money = 0.0
+    for part, price in ((model, prices.model), (judge, prices.judge)):
+        if part is None:
+            continue
+        if price is None:
+            return used, None
+        money += _money(part, price)
+    return used, money if counted else None
+
+
 def suite_costs(
     verdicts: Sequence[SuiteVerdict], results: Sequence[CaseResult], prices: Mapping[str, Prices] | None
 ) -> dict[str, CostReport]:

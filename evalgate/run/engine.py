@@ -41,6 +41,7 @@ class Job:
 
 @dataclass
 class _Pending:
+    suite: str
     kind: str
     """``hit`` (from the cache), ``call`` (a model call), ``shared`` (same key as a call
     already in flight: a deterministic repeat)."""
@@ -139,8 +140,8 @@ class Engine:
     def cancel_suite(self, suite: str) -> None:
         """Stop dispatching a suite's calls (its verdict is decided); queued ones are dropped."""
         self.cancelled.add(suite)
-        for nodeid, pending in list(self.pending.items()):
-            if pending.kind == "call" and pending.future.cancel():
+        for nodeid, pending in list(self.pending.items()):  # this suite's only: others keep their place
+            if pending.suite == suite and pending.kind == "call" and pending.future.cancel():
                 del self.pending[nodeid]
         # A cancelled call must not be shared by a later repeat of the same case.
         self.inflight = {key: future for key, future in self.inflight.items() if not future.cancelled()}
@@ -163,10 +164,10 @@ class Engine:
         if hit is not None:
             done: Future[CaseResult] = Future()
             done.set_result(hit)
-            self.pending[job.nodeid] = _Pending("hit", key, done)
+            self.pending[job.nodeid] = _Pending(job.planned.suite.name, "hit", key, done)
             return
         if key is not None and key in self.inflight:
-            self.pending[job.nodeid] = _Pending("shared", key, self.inflight[key])
+            self.pending[job.nodeid] = _Pending(job.planned.suite.name, "shared", key, self.inflight[key])
             return
         suite = job.planned.suite
         pool = self.pools.get(id(suite.adapter))
@@ -179,4 +180,4 @@ class Engine:
         )
         if key is not None and suite.adapter.deterministic:
             self.inflight[key] = future
-        self.pending[job.nodeid] = _Pending("call", key, future)
+        self.pending[job.nodeid] = _Pending(suite.name, "call", key, future)

@@ -22,10 +22,12 @@ import pytest
 from evalgate.checkout import checkout_identity
 from evalgate.errors import EvalgateError
 from evalgate.project import Project, discover_project
+from evalgate.report.cost import Prices
 from evalgate.report.terminal import table_lines
 from evalgate.results import CaseResult, result_from_data, result_to_data
 from evalgate.run.baselines import baselines_for
 from evalgate.run.board import Decisions
+from evalgate.run.budget import Budget, Cap, budget_problems, run_cap, share
 from evalgate.run.engine import Engine
 from evalgate.run.group import GroupWatch, run_group
 from evalgate.run.items import CaseNotes, EvalCase, SuiteFile, case_properties, error_text
@@ -135,11 +137,13 @@ def start_run(config: pytest.Config, tier: str) -> None:
     if not process.is_worker and not discovery:
         try:
             session.baselines = baselines_for(project, config.getoption("eval_baseline"), run_id, plan.base if plan else None)
-            failures, notes = judge_checks(project, [planned.suite.name for planned in session.planned.values()])
-            session.judge_failures, session.notes = failures, [*session.notes, *notes]
+            checks = judge_checks(project, [planned.suite.name for planned in session.planned.values()])
+            session.judge_failures, session.judge_calibrations = checks.failures, checks.calibrations
+            session.notes = [*session.notes, *checks.notes]
         except EvalgateError as err:
             raise pytest.UsageError(one_line(str(err))) from None
-    evalrun = EvalRun(config, process, session, plan, runner)
+    budget = _budget(config, project, session, process)
+    evalrun = EvalRun(config, process, session, plan, runner, budget)
     if group is not None and store is not None:
         evalrun.group_watch = GroupWatch(store, group, run_id, session)
     config.pluginmanager.register(evalrun, "evalgate-run")
@@ -150,8 +154,10 @@ class EvalRun:
     """The hooks of a run with a tier; registered only then."""
 
     def __init__(self, config: pytest.Config, process: RunProcess, session: EvalSession, plan: Plan | None,
-                 runner: CaseRunner) -> None:
+                 runner: CaseRunner, budget: Budget | None = None) -> None:
         self.config = config
+        self.budget = budget or Budget(Cap(), {}, {})
+        """The spend caps of this process and what it spent (:mod:`evalgate.run.budget`)."""
         self.session = session
         self.plan = plan
         self.runner = runner
@@ -251,10 +257,19 @@ class EvalRun:
             pytest.skip(reason)
         store = self.runner.store
         known_problems = len(store.problems) if store else 0
+        spent = self.budget.reached(item.suite_name) if self.budget.active else None
+        if spent is not None and not self.engine.knows(item.job.nodeid):  # a call already made is paid for: used
+            self.engine.cancel_suite(item.suite_name)
+            item.notes.budget_stop = spent
+            pytest.skip(f"budget reached: {spent}")
         upcoming = [
-            i.job for i in self.lookahead.after(item, self.engine.window) if isinstance(i, EvalCase) and not self.engine.knows(i.job.nodeid)
+            i.job for i in self.lookahead.after(item, self.engine.window)
+            if isinstance(i, EvalCase) and not self.engine.knows(i.job.nodeid)
+            and not (self.budget.active and self.budget.reached(i.suite_name))
         ]
         result = self.engine.result(item.job, upcoming)
+        if self.budget.active:
+            self.budget.add(result)
         if store is not None:
             item.notes.cache_warnings.extend(store.problems[known_problems:])
         for reason, count in self.runner.not_reused.items():  # why cached results did not count
@@ -354,6 +369,8 @@ class EvalRun:
             session.shouldfail = f"stopping after {self.case_errors} case error(s) and {session.testsfailed} failure(s)"
 
     def _take_notes(self, notes: CaseNotes) -> None:
+        if notes.budget_stop is not None:
+            self.session.budget_stops.setdefault(notes.suite, notes.budget_stop)
         self.cache_problems += [problem for problem in notes.cache_warnings if problem not in self.cache_problems]
         for reason, count in notes.not_reused.items():
             self.not_reused[reason] = max(self.not_reused.get(reason, 0), count)
@@ -461,6 +478,17 @@ class EvalRun:
             )
             for notice in store.notices:
                 terminalreporter.write_line(f"evalgate cache: {one_line(notice)}")
+        if self.budget.active:
+            total = Budget(Cap(), {}, self.budget.prices)  # every process's calls: the controller has all results
+            for result in self.session.results:
+                total.add(result)
+            caps = ", ".join(part for part in (
+                f"max_cost {self.budget.run.max_cost:g}" if self.budget.run.max_cost is not None else "",
+                f"max_tokens {self.budget.run.max_tokens:,}" if self.budget.run.max_tokens is not None else "") if part)
+            terminalreporter.write_line(f"evalgate budget: {total.spent.calls} call(s) spent {total.spent.money:.4g} "
+                                        f"and {total.spent.tokens:,} token(s)" + (f" (run caps: {caps})" if caps else ""))
+            for suite, why in self.session.budget_stops.items():
+                terminalreporter.write_line(f"evalgate budget: {suite}: {one_line(why)}", yellow=True)
         for reason, count in sorted(self.not_reused.items(), key=lambda item: -item[1])[:5]:
             terminalreporter.write_line(f"evalgate cache: {count} cached result(s) not reused: {one_line(reason)}")
         for problem in self.cache_problems:
@@ -476,6 +504,21 @@ class EvalRun:
 _COLOURS = {Verdict.PASS: "green", Verdict.SKIPPED: "yellow"}
 CASE_ERRORS_SHOWN = 5
 """Errored cases named after the verdict table (all of them are in results.json and report.html)."""
+
+
+def _budget(config: pytest.Config, project: Project, session: EvalSession, process: RunProcess) -> Budget:
+    """This process's spend caps (its share under xdist); a cap that cannot be counted stops
+    the run before any call, with the reason."""
+    run = run_cap(project.config.max_cost, project.config.max_tokens,
+                  config.getoption("eval_max_cost"), config.getoption("eval_max_tokens"))
+    suites = [planned.suite for planned in session.planned.values()]
+    caps = {suite.name: Cap(suite.config.max_cost, suite.config.max_tokens) for suite in suites}
+    if not process.is_worker and not config.option.collectonly:
+        problems = budget_problems(suites, run)
+        if problems:
+            raise pytest.UsageError(one_line("; ".join(problems)))
+    run, caps = share(run, caps, process.worker)
+    return Budget(run, caps, {suite.name: Prices(suite.model.price, suite.judge_price) for suite in suites})
 
 
 def _dependency_notes(runner: CaseRunner, store: ResultStore, suites: set[str]) -> list[str]:

@@ -87,17 +87,22 @@ class CaseNotes:
 
     cache_warnings: list[str] = field(default_factory=list)
     not_reused: dict[str, int] = field(default_factory=dict)
+    budget_stop: str | None = None
+    """Why the case was skipped: a spend cap covering its suite was reached."""
+    suite: str = ""
+    """The suite of the case (a skipped case's report carries no result that would say)."""
 
     def __bool__(self) -> bool:
-        return bool(self.cache_warnings or self.not_reused)
+        return bool(self.cache_warnings or self.not_reused or self.budget_stop)
 
     def to_data(self) -> dict[str, Any]:
         """Plain data: a report's attributes travel from an xdist worker as JSON-like values."""
-        return {"cache_warnings": self.cache_warnings, "not_reused": self.not_reused}
+        return {"cache_warnings": self.cache_warnings, "not_reused": self.not_reused, "budget_stop": self.budget_stop,
+                "suite": self.suite}
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> CaseNotes:
-        return cls(list(data["cache_warnings"]), dict(data["not_reused"]))
+        return cls(list(data["cache_warnings"]), dict(data["not_reused"]), data.get("budget_stop"), data.get("suite", ""))
 
 
 class EvalCase(pytest.Item):
@@ -119,7 +124,7 @@ class EvalCase(pytest.Item):
         self.case = case
         self.repeat = repeat
         self.result: CaseResult | None = None
-        self.notes = CaseNotes()
+        self.notes = CaseNotes(suite=planned.suite.name)
         """What the cache told this process while the case ran; it travels to the controller
         on the call report (never into pytest's JUnit)."""
         self.extra_keyword_matches = keywords  # type: ignore[assignment]  # read-only, shared

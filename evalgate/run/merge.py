@@ -20,7 +20,7 @@ from evalgate.errors import ConfigError
 from evalgate.report.cost import Prices
 from evalgate.results import CaseResult
 from evalgate.run.baselines import load_baselines
-from evalgate.run.session import control_passes
+from evalgate.run.session import control_passes, judge_refused
 from evalgate.verdict.gate import SuiteVerdict, decide
 from evalgate.verdict.monitor import Baseline, SuiteSpec
 from evalgate.verdict.slices import SlicePlan, plan_slices
@@ -70,10 +70,11 @@ def merge_reports(
             baseline=baselines.get(name) if baseline else None, variants=tuple(info.variants),
             control=_control(baselines.get(name), info, order, name in deselected),
             slices=_slices(info, order, name in deselected),
-            kind=info.gate.population or "suite", regression_kind=info.gate.regression_population or "distribution",
-            alpha_fail_cap=info.alpha_fail_cap,
+            kind="distribution" if info.judge is not None else (info.gate.population or "suite"),
+            regression_kind=info.gate.regression_population or "distribution",
+            alpha_fail_cap=info.alpha_fail_cap, judge=info.judge,
         )
-        verdicts.append(replace(decide(spec, suite_results), **where[name]))
+        verdicts.append(replace(judge_refused(decide(spec, suite_results), info.judge_failure), **where[name]))
     return verdicts, list(results.values()), documents[0].tier, prices
 
 

@@ -23,6 +23,7 @@ from evalgate.run.sampling import cases_for_tier
 from evalgate.run.sharding import in_shard
 from evalgate.variants import load_variants
 from evalgate.verdict.gate import SuiteVerdict, Verdict, decide
+from evalgate.verdict.judged import JudgeCalibration
 from evalgate.verdict.monitor import Baseline, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import PrefixReader
 from evalgate.verdict.slices import SlicePlan, cases_to_settle, plan_slices
@@ -60,6 +61,10 @@ class EvalSession:
         self.planned: dict[Path, PlannedSuite] = {}
         self.judge_failures: dict[str, str] = {}
         """Suite → why its judge cannot gate (:mod:`evalgate.run.judging`)."""
+        self.budget_stops: dict[str, str] = {}
+        """Suite → why its remaining cases were skipped: a spend cap was reached."""
+        self.judge_calibrations: dict[str, JudgeCalibration] = {}
+        """Suite → its judge's errors measured on people's labels: the pass rate is corrected."""
         self.notes: list[str] = []
         """What the run decided for the user and says in its header (a repeat it saved)."""
         self.skip_reasons: dict[str, str] = {}
@@ -235,8 +240,9 @@ class EvalSession:
             suite.name, gate, order, len(order) if selected else total, total, selected, planned.repeats,
             baseline=baseline, variants=self.variants_run(planned, order),
             control=control_passes(baseline, [case.id for case in cases]), slices=slice_plan(gate, cases),
-            kind="distribution" if sampled_selection else (gate.population or "suite"),
+            kind="distribution" if sampled_selection or suite.name in self.judge_calibrations else (gate.population or "suite"),
             regression_kind=gate.regression_population or "distribution", alpha_fail_cap=self.alpha_fail_cap(),
+            judge=self.judge_calibrations.get(suite.name), stopped=self.budget_stops.get(suite.name),
         )
 
     def group_spec(self, planned: PlannedSuite) -> SuiteSpec:
@@ -248,8 +254,10 @@ class EvalSession:
         return SuiteSpec(
             suite.name, gate, planned.full_order, total, total, repeats=planned.repeats, baseline=baseline,
             variants=planned.variant_names, control=control_passes(baseline, [case.id for case in suite.cases]),
-            slices=slice_plan(gate, suite.cases), kind=gate.population or "suite",
+            slices=slice_plan(gate, suite.cases),
+            kind="distribution" if suite.name in self.judge_calibrations else (gate.population or "suite"),
             regression_kind=gate.regression_population or "distribution", alpha_fail_cap=self.alpha_fail_cap(),
+            judge=self.judge_calibrations.get(suite.name),
         )
 
     def variants_run(self, planned: PlannedSuite, order: tuple[str, ...]) -> tuple[str, ...]:
@@ -271,9 +279,7 @@ class EvalSession:
         for suite in self.project.suites:
             verdict = decide(self.spec(suite), by_suite[suite.name])
             span = self.spans.get(suite.name)
-            if suite.name in self.judge_failures and verdict.verdict != Verdict.SKIPPED:
-                verdict = replace(verdict, verdict=Verdict.ERROR, blocks_merge=True,
-                                  reason=f"{self.judge_failures[suite.name]} (by the judge alone: {verdict.verdict})")
+            verdict = judge_refused(verdict, self.judge_failures.get(suite.name))
             verdicts.append(replace(
                 verdict, wall_seconds=span[1] - span[0] if span else None, **suite_location(anchor, suite.path)
             ))
@@ -333,6 +339,8 @@ class EvalSession:
                 variants=list(spec.variants),
                 control=spec.control,
                 alpha_fail_cap=spec.alpha_fail_cap,
+                judge=spec.judge,
+                judge_failure=self.judge_failures.get(suite.name),
                 slice_tags={case.id: list(case.tags) for case in suite.cases} if planned and suite.config.gate.slices else None,
             )
         return meta
@@ -355,6 +363,14 @@ def slice_plan(gate: GateConfig, cases: Sequence[Case]) -> SlicePlan | None:
     if gate.slices is None:
         return None
     return plan_slices(gate.slices, gate.min_pass_rate, [(case.id, case.tags) for case in cases])
+
+
+def judge_refused(verdict: SuiteVerdict, failure: str | None) -> SuiteVerdict:
+    """The verdict of a suite whose judge cannot gate (``failure``: why): ERROR, whatever the
+    judge alone said — in a run and in a merge of shards alike."""
+    if failure is None or verdict.verdict == Verdict.SKIPPED:
+        return verdict
+    return replace(verdict, verdict=Verdict.ERROR, blocks_merge=True, reason=f"{failure} (by the judge alone: {verdict.verdict})")
 
 
 def control_passes(baseline: Baseline | None, population: Sequence[str]) -> int | None:

@@ -16,47 +16,40 @@ from pathlib import Path
 from evalgate.cases import Case
 from evalgate.errors import ConfigError, ScorerError
 from evalgate.scorers.base import Scorer
+from evalgate.verdict.judged import JudgeCalibration
 
 
 @dataclass(frozen=True)
 class Agreement:
-    """Judge vs human on the labelled cases the judge could judge."""
+    """Judge vs human on the labelled cases: the counts the gate's correction reads, and the
+    labels the judge could not judge (counted apart, never as agreement)."""
 
-    both_pass: int
-    both_fail: int
-    judge_pass_human_fail: int
-    judge_fail_human_pass: int
+    calibration: JudgeCalibration
     errored: int
 
     @property
     def judged(self) -> int:
-        return self.both_pass + self.both_fail + self.judge_pass_human_fail + self.judge_fail_human_pass
+        return self.calibration.labels
 
     @property
     def accuracy(self) -> float | None:
-        return (self.both_pass + self.both_fail) / self.judged if self.judged else None
+        matrix = self.calibration
+        return (matrix.true_pass + matrix.true_fail) / matrix.labels if matrix.labels else None
 
     @property
     def kappa(self) -> float | None:
-        """Cohen's κ: (observed − chance agreement) / (1 − chance agreement)."""
-        n = self.judged
-        if not n:
-            return None
-        judge_pass = self.both_pass + self.judge_pass_human_fail
-        human_pass = self.both_pass + self.judge_fail_human_pass
-        chance = (judge_pass * human_pass + (n - judge_pass) * (n - human_pass)) / (n * n)
-        observed = (self.both_pass + self.both_fail) / n
-        return 1.0 if chance == 1 else (observed - chance) / (1 - chance)
+        return self.calibration.kappa
 
     def lines(self) -> list[str]:
         accuracy = "-" if self.accuracy is None else f"{self.accuracy:.1%}"
         kappa = "-" if self.kappa is None else f"{self.kappa:.3f}"
+        matrix = self.calibration
         return [
             f"judged {self.judged} labelled case(s); the judge could not judge {self.errored}",
             f"accuracy {accuracy}, Cohen's kappa {kappa}",
             "                 human pass  human fail",
-            f"judge pass       {self.both_pass:>10}  {self.judge_pass_human_fail:>10}",
-            f"judge fail       {self.judge_fail_human_pass:>10}  {self.both_fail:>10}",
+            f"judge pass       {matrix.true_pass:>10}  {matrix.false_pass:>10}",
+            f"judge fail       {matrix.missed_pass:>10}  {matrix.true_fail:>10}",
         ]
 
 
@@ -88,13 +81,14 @@ def agreement(judge: Scorer, cases: Sequence[Case], labels: Sequence[tuple[str, 
     unknown = [case_id for case_id, _, _ in labels if case_id not in by_id]
     if unknown:
         raise ConfigError(f"labels name cases the suite does not have: {', '.join(unknown[:5])}")
-    counts = {"both_pass": 0, "both_fail": 0, "judge_pass_human_fail": 0, "judge_fail_human_pass": 0, "errored": 0}
+    counts = {"true_pass": 0, "missed_pass": 0, "false_pass": 0, "true_fail": 0}
+    errored = 0
     for case_id, output, human in labels:
         try:
             verdict = judge.score(output, by_id[case_id]).passed
         except ScorerError:
-            counts["errored"] += 1
+            errored += 1
             continue
-        key = ("both_pass" if human else "judge_pass_human_fail") if verdict else ("judge_fail_human_pass" if human else "both_fail")
+        key = ("true_pass" if verdict else "missed_pass") if human else ("false_pass" if verdict else "true_fail")
         counts[key] += 1
-    return Agreement(**counts)
+    return Agreement(JudgeCalibration(**counts), errored)

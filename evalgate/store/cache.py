@@ -154,6 +154,18 @@ class ResultCache:
                 return json.loads(parts), float(created), deps, run_id
         return None
 
+    def recent_results(self, suite: str, limit: int = 200) -> list[CaseResult]:
+        """The newest cached results of a suite this run may trust (for the plan's cost
+        estimate: what a call of the suite has cost)."""
+        rows = self.db.query(
+            "SELECT key, run_id, ref, suite, case_id, repeat, parts, result, deps, sig FROM cache "
+            "WHERE suite = ? ORDER BY created_at DESC LIMIT ?", (suite, limit))
+        found = []
+        for key, run_id, ref, row_suite, row_case, repeat, parts, result, deps, sig in rows or []:
+            if self.db.trust.accepts("cache", ref, sig, (key, run_id, row_suite, row_case, repeat, parts, result, deps)):
+                found.append(result_from_json(result))
+        return found
+
     def count(self) -> int:
         rows = self.db.query("SELECT COUNT(*) FROM cache")
         return int(rows[0][0]) if rows else 0

@@ -25,6 +25,7 @@ from evalgate.results import CaseResult
 from evalgate.verdict.consistency import Consistency, consistency, describe
 from evalgate.verdict.control import ControlVariateTest, control_bounds
 from evalgate.verdict.distribution import MeanTest, Population, mean_bounds
+from evalgate.verdict.judged import JudgeCorrection, corrected_bounds, corrected_estimate, correction
 from evalgate.verdict.monitor import CODE_VALUES, OUTCOME_CODES, SuiteMonitor, SuiteSpec
 from evalgate.verdict.outcomes import Outcome, PrefixReader, case_outcome
 from evalgate.verdict.paired import Comparison, comparison, exact_comparison
@@ -156,6 +157,10 @@ class SuiteVerdict(Derived):
     """Model calls made for cases beyond the prefix that settled the verdict: calls already in
     flight or dispatched ahead when it settled (the price of concurrency, at most about twice
     the model's concurrency)."""
+    judge: JudgeCorrection | None = None
+    """For a suite scored by a judge with people's labels: the judged (raw) rate and the
+    judge's measured errors; the verdict, its interval and ``pass_rate``'s meaning are then
+    the corrected ones (:mod:`evalgate.verdict.judged`)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -202,6 +207,8 @@ def decide(spec: SuiteSpec, results: Iterable[CaseResult]) -> SuiteVerdict:
     prefix_outcomes = {case_id: outcome for case_id, outcome, _ in prefix}
     maker = _VerdictMaker(spec, monitor, outcomes, len(runs), hits, calls, seconds, first_error, prefix_outcomes)
     made = maker.with_slices(maker.with_consistency(maker.verdict(), reader.flips))
+    if made.judge is not None and made.verdict != Verdict.SKIPPED:
+        made = replace(made, reason=f"{made.reason}; {_judge_text(made.judge)}")
     if made.decided_at is not None:
         settled = set(spec.order[: made.decided_at])
         after = sum(1 for result in results if not result.cached and result.case_id not in settled)
@@ -283,13 +290,11 @@ class _VerdictMaker:
         if monitor.budget is not None and observed_errors > monitor.budget:  # beyond the prefix too: an exact fact
             return self._error(observed_errors, monitor.seen)
         if not self.complete:
-            return self._make(
-                Verdict.INCOMPLETE,
-                f"only {len(self.prefix)} of {len(spec.order)} planned cases ran in order; the run stopped before "
-                f"the verdict was settled",
-                True,
-                counted=monitor.seen,
-            )
+            why = (f"{spec.stopped}, before the verdict was settled: {len(self.prefix)} of {len(spec.order)} planned cases "
+                   f"ran in order (never a PASS on what the budget left out)" if spec.stopped else
+                   f"only {len(self.prefix)} of {len(spec.order)} planned cases ran in order; the run stopped before "
+                   f"the verdict was settled")
+            return self._make(Verdict.INCOMPLETE, why, True, counted=monitor.seen)
         if monitor.counts["error"] == monitor.seen:
             return self._make(Verdict.ERROR, self._no_score(), True, counted=monitor.seen)
         return self._undecided()
@@ -327,6 +332,8 @@ class _VerdictMaker:
         monitor, spec, gate = self.monitor, self.spec, self.gate
         counts, n = monitor.counts, monitor.seen
         estimate = counts["pass"] / n
+        if spec.judge is not None:  # the judge's opinion corrected for its errors, as the gate decides
+            estimate = corrected_estimate(estimate, spec.judge) or 0.0
         likely: Outcome = "pass" if estimate >= gate.min_pass_rate else "fail"
         more = monitor.more_needed(likely)
         what = "PASS" if likely == "pass" else "FAIL"
@@ -335,7 +342,11 @@ class _VerdictMaker:
             if more is not None
             else f"no outcome of the remaining cases can settle it at α = {gate.alpha:g}"
         )
-        if spec.kind == "distribution":
+        if spec.judge is not None:
+            why = (f"the {len(spec.order)} cases read cannot settle the pass rate, corrected for the judge's errors, of the "
+                   f"distribution they sample against {self._threshold()} at α = {gate.alpha:g} (the judge's labels bound its "
+                   f"errors; more labels or more cases narrow it)")
+        elif spec.kind == "distribution":
             why = (f"the {len(spec.order)} cases read cannot settle the distribution's pass rate against {self._threshold()} "
                    f"at α = {gate.alpha:g} (a sample of the inputs: never exact)")
         elif spec.capped:
@@ -469,7 +480,10 @@ class _VerdictMaker:
         return f"{self.gate.min_pass_rate:.1%}"
 
     def _of(self) -> str:
-        """What the pass rate is of, when not these cases: the distribution the cases sample."""
+        """What the pass rate is of, when not these cases: the distribution the cases sample
+        (corrected for the judge's errors when the judge's labels say how it errs)."""
+        if self.spec.judge is not None:
+            return "(corrected for the judge's errors) of the distribution the cases sample "
         return "of the distribution the cases sample " if self.spec.kind == "distribution" else ""
 
     def _cases(self, n: int) -> str:
@@ -508,6 +522,12 @@ class _VerdictMaker:
         if exact:
             passes = counts["pass"]
             interval, method, confidence = (passes / spec.population,) * 2, EXACT, 1.0
+        elif values and spec.judge is not None:
+            judged = mean_bounds(values, gate.alpha / 2, alpha_high=monitor.alpha_fail / 2)
+            interval = corrected_bounds(judged, spec.judge, gate.alpha, monitor.alpha_fail)
+            confidence = 1 - gate.alpha - monitor.alpha_fail
+            method = (f"anytime-valid {confidence:.1%} CS for the judged rate, corrected for the judge's errors "
+                      f"(Rogan–Gladen over Clopper–Pearson bounds from {spec.judge.labels} labels)").replace(".0%", "%")
         elif values and isinstance(monitor.threshold, MeanTest):
             interval = mean_bounds(values, gate.alpha, alpha_high=monitor.alpha_fail)
             confidence = 1 - gate.alpha - monitor.alpha_fail
@@ -559,7 +579,16 @@ class _VerdictMaker:
             control_pairs=tuple(monitor.control_read[:counted]) if isinstance(monitor.threshold, ControlVariateTest) else (),
             population_kind=spec.kind,
             regression_kind=spec.regression_kind,
+            judge=self._judge_report(values, counted),
         )
+
+    def _judge_report(self, values: list[tuple[int, int]], counted: int) -> JudgeCorrection | None:
+        spec, gate = self.spec, self.gate
+        if spec.judge is None:
+            return None
+        judged = mean_bounds(values, gate.alpha / 2, alpha_high=self.monitor.alpha_fail / 2) if values else (0.0, 1.0)
+        passes = sum(low for low, _ in values)
+        return correction(spec.judge, passes / counted if counted else None, judged, gate.alpha)
 
 
 def _slice_text(verdict: SliceVerdict, alpha_fail: float) -> str:
@@ -579,6 +608,14 @@ def _gap_text(gap: GapVerdict) -> str:
     return f"gap {gap.best} − {gap.worst} {spread} {verb} max_gap {gap.max_gap:.1%}"
 
 
+def _judge_text(judge: JudgeCorrection) -> str:
+    calibration = judge.calibration
+    sensitivity, specificity = judge.sensitivity_interval, judge.specificity_interval
+    return (f"the judge passed {percent_text(judge.judged_rate)} of the cases read, corrected {percent_text(judge.corrected_rate)} "
+            f"(sensitivity [{sensitivity[0]:.2f}, {sensitivity[1]:.2f}], specificity [{specificity[0]:.2f}, {specificity[1]:.2f}] "
+            f"from {calibration.labels} labels)")
+
+
 def percent_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -596,6 +633,9 @@ def interval_trajectory(verdict: SuiteVerdict, points: int = 14) -> list[tuple[i
     for k in grid:
         if verdict.control is not None and verdict.control_pairs:  # the verdict's own method
             low, high = control_bounds(verdict.control_pairs[:k], verdict.population, verdict.control, verdict.alpha, verdict.alpha_fail)
+        elif verdict.judge is not None:
+            judged = mean_bounds(values[:k], verdict.alpha / 2, alpha_high=verdict.alpha_fail / 2)
+            low, high = corrected_bounds(judged, verdict.judge.calibration, verdict.alpha, verdict.alpha_fail)
         elif verdict.population_kind == "distribution":
             low, high = mean_bounds(values[:k], verdict.alpha, alpha_high=verdict.alpha_fail)
         else:

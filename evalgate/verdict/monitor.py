@@ -40,6 +40,7 @@ from evalgate.config import GateConfig, as_written
 from evalgate.verdict.control import ControlVariateTest
 from evalgate.verdict.distribution import MeanTest, Population
 from evalgate.verdict.exact import error_budget, required_paired_sum, required_passes
+from evalgate.verdict.judged import JudgeCalibration, judged_boundaries
 from evalgate.verdict.outcomes import OUTCOME_VALUES, Outcome, paired_values
 from evalgate.verdict.sequential import BettingTest, BudgetTest
 from evalgate.verdict.slices import SlicePlan, SliceTracker
@@ -110,6 +111,13 @@ class SuiteSpec:
     alpha_fail_cap: float | None = None
     """The FAIL side's α for the whole suite when the run spends one α across all its gates
     (``run_alpha``): the suite's share; None when the suite spends its own."""
+    stopped: str | None = None
+    """Why the run stopped calling the suite's model before every planned case ran (a spend cap
+    reached): an unsettled verdict is then INCOMPLETE with this reason."""
+    judge: JudgeCalibration | None = None
+    """The judge's measured errors, when the suite is scored by a judge with people's labels:
+    the pass-rate gate then decides on the corrected rate (:mod:`evalgate.verdict.judged`),
+    about the distribution the cases sample."""
 
     @property
     def gates_consistency(self) -> bool:
@@ -197,7 +205,10 @@ class SuiteMonitor:
             self.slices = SliceTracker(spec.slices, gate.alpha, self.alpha_fail, compared)
         self.required = required_passes(gate.min_pass_rate, population)
         readable = max(planned, 1)
-        if spec.kind == "distribution":
+        if spec.judge is not None:  # the judged rate against boundaries that absorb the judge's errors
+            pass_null, fail_null = judged_boundaries(float(as_written(gate.min_pass_rate)), spec.judge, gate.alpha, self.alpha_fail)
+            self.threshold = MeanTest(readable, pass_null, fail_null, gate.alpha / 2, self.alpha_fail / 2)
+        elif spec.kind == "distribution":
             rate = float(as_written(gate.min_pass_rate))
             self.threshold = MeanTest(readable, rate, rate, gate.alpha, self.alpha_fail)
         elif usable_baseline and spec.control is not None:
