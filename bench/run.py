@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ALL = ("startup", "plan", "cache", "throughput", "overhead", "verdicts", "scale", "conformance", "impact", "wire", "control", "slices", "store")
+ALL = ("startup", "plan", "cache", "throughput", "overhead", "verdicts", "scale", "conformance", "impact", "wire", "control", "slices", "store", "judge")
 
 
 def main() -> int:

@@ -44,6 +44,20 @@ def test_a_run_stops_at_its_budget_and_never_passes_on_what_it_left_out(pytester
     result.stdout.fnmatch_lines(["*passed*skipped*"])  # the cases past the budget are skipped, not failed
 
 
+def test_worker_processes_share_the_run_budget(pytester: pytest.Pytester) -> None:
+    """Under -n 2 each worker holds half of the cap: together they never spend past it (plus
+    what each had in flight), and the merged verdict is INCOMPLETE, not PASS."""
+    with FakeOpenAI() as server:
+        write_project(pytester.path, rows=rows(100), min_pass_rate=0.99, model=model(server.url),
+                      project_options={"max_cost": 0.04})
+        result = pytester.runpytest_subprocess("--eval-tier=full", "--eval-no-cache", "--eval-report=out", "-n", "2")
+        calls = sum(server.requests.values())
+    suite = report(pytester.path)
+    assert result.ret == 1 and suite["verdict"] == "INCOMPLETE", result.stdout.str()[-2000:]
+    assert "budget is reached" in suite["reason"]
+    assert 10 <= calls <= 10 + 2 * (4 + 1), calls  # the whole cap, plus each worker's window in flight
+
+
 def test_a_suites_token_cap_and_the_command_line_cap(pytester: pytest.Pytester) -> None:
     with FakeOpenAI() as server:
         write_project(pytester.path, rows=rows(60), min_pass_rate=0.99, model=model(server.url),
