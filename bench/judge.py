@@ -17,9 +17,11 @@ twice by ``decide()``:
   judge does).
 
 Reported per cell: the corrected interval's coverage of the true rate, the wrong-verdict rate of
-each (a settled verdict that disagrees with the truth; UNDECIDED is never wrong), refusals and
-the share of the suite read. ``metrics``: the worst cell's coverage, the worst corrected and the
-worst raw wrong rate — worst cells, not means.
+each (a settled verdict that disagrees with the truth; UNDECIDED and ERROR are never wrong),
+refusals (before the run: a judge like chance; after it: the labels leave the corrected rate
+undecidable, ``too_wide_rate``) and the share of the suite read. ``metrics``: the worst cell's
+coverage, the worst corrected and the worst raw wrong rate — worst cells, not means — and the
+share of runs the corrected gate settles, by number of labels: what a label buys.
 
     python bench/judge.py                          # writes bench/results/judge.json
     python bench/judge.py --orders 3 --models 1 --out /tmp/j.json   # tiny
@@ -67,7 +69,7 @@ def run_cell(model: str, outcomes: list[bool], judge: str, labels: int, distance
     rng = random.Random(f"{seed}:{model}:{judge}:{labels}:{distance}")
     gate = GateConfig(min_pass_rate=tau, alpha=ALPHA)
     order = tuple(f"c{i:03d}" for i in range(SUITE))
-    counts = {"covered": 0, "wrong": 0, "raw_wrong": 0, "undecided": 0, "refused": 0, "read": 0}
+    counts = {"covered": 0, "wrong": 0, "raw_wrong": 0, "undecided": 0, "refused": 0, "too_wide": 0, "read": 0}
     for _ in range(orders):
         items = [outcomes[rng.randrange(len(outcomes))] for _ in range(SUITE)]
         judged = [rng.random() < (sensitivity if truly else false_pass) for truly in items]
@@ -87,6 +89,7 @@ def run_cell(model: str, outcomes: list[bool], judge: str, labels: int, distance
         counts["covered"] += low <= truth_rate <= high
         counts["wrong"] += corrected.verdict in (Verdict.PASS, Verdict.FAIL) and corrected.verdict != truth
         counts["undecided"] += corrected.verdict == Verdict.UNDECIDED
+        counts["too_wide"] += corrected.verdict == Verdict.ERROR  # the labels leave it undecidable: refused
         counts["read"] += corrected.counted
     decided = max(1, orders - counts["refused"])
     return {
@@ -94,6 +97,7 @@ def run_cell(model: str, outcomes: list[bool], judge: str, labels: int, distance
         "orders": orders, "coverage": counts["covered"] / decided if orders > counts["refused"] else None,
         "wrong_rate": counts["wrong"] / orders, "raw_wrong_rate": counts["raw_wrong"] / orders,
         "undecided_rate": counts["undecided"] / orders, "refused_rate": counts["refused"] / orders,
+        "too_wide_rate": counts["too_wide"] / orders,
         "read_share": counts["read"] / (decided * SUITE),
     }
 
@@ -123,6 +127,9 @@ def main() -> int:
         "over_passing_judge_failing_suite_pass_rate_corrected": max((c["wrong_rate"] for c in over), default=None),
         "over_passing_judge_failing_suite_pass_rate_raw": max((c["raw_wrong_rate"] for c in over), default=None),
         "mean_read_share": sum(cell["read_share"] for cell in cells) / len(cells),
+        "decided_share_by_labels": {labels: round(sum(1 - c["undecided_rate"] - c["refused_rate"] - c["too_wide_rate"] for c in cells
+                                                      if c["labels"] == labels) / sum(c["labels"] == labels for c in cells), 3)
+                                    for labels in LABELS},
     }
     document = {"alpha": ALPHA, "suite_size": SUITE, "orders_per_cell": args.orders, "judges": JUDGES, "labels": LABELS,
                 "distances": DISTANCES, "seconds": round(time.perf_counter() - started, 1), "metrics": metrics,
@@ -136,6 +143,7 @@ def main() -> int:
           f"({raw_worst['model']}, {raw_worst['judge']}, d = {raw_worst['d']:+g})")
     print(f"a judge over-passing by 5 points on a failing suite: PASS {metrics['over_passing_judge_failing_suite_pass_rate_raw']:.3f} "
           f"of the time raw, {metrics['over_passing_judge_failing_suite_pass_rate_corrected']:.3f} corrected")
+    print("settled by the corrected gate, by labels: " + ", ".join(f"{k}: {v:.0%}" for k, v in metrics["decided_share_by_labels"].items()))
     print(f"wrote {args.out}")
     return 0
 

@@ -125,6 +125,24 @@ def test_a_judge_that_over_passes_cannot_turn_a_failing_suite_into_a_pass() -> N
     assert corrected_passes == 0
 
 
+def test_a_judged_suite_the_labels_leave_undecidable_is_an_error_not_a_warning() -> None:
+    """Every planned case read, the judge's own verdicts clear τ, but 30 labels bound its errors
+    so loosely that the corrected rate straddles τ: more cases cannot help, so the gate refuses
+    (ERROR, blocks) instead of an UNDECIDED the default policy would let through. With a judged
+    rate that does not settle on its own, it stays an ordinary UNDECIDED."""
+    order = [f"c{i:04d}" for i in range(300)]
+    spec = make_spec(order, min_pass_rate=0.6, kind="distribution")
+    weak_labels = JudgeCalibration(14, 1, 2, 13)
+    judged = judged_results([i % 10 < 8 for i in range(300)])  # 80 % judged passes: far above 0.6
+    refused = decide(type(spec)(**{**spec.__dict__, "judge": weak_labels}), judged)
+    assert refused.verdict == Verdict.ERROR and refused.blocks_merge
+    assert "the judge's errors leave it undecidable" in refused.reason and "label more outputs" in refused.reason
+    assert "30 labels" in refused.reason
+    near = judged_results([i % 20 < 12 for i in range(300)])  # 60 % judged: the judged rate itself is unsettled
+    undecided = decide(type(spec)(**{**spec.__dict__, "judge": weak_labels}), near)
+    assert undecided.verdict == Verdict.UNDECIDED and not undecided.blocks_merge
+
+
 def test_the_corrected_interval_covers_the_true_rate() -> None:
     """120 simulated runs (a judge of sensitivity 0.85 and specificity 0.80, 150 labels of each
     class, 600 judged cases): the corrected interval holds the true rate at least 1 − α of the time."""

@@ -297,7 +297,31 @@ class _VerdictMaker:
             return self._make(Verdict.INCOMPLETE, why, True, counted=monitor.seen)
         if monitor.counts["error"] == monitor.seen:
             return self._make(Verdict.ERROR, self._no_score(), True, counted=monitor.seen)
+        too_wide = self._judge_too_wide()
+        if too_wide is not None:
+            return self._make(Verdict.ERROR, too_wide, True, counted=monitor.seen)
         return self._undecided()
+
+    def _judge_too_wide(self) -> str | None:
+        """Why a judged suite that read every planned case is an ERROR rather than UNDECIDED:
+        the judge's own verdicts settle against the threshold, but the judge's errors, as few
+        labels bound them, leave the corrected rate undecidable. More cases would not help —
+        only more labels (or a better judge) would — so the gate refuses instead of waving a
+        judge's opinion through as a warning. None when the judged rate is itself unsettled
+        (then more cases could decide it: an ordinary UNDECIDED)."""
+        spec, monitor, gate = self.spec, self.monitor, self.gate
+        if spec.judge is None or monitor.threshold.decision is not None or not monitor.seen:
+            return None
+        values = [CODE_VALUES[code] for code in monitor.read[: monitor.seen]]
+        judged = mean_bounds(values, gate.alpha / 2, alpha_high=monitor.alpha_fail / 2)
+        if gate.min_pass_rate > judged[0] and gate.min_pass_rate <= judged[1]:
+            return None
+        low, high = corrected_bounds(judged, spec.judge, gate.alpha, monitor.alpha_fail)
+        side = "above" if judged[0] >= gate.min_pass_rate else "below"
+        return (f"the judge's errors leave it undecidable: the judge's own verdicts settle {side} {self._threshold()} "
+                f"(judged rate in [{percent_text(judged[0])}, {percent_text(judged[1])}]), but corrected for the errors its "
+                f"{spec.judge.labels} labels allow, the pass rate lies in [{percent_text(low)}, {percent_text(high)}] — more cases "
+                f"cannot narrow that; label more outputs (evalgate judge-check --results says how many) or use a better judge")
 
     def _settled(self) -> SuiteVerdict:
         monitor = self.monitor
