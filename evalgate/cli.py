@@ -548,8 +548,8 @@ def _move_entries(project: Project, action: str, url: str | None) -> int:
 
 def judge_check(args: argparse.Namespace) -> int:
     """``evalgate judge-check``: the suite's judge against human labels."""
+    from evalgate.run.agreement import agreement, read_labels
     from evalgate.run.judging import calibration_lines
-    from evalgate.scorers.agreement import agreement, read_labels
 
     project = _project(args)
     suite = next((s for s in project.suites if s.name == args.suite), None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evalgate.project import Project
-from evalgate.scorers.agreement import agreement, read_labels
+from evalgate.run.agreement import agreement, read_labels
 from evalgate.sources import project_file
 from evalgate.verdict.judged import JudgeCalibration, corrected_bounds
 
