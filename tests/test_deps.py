@@ -269,7 +269,7 @@ def test_one_suites_function_in_a_shared_module_plans_and_reruns_that_suite_alon
     repo.commit("tweak chat")
     assert main(["plan", str(repo.path), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["change"] == "targeted" and plan["suites"] == {"qa": "smoke", "chat": "deep-dive", "tools": "smoke"}
+    assert plan["change"] == "targeted" and plan["suites"] == {"qa": "smoke", "chat": "full", "tools": "smoke"}
     run = pytester.runpytest("--eval-tier=full")
     run.stdout.fnmatch_lines(["chat*FAIL*", "qa*PASS*", "tools*PASS*", "evalgate cache: 12 hit(s), 6 model call(s)*"])
 
@@ -283,7 +283,7 @@ def test_a_helper_only_one_suite_calls_plans_that_suite(
     repo.commit("retrieval")
     assert main(["plan", str(repo.path), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["suites"] == {"qa": "deep-dive", "chat": "smoke", "tools": "smoke"}
+    assert plan["suites"] == {"qa": "full", "chat": "smoke", "tools": "smoke"}
 
 
 def test_module_level_code_of_a_shared_module_concerns_every_suite_using_it(
@@ -463,11 +463,11 @@ def test_a_file_one_suite_uses_targets_that_suite(
     pytester: pytest.Pytester, mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     document, text = plan_on_branch(mapped_repo, "retrieval", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
-    assert document["change"] == "targeted" and document["suites"] == {"qa": "deep-dive", "chat": "smoke"}
+    assert document["change"] == "targeted" and document["suites"] == {"qa": "full", "chat": "smoke"}
     assert "app/retrieval.py (M) +2 -0: targeted (qa) by the recorded dependencies" in text
     assert "suites' dependencies as recorded by their last runs" in text
     run = pytester.runpytest("--eval-tier=auto")
-    run.stdout.fnmatch_lines(["evalgate plan: change=targeted tier=deep-dive*"])
+    run.stdout.fnmatch_lines(["evalgate plan: change=targeted tier=full*"])
     run.assert_outcomes(passed=6 + 6)  # qa's deep dive: its 6 cases once (a deterministic model); chat's smoke its 6
 
 
@@ -481,7 +481,7 @@ def test_a_function_only_one_suite_calls_targets_it_and_module_code_every_user(
     mapped_repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     document, _ = plan_on_branch(mapped_repo, "common", "app/common.py", "def clean(text):\n    return text\n", capsys)
-    assert document["change"] == "targeted" and document["suites"] == {"qa": "smoke", "chat": "deep-dive"}
+    assert document["change"] == "targeted" and document["suites"] == {"qa": "smoke", "chat": "full"}
     document, text = plan_on_branch(mapped_repo, "common2", "app/common.py", "import os\n\n\ndef clean(text):\n    return text.strip()\n", capsys)
     assert document["change"] == "major" and document["suites"] == {"qa": "full", "chat": "full"}
     assert "major by the recorded dependencies: every suite uses app/common.py" in text
@@ -555,7 +555,7 @@ def test_a_lock_file_change_that_installs_nothing_new_keeps_the_maps(
     assert calls(pytester.runpytest("--eval-tier=full")) == (12, 0)
     capsys.readouterr()
     document, _ = plan_on_branch(mapped_repo, "after-pin", "app/retrieval.py", RETRIEVAL + "\n# tuned\n", capsys)
-    assert document["suites"] == {"qa": "deep-dive", "chat": "smoke"}
+    assert document["suites"] == {"qa": "full", "chat": "smoke"}
 
 
 def test_concurrent_first_calls_make_one_map_and_read_installed_metadata_once(

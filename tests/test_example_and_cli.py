@@ -49,7 +49,7 @@ def test_assistant_example_plans_from_what_its_suites_use(
     repo.commit("tune")
     assert main(["plan", str(pytester.path), "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)
-    assert plan["change"] == "targeted" and plan["suites"] == {"rag": "deep-dive", "safety": "smoke", "tools": "smoke"}
+    assert plan["change"] == "targeted" and plan["suites"] == {"rag": "full", "safety": "smoke", "tools": "smoke"}
     assert {entry["path"]: (entry["class"], entry["suites"], entry["by"]) for entry in plan["files"]} == {
         "app/rag/retrieval.py": ("targeted", ["rag"], "the recorded dependencies"),
         "app/web/ui.py": ("minor", [], "the recorded dependencies: no suite uses app/web/ui.py"),
@@ -58,7 +58,7 @@ def test_assistant_example_plans_from_what_its_suites_use(
     auto.stdout.fnmatch_lines([
         "*app/rag/retrieval.py (M) +1 -0: targeted (rag) by the recorded dependencies",
         "all 3 gate(s) passed",
-        "evalgate cache: * hit(s), 138 model call(s)*",  # the deep dive settles rag at α = 0.01 after 23 cases, each with its 5 variants
+        "evalgate cache: * hit(s), 23 model call(s)*",  # rag at full settles after 23 cases; a deep dive (5 variants each) took 138
         "evalgate cache: 23 cached result(s) not reused: app/rag/retrieval.py: its module-level code changed (a recorded dependency of suite rag)",
     ])
 

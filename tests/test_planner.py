@@ -10,7 +10,7 @@ from gitrepo import GitRepo
 
 from evalgate.changes.bases import EventInfo
 from evalgate.changes.git import ChangeSet, FileChange
-from evalgate.changes.plan import Override, SuiteInfo, find_override, plan_change
+from evalgate.changes.plan import Override, SuiteInfo, UsageMaps, find_override, plan_change
 from evalgate.changes.rules import build_rules, classify
 from evalgate.cli import main
 from evalgate.config import ChangesConfig, RuleConfig
@@ -93,6 +93,22 @@ def test_a_pattern_the_rules_cannot_match_is_a_config_error_naming_file_field_an
 def test_a_rule_of_negations_only_is_refused() -> None:
     with pytest.raises(ValueError, match="every pattern is a negation"):
         RuleConfig(paths=["!docs/**"], change="major")
+
+
+def test_recorded_dependencies_narrow_which_suites_run_not_how_deep() -> None:
+    """A file only qa was recorded using runs qa at ``full`` (what the rules alone would have
+    run everywhere) and smoke elsewhere; a touched concern still brings its deep dive."""
+    maps = UsageMaps({"qa": {"app/qa.py": None}, "safety": {"prompts/safety/system.txt": None}}, "recorded")
+    limits = ChangesConfig(max_lines=100, max_files=5)
+    narrowed = plan_change(changed("app/qa.py"), RULES, SUITES, limits, maps=maps)
+    assert (narrowed.change, narrowed.tier, narrowed.suites) == ("targeted", "full", {"safety": "smoke", "qa": "full"})
+    assert narrowed.reasons[-1] == (
+        "change is targeted (files some suites use): full tier for qa "
+        "(recorded dependencies choose which suites run, not how deep); smoke for the rest"
+    )
+    both = plan_change(changed("app/qa.py", "prompts/safety/system.txt"), RULES, SUITES, limits, maps=maps)
+    assert (both.tier, both.suites) == ("deep-dive", {"safety": "deep-dive", "qa": "full"})
+    assert both.reasons[-1].startswith("change is targeted (safety): deep-dive for safety; full tier for qa")
 
 
 def test_every_file_line_names_the_rule_that_classed_it() -> None:

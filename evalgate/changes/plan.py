@@ -22,6 +22,8 @@ from evalgate.config import ChangesConfig
 from evalgate.untrusted import one_line
 
 TIER_FOR = {ChangeClass.MINOR: "smoke", ChangeClass.TARGETED: "deep-dive", ChangeClass.MAJOR: "full"}
+DEPTH = ("smoke", "full", "deep-dive")
+"""The built-in tiers from shallowest to deepest: a plan's headline tier is its deepest."""
 LISTED_FILES = 20
 OVERRIDE_TRAILER = re.compile(r"^Eval-Tier:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
 LABEL_PREFIX = "eval-tier:"
@@ -110,6 +112,9 @@ class Plan:
     """Concerns that targeted files touched."""
     deep_dive: tuple[str, ...] = ()
     """Suites the analysis gave the deep dive (those with a touched concern)."""
+    narrowed: tuple[str, ...] = ()
+    """Suites a targeted change reached through the recorded dependencies alone (no concern):
+    they run the full tier, the others are answered from the cache."""
     override: str | None = None
     """Where an override came from (``--eval-tier smoke``), when one applies."""
     override_note: str | None = None
@@ -174,9 +179,13 @@ class Plan:
     def _summary(self) -> str:
         analysed = TIER_FOR.get(self.change)
         if self.change == ChangeClass.TARGETED:
-            listed = ", ".join(self.deep_dive) if self.deep_dive else "no suite has that concern"
             what = ", ".join(self.concerns) or "files some suites use"
-            return f"change is targeted ({what}): deep-dive for {listed}; smoke for the rest"
+            parts = []
+            if self.concerns or not self.narrowed:
+                parts.append(f"deep-dive for {', '.join(self.deep_dive) if self.deep_dive else 'no suite has that concern'}")
+            if self.narrowed:
+                parts.append(f"full tier for {', '.join(self.narrowed)} (recorded dependencies choose which suites run, not how deep)")
+            return f"change is targeted ({what}): {'; '.join(parts)}; smoke for the rest"
         if self.change == ChangeClass.NONE:
             return "change is none: no eval suites run; gates report 'skipped: no relevant change'"
         return f"change is {self.change}: {analysed} tier for every suite"
@@ -224,9 +233,10 @@ def plan_change(
         change = ChangeClass.MAJOR if len(upgraded) == len(suites) else max(change, ChangeClass.TARGETED, key=lambda c: c.rank)
     per_suite = _tiers(change, set(concerns), suites, set(users))
     per_suite.update({name: "full" for name in upgraded})
+    narrowed = tuple(name for name, tier in per_suite.items() if tier == "full")
     return Plan(
         change=change,
-        tier=TIER_FOR.get(change),
+        tier=_headline_tier(change, per_suite, bool(concerns)),
         suites=per_suite,
         base=changes.base,
         head=changes.head,
@@ -235,8 +245,19 @@ def plan_change(
         notes=tuple(notes),
         concerns=tuple(concerns),
         deep_dive=tuple(name for name, tier in per_suite.items() if tier == "deep-dive"),
+        narrowed=narrowed if change == ChangeClass.TARGETED else (),
         base_source=changes.base_source,
     )
+
+
+def _headline_tier(change: ChangeClass, per_suite: Mapping[str, str | None], concerns: bool) -> str | None:
+    """The tier a plan announces: for a targeted change, the deepest any suite runs (a change
+    that reached suites only through recorded dependencies runs them at ``full``); a targeted
+    rule whose concern no suite has still announces the deep dive it asked for."""
+    if change != ChangeClass.TARGETED or concerns:
+        return TIER_FOR.get(change)
+    ran = [tier for tier in per_suite.values() if tier in DEPTH]
+    return max(ran, key=DEPTH.index, default=TIER_FOR.get(change))
 
 
 @dataclass(frozen=True)
@@ -287,6 +308,7 @@ def override_plan(plan: Plan, tier: str, origin: str, suites: Mapping[str, str |
         notes=plan.notes,
         concerns=plan.concerns,
         deep_dive=plan.deep_dive,
+        narrowed=plan.narrowed,
         override=origin,
         override_note=note,
         base_source=plan.base_source,
@@ -324,9 +346,16 @@ def _by_usage(file: FileChange, path: str, maps: UsageMaps, names: Sequence[str]
 
 
 def _tiers(change: ChangeClass, concerns: set[str], suites: Sequence[SuiteInfo], users: set[str] | None = None) -> dict[str, str | None]:
+    """A targeted change gives the deep dive to suites with a touched concern (a person
+    declared that concern worth digging into) and the full tier to suites reached only
+    through the recorded dependencies (the rules alone would have run every suite at full:
+    the maps narrow the suites, they do not deepen the run); the rest run smoke, which the
+    cache answers when nothing they use changed."""
     if change == ChangeClass.TARGETED:
         users = users or set()
-        return {s.name: "deep-dive" if concerns & set(s.concerns) or s.name in users else "smoke" for s in suites}
+        return {
+            s.name: "deep-dive" if concerns & set(s.concerns) else "full" if s.name in users else "smoke" for s in suites
+        }
     return {s.name: TIER_FOR.get(change) for s in suites}
 
 
