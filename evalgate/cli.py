@@ -28,6 +28,8 @@ from evalgate.untrusted import markdown_text, one_line
 
 if TYPE_CHECKING:
     from evalgate.document import ResultsDocument
+    from evalgate.project import Suite
+    from evalgate.verdict.judged import JudgeCalibration
 
 EXIT_CONFIG_ERROR = 2
 
@@ -574,7 +576,9 @@ def judge_check(args: argparse.Namespace) -> int:
     return 1 if calibration.refusal(alpha) else 0
 
 
-def _labels_to_add(args: argparse.Namespace, suite: Any, labelled: set[str], calibration: Any, alpha: float) -> None:
+def _labels_to_add(
+    args: argparse.Namespace, suite: Suite, labelled: set[str], calibration: JudgeCalibration, alpha: float
+) -> None:
     """How many labels would make the corrected interval useful, and (``--template``) which
     cases to label: a seeded random sample of the unlabelled ones — a random sample, because
     choosing by the judge's verdict would bias the very errors the labels measure."""

@@ -312,8 +312,7 @@ class _VerdictMaker:
         spec, monitor, gate = self.spec, self.monitor, self.gate
         if spec.judge is None or monitor.threshold.decision is not None or not monitor.seen:
             return None
-        values = [CODE_VALUES[code] for code in monitor.read[: monitor.seen]]
-        judged = mean_bounds(values, gate.alpha / 2, alpha_high=monitor.alpha_fail / 2)
+        judged = self._judged_bounds(monitor.seen)
         if gate.min_pass_rate > judged[0] and gate.min_pass_rate <= judged[1]:
             return None
         low, high = corrected_bounds(judged, spec.judge, gate.alpha, monitor.alpha_fail)
@@ -322,6 +321,13 @@ class _VerdictMaker:
                 f"(judged rate in [{percent_text(judged[0])}, {percent_text(judged[1])}]), but corrected for the errors its "
                 f"{spec.judge.labels} labels allow, the pass rate lies in [{percent_text(low)}, {percent_text(high)}] — more cases "
                 f"cannot narrow that; label more outputs (evalgate judge-check --results says how many) or use a better judge")
+
+    def _judged_bounds(self, counted: int) -> tuple[float, float]:
+        """The anytime-valid bounds on the judged rate of the first ``counted`` cases, each
+        side at half its α (the other half bounds the judge's errors): one definition for
+        the verdict's interval and for the refusal that compares it with the threshold."""
+        values = [CODE_VALUES[code] for code in self.monitor.read[:counted]]
+        return mean_bounds(values, self.gate.alpha / 2, alpha_high=self.monitor.alpha_fail / 2)
 
     def _settled(self) -> SuiteVerdict:
         monitor = self.monitor
@@ -547,8 +553,7 @@ class _VerdictMaker:
             passes = counts["pass"]
             interval, method, confidence = (passes / spec.population,) * 2, EXACT, 1.0
         elif values and spec.judge is not None:
-            judged = mean_bounds(values, gate.alpha / 2, alpha_high=monitor.alpha_fail / 2)
-            interval = corrected_bounds(judged, spec.judge, gate.alpha, monitor.alpha_fail)
+            interval = corrected_bounds(self._judged_bounds(counted), spec.judge, gate.alpha, monitor.alpha_fail)
             confidence = 1 - gate.alpha - monitor.alpha_fail
             method = (f"anytime-valid {confidence:.1%} CS for the judged rate, corrected for the judge's errors "
                       f"(Rogan–Gladen over Clopper–Pearson bounds from {spec.judge.labels} labels)").replace(".0%", "%")
