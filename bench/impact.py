@@ -274,7 +274,7 @@ def plan_time(workdir: Path, files: int, rounds: int) -> dict[str, Any]:
 
     plan = recorded()
     suites = plan.suites
-    if suites != {"big": "deep-dive", "small": "smoke"}:
+    if suites != {"big": "full", "small": "smoke"}:
         raise SystemExit(f"unexpected plan from the maps: {suites}")
     timings: dict[str, list[float]] = {"rules_only": [], "recorded": []}
     for _ in range(rounds):
