@@ -7,13 +7,22 @@ exit (start-up included, as a user waits for them):
 - bare: bench/wire_bare.py — aiohttp on uvloop (asyncio's loop when uvloop is missing; the
   loop used is recorded), C connections, no framework: the bare client at its best;
 - evalgate: `pytest --eval-tier=full -n 0` (one process), concurrency = C, every case run,
-  as a user gets it: the result cache on (the default; empty at the start of each run, so
-  every case is a call and every result is written with its dependency map) and pytest's
-  plugin autoload on (every plugin installed loads, as in a user's venv);
+  as a user gets it: in a fresh virtual environment with this checkout installed the way
+  `pip install pytest-evalgate` installs it (evalgate and its own dependencies, nothing
+  else), the result cache on (the default; empty at the start of each run, so every case is
+  a call and every result is written with its dependency map), pytest's plugin autoload on
+  and byte-code written (what a second run on a machine has);
 - evalgate -n auto: the same as README's command has it (evalgate picks one process for
   model-bound suites);
 - evalgate -n 2: two worker processes forced;
-- evalgate, cache off: `--eval-no-cache`, to show what writing every result costs.
+- evalgate, cache off: `--eval-no-cache`, to show what writing every result costs;
+- evalgate, this environment: -n 0 under the interpreter running the benchmark, with every
+  plugin installed here autoloaded (a development environment: hypothesis' plugin, for one,
+  imports all of hypothesis at the end of every pytest run, ~0.6 s) — what other plugins
+  add, reported as ``this_env_vs_user_venv``.
+
+``--python current`` runs every evalgate variant under this interpreter instead of a fresh
+venv (the tiny run in the tests: no install).
 
 Reported per C: median seconds of each, `ratio_to_bare` (evalgate ÷ bare), `xdist_vs_serial`
 (evalgate -n auto ÷ evalgate -n 0), `workers_vs_serial` (-n 2 ÷ evalgate), `cache_on_vs_off`
@@ -25,7 +34,7 @@ shown as a 90 % interval of the rounds' paired ratios (``paired_interval_90``): 
 either way from run to run.
 
     python bench/wire.py                         # writes bench/results/wire.json
-    python bench/wire.py --cases 60 --concurrency 8 --rounds 1 --out /tmp/wire.json   # tiny
+    python bench/wire.py --cases 60 --concurrency 8 --rounds 1 --python current --out /tmp/wire.json   # tiny
 """
 
 from __future__ import annotations
@@ -116,6 +125,24 @@ def paired_interval(numerators: list[float], denominators: list[float], confiden
     return [round(ordered[k - 1], 3), round(ordered[n - k], 3)]
 
 
+def user_venv(where: Path) -> str:
+    """A fresh venv with this checkout installed as users install it (no editable mode, no
+    test extras); its interpreter. Needs the package index (or a configured mirror)."""
+    subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
+    python = str(where / ("Scripts" if os.name == "nt" else "bin") / "python")
+    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(HERE.parent)],
+                             capture_output=True, text=True)
+    if install.returncode != 0:
+        raise SystemExit(f"installing evalgate into a fresh venv failed (use --python current to skip):\n{install.stderr[-3000:]}")
+    return python
+
+
+def pytest_plugins(python: str) -> list[str]:
+    """The pytest plugins an interpreter autoloads (entry points in group pytest11)."""
+    code = "import importlib.metadata as m; print('\\n'.join(sorted({e.name for e in m.entry_points(group='pytest11')})))"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def bare_loop() -> str:
     """The event loop bench/wire_bare.py runs on here."""
     try:
@@ -125,10 +152,10 @@ def bare_loop() -> str:
     return f"uvloop {uvloop.__version__}"
 
 
-def urllib3_version() -> str:
-    import urllib3
-
-    return str(urllib3.__version__)
+def urllib3_version(python: str) -> str:
+    """The urllib3 evalgate's calls go through, under ``python``."""
+    code = "import urllib3; print(urllib3.__version__)"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main() -> None:
@@ -137,21 +164,27 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8, 32, 64])
     parser.add_argument("--rounds", type=int, default=9, help="interleaved rounds; medians are reported")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "wire.json")
+    parser.add_argument("--python", default="venv", help="'venv' (default): evalgate in a fresh venv, as users "
+                        "install it; 'current': this interpreter and its environment")
     args = parser.parse_args()
-    server = Server()
     rows: dict[int, dict[str, Any]] = {}
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        python = user_venv(Path(tmp) / "venv") if args.python == "venv" else sys.executable
+        plugins = {"evalgate": pytest_plugins(python), "evalgate_this_env": pytest_plugins(sys.executable)}
+        http_stack = "urllib3 " + urllib3_version(python)
+        server = Server()
+        try:
             for concurrency in args.concurrency:
                 root = project(Path(tmp) / f"c{concurrency}", server.url, args.cases, concurrency)
                 # Plugin autoload on, as in a user's venv; -n 0 is the serial run -n auto is compared with.
-                pytest = [sys.executable, "-m", "pytest", "-q", "--eval-tier=full"]
+                pytest = [python, "-m", "pytest", "-q", "--eval-tier=full"]
                 variants = {
                     "bare": [sys.executable, str(HERE / "wire_bare.py"), server.url, str(args.cases), str(concurrency)],
                     "evalgate": [*pytest, "-n", "0"],
                     "evalgate_xdist": [*pytest, "-n", "auto"],
                     "evalgate_n2": [*pytest, "-n", "2"],
                     "evalgate_no_cache": [*pytest, "--eval-no-cache", "-n", "0"],
+                    "evalgate_this_env": [sys.executable, "-m", "pytest", "-q", "--eval-tier=full", "-n", "0"],
                 }
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 peaks: dict[str, list[int]] = {name: [] for name in variants}
@@ -171,6 +204,7 @@ def main() -> None:
                     "xdist_vs_serial": round(median["evalgate_xdist"] / median["evalgate"], 3),
                     "workers_vs_serial": round(median["evalgate_n2"] / median["evalgate"], 3),
                     "cache_on_vs_off": round(median["evalgate"] / median["evalgate_no_cache"], 3),
+                    "this_env_vs_user_venv": round(median["evalgate_this_env"] / median["evalgate"], 3),
                     "paired_interval_90": {
                         "ratio_to_bare": paired_interval(seconds["evalgate"], seconds["bare"]),
                         "xdist_vs_serial": paired_interval(seconds["evalgate_xdist"], seconds["evalgate"]),
@@ -180,8 +214,8 @@ def main() -> None:
                 }
                 print(f"C={concurrency}: " + ", ".join(f"{name} {value:.2f}s" for name, value in median.items())
                       + f"; peak in flight with -n 2: {rows[concurrency]['peak_in_flight']['evalgate_n2']}", file=sys.stderr)
-    finally:
-        server.close()
+        finally:
+            server.close()
     metrics: dict[str, Any] = {}
     for concurrency, row in rows.items():
         metrics[f"ratio_to_bare_c{concurrency}"] = row["ratio_to_bare"]
@@ -189,21 +223,25 @@ def main() -> None:
         metrics[f"workers_vs_serial_c{concurrency}"] = row["workers_vs_serial"]
         metrics[f"peak_in_flight_xdist_c{concurrency}"] = row["peak_in_flight"]["evalgate_n2"]
         metrics[f"cache_on_vs_off_c{concurrency}"] = row["cache_on_vs_off"]
+        metrics[f"this_env_vs_user_venv_c{concurrency}"] = row["this_env_vs_user_venv"]
         metrics[f"xdist_vs_serial_c{concurrency}_interval"] = row["paired_interval_90"]["xdist_vs_serial"]
     result = {
         "benchmark": "wire",
         "setup": {"cases": args.cases, "latency_seconds": LATENCY, "rounds": args.rounds, "cpus": os.cpu_count(),
-                  "bare_loop": bare_loop(), "http_stack": "urllib3 " + urllib3_version()},
+                  "bare_loop": bare_loop(), "http_stack": http_stack,
+                  "evalgate_python": "a fresh venv, pip install of this checkout" if args.python == "venv" else "this interpreter",
+                  "pytest_plugins": plugins},
         "metrics": metrics,
         "by_concurrency": rows,
         "notes": "whole processes timed from start to exit, interleaved, medians; the endpoint runs in its "
-        "own process; evalgate as a user runs it: the cache on (empty at each run's start) and pytest's plugin "
-        "autoload on; the bare client on uvloop (setup.bare_loop). Targets: ratio_to_bare_c32 <= 1.3; C = 8 and 64 "
+        "own process; evalgate as a user runs it: installed in a fresh venv with its own dependencies only, the cache on "
+        "(empty at each run's start), pytest's plugin autoload on, byte-code written; the bare client on uvloop (setup.bare_loop). Targets: ratio_to_bare_c32 <= 1.3; C = 8 and 64 "
         "reported as measured. xdist_vs_serial_c32 <= 1.0, "
         "peak_in_flight_xdist_c32 <= 32 (measured with -n 2, two real workers). For model-bound suites -n auto runs the "
         "same single process as -n 0: xdist_vs_serial is 1.0 up to the machine's noise, read with its paired 90 % "
         "interval (xdist_vs_serial_c*_interval). cache_on_vs_off: evalgate ÷ evalgate_no_cache "
-        "(what writing every result with its dependency map costs a first run).",
+        "(what writing every result with its dependency map costs a first run). this_env_vs_user_venv: the same run "
+        "in the benchmark's own environment, every plugin installed there autoloaded (setup.pytest_plugins), ÷ the user venv.",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -55,9 +55,9 @@ def test_startup_benchmark_runs_and_writes_its_metrics(tmp_path: Path) -> None:
 
 def test_wire_benchmark_runs_and_keeps_concurrency_a_total(tmp_path: Path) -> None:
     """A tiny run: every variant serves every case, and two workers never exceed C in flight."""
-    out = run_benchmark("wire.py", tmp_path, "--cases", "60", "--concurrency", "8", "--rounds", "1")
+    out = run_benchmark("wire.py", tmp_path, "--cases", "60", "--concurrency", "8", "--rounds", "1", "--python", "current")
     row = json.loads(out.read_text())["by_concurrency"]["8"]
-    assert set(row["seconds"]) == {"bare", "evalgate", "evalgate_xdist", "evalgate_n2", "evalgate_no_cache"}
+    assert set(row["seconds"]) == {"bare", "evalgate", "evalgate_xdist", "evalgate_n2", "evalgate_no_cache", "evalgate_this_env"}
     assert row["cache_on_vs_off"] > 0
     assert 0 < row["peak_in_flight"]["evalgate_n2"] <= 8 and row["ratio_to_bare"] > 0
 
