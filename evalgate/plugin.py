@@ -18,7 +18,8 @@ import pytest
 from evalgate.report import REPORT_FILES
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    leave_unrewritten(pluginmanager)
     group = parser.getgroup("evalgate", "eval gates (evalgate)")
     group.addoption(
         "--eval-tier",
@@ -132,6 +133,26 @@ def pytest_configure(config: pytest.Config) -> None:
     from evalgate.run.evalrun import start_run
 
     start_run(config, tier)
+
+
+def leave_unrewritten(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Keep pytest's assertion rewriting away from evalgate's own modules.
+
+    pytest marks every module of an installed plugin's distribution for rewriting (a plugin's
+    asserts are often its users' test helpers). evalgate's asserts are internal invariants,
+    and rewritten modules bypass CPython's byte-code: where byte-code is not written
+    (``PYTHONDONTWRITEBYTECODE=1``, common in container images) every run, and every xdist
+    worker, parses and compiles evalgate's ~110 modules again (~0.25 s a run). pytest has no
+    public way to unmark a package, so this drops the mark where pytest keeps it and does
+    nothing where it does not (an editable install is never marked)."""
+    hook = getattr(pluginmanager, "rewrite_hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set) and __package__ in marked:
+        marked.discard(__package__)
+        seen = getattr(hook, "_marked_for_rewrite_cache", None)
+        if isinstance(seen, dict):
+            for name in [name for name in seen if name == __package__ or name.startswith(f"{__package__}.")]:
+                del seen[name]
 
 
 def requested_tier(config: pytest.Config) -> str:

@@ -183,9 +183,19 @@ def test_the_distribution_installs_from_a_path_and_a_git_url_under_its_real_name
         project = tmp_path / f"project-{len(source)}"
         project.mkdir()
         assert subprocess.run([str(python), "-m", "evalgate", "init"], cwd=project, capture_output=True).returncode == 0
-        run = subprocess.run([str(python), "-m", "pytest", "--eval-tier=smoke", "-p", "no:cacheprovider"], cwd=project,
-                             capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""})
+        # Installed (not editable), evalgate's modules are pytest's to rewrite unless the plugin unmarks them:
+        # a conftest lists how each was loaded, with byte-code writing off as in many container images.
+        (project / "conftest.py").write_text(
+            "import sys\n\ndef pytest_sessionfinish(session):\n"
+            "    names = ('evalgate.run.evalrun', 'evalgate.verdict.gate', 'evalgate.config')\n"
+            "    print('evalgate loaders:', sorted({type(sys.modules[n].__spec__.loader).__name__ for n in names}))\n"
+        )
+        env = {**os.environ, "PYTHONPATH": "", "PYTHONDONTWRITEBYTECODE": "1"}
+        run = subprocess.run([str(python), "-m", "pytest", "--eval-tier=smoke", "-p", "no:cacheprovider", "-s"], cwd=project,
+                             capture_output=True, text=True, timeout=600, env=env)
         assert run.returncode == 0 and "evalgate verdicts" in run.stdout, run.stdout[-2000:]
+        loaders = run.stdout.split("evalgate loaders:", 1)[1].splitlines()[0]  # printed after the progress dots
+        assert "SourceFileLoader" in loaders and "AssertionRewritingHook" not in loaders, loaders
         version = subprocess.run([str(python), "-m", "evalgate", "--version"], capture_output=True, text=True)
         assert "(pytest-evalgate)" in version.stdout
 
