@@ -11,7 +11,7 @@ from gitrepo import GitRepo
 from evalgate.changes.bases import EventInfo
 from evalgate.changes.git import ChangeSet, FileChange
 from evalgate.changes.plan import Override, SuiteInfo, UsageMaps, find_override, plan_change
-from evalgate.changes.rules import build_rules, classify
+from evalgate.changes.rules import DEFAULT_ORIGIN, build_rules, classify
 from evalgate.cli import main
 from evalgate.config import ChangesConfig, RuleConfig
 
@@ -66,6 +66,25 @@ def test_classify_first_matching_rule(path: str, klass: str) -> None:
 def test_rule_patterns_have_gitignore_semantics(patterns: list[str], path: str, matched: str | None) -> None:
     rules = build_rules([RuleConfig(paths=patterns, change="major")], [], use_defaults=False)
     assert rules[0].matches(path) == matched
+
+
+def test_the_quick_screen_never_changes_a_class() -> None:
+    """``classify`` screens paths with one expression before pathspec's exact check: over a
+    grid of gitignore patterns (negations, anchors, ``**``, classes, directories, control
+    characters) and paths, it answers exactly as the rules checked one by one do."""
+    patterns = [["prompts/**", "!prompts/drafts/**"], ["/top.txt"], ["safety/"], ["src/[ab]*.py"], ["**/fixtures/*.json"],
+                ["a/**/b"], ["*.lock"], ["evals/?.toml"], ["x\\*y"]]
+    rules = build_rules(
+        [RuleConfig(paths=globs, change="targeted" if i % 2 else "major", concern=f"c{i}") for i, globs in enumerate(patterns)],
+        ["evalgate.toml", "evals/*.toml"], use_defaults=True,
+    )
+    names = ["prompts/a.txt", "prompts/drafts/b.md", "top.txt", "sub/top.txt", "safety/deep/x.py", "safety", "src/a1.py",
+             "src/c1.py", "src/a/b.py", "t/fixtures/f.json", "fixtures/f.json", "a/b", "a/q/r/b", "a/bb", "uv.lock",
+             "deep/poetry.lock", "evals/q.toml", "evals/qq.toml", "x*y", "xzy", "docs/guide/x.html", "README.md",
+             "prompts/a\nb/system.md", "./prompts/a.txt", "app/web/ui.py", "LICENSE.txt", "reports/junit.xml"]
+    for name in names:
+        exact = next(((r.change, r.concern, r.origin) for r in rules if r.matches(name)), ("minor", None, DEFAULT_ORIGIN))
+        assert classify(name, rules) == exact, name
 
 
 @pytest.mark.parametrize(
