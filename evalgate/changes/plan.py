@@ -113,8 +113,8 @@ class Plan:
     deep_dive: tuple[str, ...] = ()
     """Suites the analysis gave the deep dive (those with a touched concern)."""
     narrowed: tuple[str, ...] = ()
-    """Suites a targeted change reached through the recorded dependencies alone (no concern):
-    they run the full tier, the others are answered from the cache."""
+    """Suites a targeted change runs at ``full``: reached through what they were recorded
+    using (a file, or a library installed at another version), not through a concern."""
     override: str | None = None
     """Where an override came from (``--eval-tier smoke``), when one applies."""
     override_note: str | None = None
