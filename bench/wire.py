@@ -18,8 +18,8 @@ exit (start-up included, as a user waits for them):
 - evalgate, cache off: `--eval-no-cache`, to show what writing every result costs;
 - evalgate, this environment: -n 0 under the interpreter running the benchmark, with every
   plugin installed here autoloaded (a development environment: hypothesis' plugin, for one,
-  imports all of hypothesis at the end of every pytest run, ~0.6 s) — what other plugins
-  add, reported as ``this_env_vs_user_venv``.
+  imports all of hypothesis at the end of every pytest run) — what other plugins add,
+  reported as ``this_env_vs_user_venv``.
 
 ``--python current`` runs every evalgate variant under this interpreter instead of a fresh
 venv (the tiny run in the tests: no install).
@@ -137,10 +137,19 @@ def user_venv(where: Path) -> str:
     return python
 
 
+def ask(python: str, code: str) -> str:
+    """What ``code`` prints under another interpreter."""
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def pytest_plugins(python: str) -> list[str]:
     """The pytest plugins an interpreter autoloads (entry points in group pytest11)."""
-    code = "import importlib.metadata as m; print('\\n'.join(sorted({e.name for e in m.entry_points(group='pytest11')})))"
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return ask(python, "import importlib.metadata as m; print(*sorted({e.name for e in m.entry_points(group='pytest11')}))").split()
+
+
+def evalgate_command(python: str) -> list[str]:
+    """A whole evalgate run under ``python``: pytest with the full tier, plugin autoload on."""
+    return [python, "-m", "pytest", "-q", "--eval-tier=full"]
 
 
 def bare_loop() -> str:
@@ -154,8 +163,7 @@ def bare_loop() -> str:
 
 def urllib3_version(python: str) -> str:
     """The urllib3 evalgate's calls go through, under ``python``."""
-    code = "import urllib3; print(urllib3.__version__)"
-    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    return ask(python, "import urllib3; print(urllib3.__version__)")
 
 
 def main() -> None:
@@ -177,14 +185,14 @@ def main() -> None:
             for concurrency in args.concurrency:
                 root = project(Path(tmp) / f"c{concurrency}", server.url, args.cases, concurrency)
                 # Plugin autoload on, as in a user's venv; -n 0 is the serial run -n auto is compared with.
-                pytest = [python, "-m", "pytest", "-q", "--eval-tier=full"]
+                pytest = evalgate_command(python)
                 variants = {
                     "bare": [sys.executable, str(HERE / "wire_bare.py"), server.url, str(args.cases), str(concurrency)],
                     "evalgate": [*pytest, "-n", "0"],
                     "evalgate_xdist": [*pytest, "-n", "auto"],
                     "evalgate_n2": [*pytest, "-n", "2"],
                     "evalgate_no_cache": [*pytest, "--eval-no-cache", "-n", "0"],
-                    "evalgate_this_env": [sys.executable, "-m", "pytest", "-q", "--eval-tier=full", "-n", "0"],
+                    "evalgate_this_env": [*evalgate_command(sys.executable), "-n", "0"],
                 }
                 seconds: dict[str, list[float]] = {name: [] for name in variants}
                 peaks: dict[str, list[int]] = {name: [] for name in variants}
