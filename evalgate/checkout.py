@@ -35,14 +35,14 @@ def checkout_identity(root: Path, env: Mapping[str, str] | None = None) -> tuple
     """``(commit, branch)`` of the checkout: CI's own name for the branch when it has one
     (a pull request's head branch, a push's branch), else git's; None when unknown."""
     env = os.environ if env is None else env
-    commit = _git(root, "rev-parse", "HEAD")
+    # One git call for both (each costs a process start, on every run that uses the store).
+    commit, _, named = (_git(root, "rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").partition("\n")
     branch = env.get("GITHUB_HEAD_REF") or (
         env.get("GITHUB_REF_NAME") if env.get("GITHUB_REF", "").startswith("refs/heads/") else None
     ) or env.get("CI_COMMIT_BRANCH")
     if not branch:
-        named = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
         branch = named if named and named != "HEAD" else None
-    return commit, branch
+    return commit or None, branch
 
 
 def baseline_anchor(root: Path, plan_base: str | None = None, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:

@@ -416,6 +416,43 @@ def test_the_store_keeps_each_runs_union_and_each_suites_map(pytester: pytest.Py
     assert suite == "qa"
 
 
+def test_a_map_altered_in_the_store_is_never_trusted(pytester: pytest.Pytester) -> None:
+    """Someone with write access to the store drops the template from the suite's maps and
+    changes the template: a trusted altered map would serve 26 stale PASSes."""
+    app_project(pytester.path, cases=26)
+    pytester.runpytest("--eval-tier=full")
+    import sqlite3
+
+    connection = sqlite3.connect(pytester.path / ".evalgate" / "cache.sqlite")
+    altered = 0
+    for deps_id, text in connection.execute("SELECT id, map FROM deps").fetchall():
+        data = json.loads(text)
+        if data["files"].pop("app/template.txt", None) is not None:
+            connection.execute("UPDATE deps SET map = ? WHERE id = ?", (json.dumps(data, sort_keys=True, separators=(",", ":")), deps_id))
+            altered += 1
+    connection.commit()
+    connection.close()
+    assert altered
+    (pytester.path / "app" / "template.txt").write_text("b\n")  # every answer now wrong
+    rerun = pytester.runpytest("--eval-tier=full")
+    rerun.stdout.fnmatch_lines([
+        "qa*FAIL*",
+        "evalgate cache: 0 hit(s), 26 model call(s)*",
+        "evalgate cache warning: ignored * dependency map(s) whose content does not match their id",
+    ])
+
+
+def test_a_stored_map_is_checked_against_its_text() -> None:
+    recorded = DepMap({"a.txt": "d1"}, {"pluggy": "1.0"}, "lock", {"app.py": {"f": "d2"}}, ("HOME",))
+    text = recorded.to_json()
+    loaded = DepMap.stored(recorded.id, text)
+    assert loaded == recorded and loaded is not None and loaded.id == recorded.id and loaded.to_json() == text
+    assert DepMap.stored(recorded.id, text.replace(",", ", ")) is None  # the same content, not the text its id names
+    assert DepMap.stored(recorded.id, text.replace("d1", "d9")) is None
+    assert DepMap.stored("0" * 32, text) is None
+    assert DepMap.stored(recorded.id, None) is None
+
+
 # --- plans from the recorded maps ---------------------------------------------------------
 
 CHAT = '''

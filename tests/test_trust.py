@@ -142,3 +142,22 @@ def test_a_short_store_key_is_refused(pytester: pytest.Pytester, monkeypatch: py
     result = pytester.runpytest("--eval-tier=full")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*store key in $EVALGATE_STORE_KEY is too short*"])
+
+
+def test_a_runs_ref_is_its_branch_its_detached_commit_or_local(tmp_path: Path) -> None:
+    """The ref every stored row is signed under, from a real checkout in each state."""
+    from evalgate.checkout import checkout_identity, run_ref
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert checkout_identity(outside, env={}) == (None, None)
+    assert run_ref(outside, env={}) == "local"
+    repo = GitRepo(tmp_path / "repo")
+    assert checkout_identity(repo.path, env={}) == (None, None)  # no commit yet
+    commit = repo.commit("first")
+    repo.git("checkout", "-q", "-b", "feature/x")
+    assert checkout_identity(repo.path, env={}) == (commit, "feature/x")
+    assert run_ref(repo.path, env={"GITHUB_HEAD_REF": "pr-branch"}) == "pr-branch"  # CI's name first
+    repo.git("checkout", "-q", "--detach")
+    assert checkout_identity(repo.path, env={}) == (commit, None)
+    assert run_ref(repo.path, env={}) == f"detached@{commit[:12]}"

@@ -81,6 +81,22 @@ class DepMap:
         return cls(dict(data["files"]), dict(data.get("dists", {})), str(data.get("lock", "")), code,
                    tuple(str(name) for name in data.get("env_read", [])))
 
+    @classmethod
+    def stored(cls, deps_id: str, text: object) -> DepMap | None:
+        """A map as the store holds it, or None when its text is not the one its id names.
+
+        The id is the digest of the canonical text (:meth:`to_json`), and the store keeps that
+        text as written, so hashing the text checks the row; re-serialising a parsed map
+        instead cost ~2.5 ms per 5,000-file map on every plan and cache lookup."""
+        if not isinstance(text, str) or hashlib.sha256(text.encode()).hexdigest()[:32] != deps_id:
+            return None
+        try:
+            recorded = cls.from_json(text)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        recorded.__dict__["_json"] = text  # what cached_property would compute: the same text
+        return recorded
+
     def union(self, other: DepMap) -> DepMap:
         code = {path: dict(blocks) for path, blocks in self.code.items()}
         for path, blocks in other.code.items():

@@ -30,11 +30,8 @@ class DependencyMaps:
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for deps_id, text in self.db.query(f"SELECT id, map FROM deps WHERE id IN ({marks})", chunk) or []:
-                try:
-                    recorded = DepMap.from_json(text)
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    recorded = None
-                if recorded is None or recorded.id != deps_id:
+                recorded = DepMap.stored(deps_id, text)
+                if recorded is None:
                     self.tampered += 1
                     continue
                 found[deps_id] = recorded
