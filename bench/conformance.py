@@ -61,7 +61,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -437,6 +437,25 @@ def binomial_se(rate: float, runs: int) -> float:
     return math.sqrt(rate * (1 - rate) / runs)
 
 
+def progress(stage: str, rows: Iterable[dict[str, Any]], total: int) -> Iterator[dict[str, Any]]:
+    """Pass ``rows`` through, printing a line to stderr whenever a family's cells are done
+    and about every 5 % (a full run takes over an hour on two cores): cells done, the worst
+    wrong rate so far, elapsed time and a linear estimate of the rest."""
+    started, worst, family = time.perf_counter(), 0.0, None
+    step = max(1, total // 20)
+    for done, row in enumerate(rows, 1):
+        worst = max(worst, row["wrong_rate"])
+        finished_family = family is not None and row["family"] != family
+        if finished_family or done % step == 0 or done == total:
+            elapsed = time.perf_counter() - started
+            left = elapsed / done * (total - done)
+            note = f" (family {family} done)" if finished_family else ""
+            print(f"{stage}: {done:,}/{total:,} cells{note}, worst wrong rate so far {worst:.4f}, "
+                  f"{elapsed / 60:.1f} min elapsed, ~{left / 60:.1f} min left", file=sys.stderr, flush=True)
+        family = row["family"]
+        yield row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=200, help="random orders per cell (default 200)")
@@ -450,14 +469,15 @@ def main() -> None:
     datasets = load_models(args.models)
     jobs = [(cell, args.orders, args.seed + index) for index, cell in enumerate(cells(datasets, args.seed))]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = list(pool.map(run_cell, jobs, chunksize=4))
+        rows = list(progress("screening", pool.map(run_cell, jobs, chunksize=4), len(jobs)))
         screening_max = max(row["wrong_rate"] for row in rows)
         suspects = [
             index for index, row in enumerate(rows)
             if row["wrong_rate"] >= ALPHA or (row["truth"] == "PASS" and row["block_rate"] >= ALPHA)
         ]
         confirm = [(jobs[index][0], args.confirm_orders, args.seed + 1_000_000 + index) for index in suspects]
-        for index, row in zip(suspects, pool.map(run_cell, confirm, chunksize=1), strict=True):
+        confirmed = progress(f"confirming ({args.confirm_orders} orders each)", pool.map(run_cell, confirm, chunksize=1), len(confirm))
+        for index, row in zip(suspects, confirmed, strict=True):
             row["screening_wrong_rate"] = rows[index]["wrong_rate"]
             row["screening_block_rate"] = rows[index]["block_rate"]
             row["screening_runs"] = rows[index]["runs"]

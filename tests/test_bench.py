@@ -14,12 +14,14 @@ from conftest import REPO
 
 
 def run_benchmark(script: str, tmp_path: Path, *args: str) -> Path:
-    """Run bench/SCRIPT with ARGS (tiny sizes) and return the JSON file it wrote."""
+    """Run bench/SCRIPT with ARGS (tiny sizes) and return the JSON file it wrote (its
+    standard error beside it, ``.stderr``)."""
     out = tmp_path / script.replace(".py", ".json")
     run = subprocess.run(
         [sys.executable, str(REPO / "bench" / script), *args, "--out", str(out)], capture_output=True, text=True, timeout=900
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    out.with_suffix(".stderr").write_text(run.stderr)
     return out
 
 
@@ -68,6 +70,10 @@ def test_conformance_benchmark_runs_and_checks_itself(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert {"full", "capped", "stratified", "selected", "paired", "paired_capped", "paired_incomplete", "errors"} <= set(document["families"])
     assert set(document["metrics"]) >= {"worst_wrong_rate", "worst_cell", "wrong_block_rate_capped", "paired_false_alarm_capped"}
+    progress = out.with_suffix(".stderr").read_text().splitlines()
+    cells = len(document["cells"])
+    assert f"screening: {cells:,}/{cells:,} cells, worst wrong rate so far {document['metrics']['screening_max_wrong_rate']:.4f}" in "\n".join(progress)
+    assert any("(family full done)" in line for line in progress)
 
 
 def test_control_benchmark_runs_both_tests_on_the_shipped_data(tmp_path: Path) -> None:
