@@ -33,6 +33,21 @@ Responder = Callable[[BaseHTTPRequestHandler, dict[str, Any]], None]
 """Writes the answer to one request (handler, parsed JSON body)."""
 
 
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """A threading HTTP server on a free loopback port whose ``shutdown()`` always returns.
+
+    ``serve_forever`` polls the listening socket, then calls a *blocking* ``accept()``; if
+    no connection is waiting by then, that ``accept()`` waits for a client that never comes
+    and ``shutdown()`` waits with it (seen once: a whole test run hung at a
+    ``with FakeOpenAI()`` exit, its server thread in ``accept()``). On a non-blocking
+    listener that ``accept()`` fails instead, which ``serve_forever`` ignores; accepted
+    connections are blocking again (``socket.accept`` does that)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.socket.setblocking(False)
+    return server
+
+
 class FakeOpenAI:
     """The server; use it as a context manager (it starts and stops its thread)."""
 
@@ -76,8 +91,7 @@ class FakeOpenAI:
                 pass
 
         ThreadingHTTPServer.request_queue_size = 256
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = loopback_server(Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
