@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 from evalgate.about import DISTRIBUTION, installed_version
 from evalgate.config import find_project_file
 from evalgate.errors import EvalgateError
@@ -302,6 +300,8 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         pytest_args.append(f"--eval-report={Path(args.report).resolve()}")
     pytest_args += ["-p", "no:cacheprovider", *args.pytest_args]
+    import pytest  # here, not at the top: `evalgate plan` in a pre-push hook has no use for it
+
     return int(pytest.main(pytest_args))
 
 

@@ -34,7 +34,7 @@ versions with a message saying which evalgate wrote the file."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class CostReport(_Model):
@@ -213,14 +213,15 @@ def json_schema() -> dict[str, Any]:
 
 
 def _describe_fields(schema: dict[str, Any]) -> None:
-    """Descriptions for the classes results.json is made of that do not carry them in
-    pydantic: dataclasses (the verdict's types, case results) and config models (a suite's
-    gate), whose field docstrings are read from the source only here, so that importing them
-    stays quick. A derived field is described by its property's docstring."""
+    """Descriptions for every class results.json is made of — the document's own models, the
+    dataclasses (the verdict's types, case results) and config models (a suite's gate) —
+    from the docstring under each field, read from the source only here: pydantic's
+    ``use_attribute_docstrings`` would parse every class's source at import, paid by every
+    run and every ``evalgate plan``. A derived field is described by its property's docstring."""
     from evalgate.config_errors import field_doc
 
     classes = _classes_in(ResultsDocument)
-    for name, definition in schema.get("$defs", {}).items():
+    for name, definition in [(ResultsDocument.__name__, schema), *schema.get("$defs", {}).items()]:
         owner = classes.get(name)
         if owner is None:
             continue
@@ -232,7 +233,7 @@ def _describe_fields(schema: dict[str, Any]) -> None:
 
 
 def _classes_in(root: type) -> dict[str, type]:
-    """Every class reachable from ``root``'s field types, by name."""
+    """Every class reachable from ``root``'s field types (derived fields' too), by name."""
     found: dict[str, type] = {}
     pending: list[Any] = [root]
     while pending:
@@ -242,7 +243,18 @@ def _classes_in(root: type) -> dict[str, type]:
                 continue
             found[hint.__name__] = hint
             pending.extend(typing.get_type_hints(hint).values())
+            pending.extend(_derived_types(hint))
         pending.extend(typing.get_args(hint))
+    return found
+
+
+def _derived_types(owner: type) -> list[Any]:
+    """The return types of ``owner``'s derived fields (``computed_field`` properties)."""
+    found = []
+    for value in list(vars(owner).values()):
+        wrapped = getattr(value, "wrapped", value)  # pydantic keeps the decorated property here
+        if isinstance(wrapped, property) and wrapped.fget is not None:
+            found.append(typing.get_type_hints(wrapped.fget).get("return"))
     return found
 
 

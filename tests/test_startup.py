@@ -6,6 +6,7 @@ import gc
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import write_project
@@ -54,3 +55,29 @@ def test_an_eval_run_freezes_its_start_up_and_an_in_process_run_leaves_nothing_f
     during = [int(line) for line in seen.read_text().split()]
     assert len(during) == 10 and min(during) > 1000, during
     assert gc.get_freeze_count() == 0
+
+
+def test_evalgate_plan_loads_neither_pytest_nor_the_results_document_machinery(tmp_path: Path) -> None:
+    """`evalgate plan` runs in pre-push hooks and at the start of every CI job: it imports
+    what planning needs, not pytest (only `evalgate run` starts it) and not pydantic's
+    source parsing of the results document's docstrings (read only for the published schema)."""
+    from gitrepo import GitRepo
+
+    repo = GitRepo(tmp_path / "app")
+    write_project(repo.path)
+    repo.commit("base")
+    repo.write("README.md", "# changed\n")
+    repo.commit("docs")
+    probe = (
+        "import sys, json, inspect\n"
+        "parsed = []\n"
+        "findsource = inspect.findsource\n"  # what reading a class's source comes down to
+        "inspect.findsource = lambda obj: parsed.append(getattr(obj, '__qualname__', '?')) or findsource(obj)\n"
+        "from evalgate.cli import main\n"
+        "code = main(['plan', '--base', 'HEAD~1'])\n"
+        "print(json.dumps({'code': code, 'pytest': 'pytest' in sys.modules, 'parsed': parsed}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], cwd=repo.path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.splitlines()[-1])
+    assert found == {"code": 0, "pytest": False, "parsed": []}, found
