@@ -44,6 +44,10 @@ def plan(*paths: str, **kwargs: object):  # type: ignore[no-untyped-def]
         ("evals/nested/qa.toml", "minor"),
         ("prompts/safety/system.md", "targeted"),
         ("src/app.py", "minor"),
+        ("app/__pycache__/retrieval.cpython-311.pyc", "ignore"),  # a cache of its source
+        ("__pycache__/conftest.cpython-312-pytest-9.0.pyc", "ignore"),
+        (".pytest_cache/v/cache/lastfailed", "ignore"),
+        ("app/legacy.pyc", "minor"),  # sourceless byte-code can be the code itself
     ],
 )
 def test_classify_first_matching_rule(path: str, klass: str) -> None:

@@ -34,8 +34,13 @@ DEFAULT_MAJOR = (
 DEFAULT_IGNORE = (
     "docs/**", "*.md", "*.rst", "LICENSE*", "CHANGELOG*", "AUTHORS*",
     ".evalgate/**", "evalgate-reports/**", "reports/**",
+    "**/__pycache__/**", ".pytest_cache/**", ".mypy_cache/**", ".ruff_cache/**",
 )
-"""Never a change: documentation, and evalgate's own output (the result store, reports)."""
+"""Never a change: documentation, evalgate's own output (the result store, reports), and the
+caches Python and the test tools write. A ``__pycache__`` file only ever runs beside its
+source, whose own change is what counts; untracked, they made a local ``evalgate plan`` of a
+docs edit *minor* in a project that does not ignore them. (A sourceless ``module.pyc`` outside
+``__pycache__`` can be the code itself and stays a change.)"""
 DEFAULT_ORIGIN = "no rule matched (default minor)"
 
 
