@@ -27,11 +27,19 @@ def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
         return None, "no recorded dependencies yet (no result store): the rules alone decide"
     try:
         latest = store.maps.latest_suite_maps() if store.enabled else {}
+        unreadable, trust = store.maps.unreadable, store.db.trust
     finally:
         store.close()
     names = [suite.name for suite in project.suites]
     missing = [name for name in names if name not in latest]
     if missing:
+        refs = sorted({ref for name in missing for ref in unreadable.get(name, ())})
+        if refs:
+            return None, (
+                f"no recorded dependencies {trust.ref} may read for {', '.join(missing)} (recorded only on "
+                f"{', '.join(refs)}, which {trust.ref} does not trust: docs/security.md; run the evals on "
+                f"{trust.ref} with the cache once): the rules alone decide"
+            )
         return None, f"no recorded dependencies for {', '.join(missing)} (not run with the cache yet): the rules alone decide"
     lock = Digests(project.root).lock()
     stale = [name for name in names if latest[name][0].lock != lock]

@@ -22,6 +22,10 @@ class DependencyMaps:
         self.db = db
         self.tampered = 0
         """Map rows whose content no longer matches their id (reported by the run)."""
+        self.unreadable: dict[str, set[str]] = {}
+        """Suite → the refs of suite maps :meth:`latest_suite_maps` passed over because this
+        run may not trust them (another branch, or ``local`` before the first commit): what
+        a plan says when a suite seems never to have run."""
 
     def load(self, ids: list[str]) -> dict[str, DepMap]:
         """The dependency maps with these ids (those whose content matches their id)."""
@@ -90,6 +94,8 @@ class DependencyMaps:
             if self.db.trust.accepts("suite_maps", ref, sig, (suite, run_id, part, deps_id)):
                 newest.setdefault(suite, (run_id, float(recorded)))
                 parts.setdefault(suite, []).append(deps_id)
+            else:
+                self.unreadable.setdefault(suite, set()).add(str(ref))
         maps = self.load(sorted({deps_id for ids in parts.values() for deps_id in ids}))
         found: dict[str, tuple[DepMap, float, str]] = {}
         for suite, ids in parts.items():
