@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test",
     "GIT_AUTHOR_EMAIL": "test@example.com",
@@ -50,3 +52,18 @@ def run_git(cwd: Path, *args: str) -> str:
     if run.returncode:
         raise RuntimeError(f"git {' '.join(args)} failed: {run.stderr}")
     return run.stdout.strip()
+
+
+CI_REF_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REF", "CI_COMMIT_BRANCH", "GITHUB_EVENT_PATH", "CI_DEFAULT_BRANCH")
+"""What CI sets to name a run's ref and the default branch: cleared, git's branch names them."""
+
+
+def committed_project(path: Path, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    """The project written at ``path``, committed on ``main`` of a new repository (evalgate's
+    output and caches ignored), with CI's ref variables cleared: a run's ref is git's branch."""
+    for name in CI_REF_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    repo = GitRepo(path)
+    repo.write(".gitignore", ".evalgate/\n__pycache__/\n.pytest_cache/\n")
+    repo.commit("initial")
+    return repo

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import add_suite, toml_table, write_project
-from gitrepo import GitRepo
+from gitrepo import GitRepo, committed_project
 
 from evalgate.blocks import MODULE, blocks_of
 from evalgate.cli import main
@@ -265,23 +265,22 @@ def test_a_plan_says_when_the_only_maps_were_recorded_on_a_ref_it_does_not_trust
 ) -> None:
     """Evals run on a feature branch, then main plans: main may not read the branch's maps
     (docs/security.md), and the plan says so instead of "not run with the cache yet"."""
-    for name in ("GITHUB_EVENT_PATH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_BRANCH", "EVALGATE_TIER"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("EVALGATE_TIER", raising=False)
     app_project(pytester.path, cases=4)
-    repo = GitRepo(pytester.path)
-    repo.write(".gitignore", ".pytest_cache/\n__pycache__/\n.evalgate/\n")
-    repo.commit("initial")
+    repo = committed_project(pytester.path, monkeypatch)
     repo.git("checkout", "-q", "-b", "feature")
     assert pytester.runpytest("--eval-tier=full").ret == 0
     repo.git("checkout", "-q", "main")
     repo.write("app/retrieval.py", RETRIEVAL + "\n# edited\n")
+    add_suite(pytester.path, "fresh", cases=2)  # a suite that never ran anywhere
     capsys.readouterr()  # the run's own output
     assert main(["plan", str(repo.path), "--format", "json"]) == 0
     reasons = json.loads(capsys.readouterr().out)["reasons"]
-    assert any(
-        "no recorded dependencies main may read for qa (recorded only on feature, which main does not trust" in reason
-        for reason in reasons
-    ), reasons
+    assert (
+        "no recorded dependencies main may read for qa (recorded only on feature, which main does not trust: "
+        "docs/security.md; run the evals on main with the cache once); no recorded dependencies for fresh "
+        "(not run with the cache yet): the rules alone decide"
+    ) in reasons, reasons
 
 
 def test_one_suites_function_in_a_shared_module_plans_and_reruns_that_suite_alone(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import make_result, write_project
 from fake_openai import FakeOpenAI, answer, send
-from gitrepo import GitRepo
+from gitrepo import GitRepo, committed_project
 
 from evalgate.store.sqlite import ResultStore
 from evalgate.store.trust import Trust
@@ -122,12 +122,8 @@ def test_results_from_another_endpoint_are_never_served(pytester: pytest.Pyteste
 def test_a_branchs_results_stay_on_that_branch(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run on a feature branch fills the cache for that branch; main's run does not reuse
     them (it runs the cases itself); the feature branch reuses main's."""
-    for name in ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REF", "CI_COMMIT_BRANCH", "GITHUB_EVENT_PATH", "CI_DEFAULT_BRANCH"):
-        monkeypatch.delenv(name, raising=False)
     write_project(pytester.path, cases=6)
-    repo = GitRepo(pytester.path)
-    repo.write(".gitignore", ".evalgate/\n__pycache__/\n.pytest_cache/\n")
-    repo.commit("initial")
+    repo = committed_project(pytester.path, monkeypatch)
     repo.git("checkout", "-q", "-b", "feature")
     assert calls(pytester.runpytest("--eval-tier=full")) == (0, 6)
     repo.git("checkout", "-q", "main")

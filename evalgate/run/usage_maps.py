@@ -33,14 +33,16 @@ def load_usage_maps(project: Project) -> tuple[UsageMaps | None, str]:
     names = [suite.name for suite in project.suites]
     missing = [name for name in names if name not in latest]
     if missing:
-        refs = sorted({ref for name in missing for ref in unreadable.get(name, ())})
-        if refs:
-            return None, (
-                f"no recorded dependencies {trust.ref} may read for {', '.join(missing)} (recorded only on "
-                f"{', '.join(refs)}, which {trust.ref} does not trust: docs/security.md; run the evals on "
-                f"{trust.ref} with the cache once): the rules alone decide"
-            )
-        return None, f"no recorded dependencies for {', '.join(missing)} (not run with the cache yet): the rules alone decide"
+        elsewhere = [name for name in missing if unreadable.get(name)]
+        never = [name for name in missing if not unreadable.get(name)]
+        why = []
+        if elsewhere:
+            refs = ", ".join(sorted({ref for name in elsewhere for ref in unreadable[name]}))
+            why.append(f"no recorded dependencies {trust.ref} may read for {', '.join(elsewhere)} (recorded only on {refs}, "
+                       f"which {trust.ref} does not trust: docs/security.md; run the evals on {trust.ref} with the cache once)")
+        if never:
+            why.append(f"no recorded dependencies for {', '.join(never)} (not run with the cache yet)")
+        return None, f"{'; '.join(why)}: the rules alone decide"
     lock = Digests(project.root).lock()
     stale = [name for name in names if latest[name][0].lock != lock]
     if stale:

@@ -24,8 +24,8 @@ class DependencyMaps:
         """Map rows whose content no longer matches their id (reported by the run)."""
         self.unreadable: dict[str, set[str]] = {}
         """Suite → the refs of suite maps :meth:`latest_suite_maps` passed over because this
-        run may not trust them (another branch, or ``local`` before the first commit): what
-        a plan says when a suite seems never to have run."""
+        run may not read that ref's rows (another branch, or ``local`` before the first
+        commit): what a plan says when a suite seems never to have run."""
 
     def load(self, ids: list[str]) -> dict[str, DepMap]:
         """The dependency maps with these ids (those whose content matches their id)."""
@@ -94,7 +94,7 @@ class DependencyMaps:
             if self.db.trust.accepts("suite_maps", ref, sig, (suite, run_id, part, deps_id)):
                 newest.setdefault(suite, (run_id, float(recorded)))
                 parts.setdefault(suite, []).append(deps_id)
-            else:
+            elif not self.db.trust.may_read(ref):  # (a readable ref's row that fails its signature is not this)
                 self.unreadable.setdefault(suite, set()).add(str(ref))
         maps = self.load(sorted({deps_id for ids in parts.values() for deps_id in ids}))
         found: dict[str, tuple[DepMap, float, str]] = {}
