@@ -3,8 +3,9 @@
 Each pattern is a small project whose model reaches a dependency the way real code does — a
 prompt read once behind ``lru_cache``, a helper loaded with ``importlib.import_module`` (first
 time, imported earlier by a test module, from a ``.pyc``), a config read when the module is
-imported, functions of several suites in one shared module, a library whose version changes,
-an environment variable — run once with the cache on, then *mutated so the answers change*,
+imported, functions of several suites in one shared module, code and files used only on
+threads (a pool inside the call, a pool kept for the process), a library whose version
+changes, an environment variable — run once with the cache on, then *mutated so the answers change*,
 then run again. A cached result served after the mutation is a **stale hit**; the target is 0
 across the whole matrix. Each run is a fresh process, as CI runs it.
 """
@@ -86,6 +87,17 @@ PATTERNS = [
     Pattern("library upgrade", {
         "lib_model.py": "import pluggy\n\n\ndef answer(q):\n    pluggy.HookimplMarker('x')\n    return 'a' + q.removeprefix('q')\n"},
         "lib_model:answer", _pretend_library_upgrade),
+    Pattern("helper on a thread pool inside the call", {
+        "app/__init__.py": "", "app/helper.py": "def solve(q):\n    return 'a' + q.removeprefix('q')\n",
+        "app/pooled.py": "from concurrent.futures import ThreadPoolExecutor\n\nfrom app import helper\n\n\n"
+                         "def answer(q):\n    with ThreadPoolExecutor(2) as pool:\n        return pool.submit(helper.solve, q).result()\n"},
+        "app.pooled:answer", lambda root: _write(root, "app/helper.py", "def solve(q):\n    return 'b' + q.removeprefix('q')\n")),
+    Pattern("prompt read on a pool kept for the process", {
+        "app/__init__.py": "",
+        "app/kept.py": "from concurrent.futures import ThreadPoolExecutor\nfrom pathlib import Path\n\nPOOL = ThreadPoolExecutor(1)\n\n\n"
+                       "def read(q):\n    return (Path(__file__).parent / 'prompt.txt').read_text().strip() + q.removeprefix('q')\n\n\n"
+                       "def answer(q):\n    return POOL.submit(read, q).result()\n",
+        "app/prompt.txt": "a\n"}, "app.kept:answer", lambda root: _write(root, "app/prompt.txt", "b\n")),
     Pattern("environment variable", {
         "env_model.py": "import os\n\n\ndef answer(q):\n    return os.environ.get('MODEL_PREFIX', 'a') + q.removeprefix('q')\n"},
         "env_model:answer", lambda root: {"MODEL_PREFIX": "b"}, env={"MODEL_PREFIX": "a"}, model_env=("MODEL_*",)),

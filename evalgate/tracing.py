@@ -19,10 +19,16 @@ evalgate watches, on the thread that runs the call (the engine runs each call on
   which ``open``, ``pathlib``, ``json.load`` and ``importlib.resources`` all end in.
 - **environment variables read** through ``os.environ`` / ``os.getenv``, by name.
 
+- **threads the traced code starts** (``threading.Thread``, so thread pools too): each records
+  what it runs and reads the same way, into the call that started it. A thread still running
+  when that call ends (a pool kept between calls, a background loader) can go on to work for
+  any later call, so from then on everything it records is a dependency of *every* later call
+  of every suite (:func:`outliving`): wider than needed, never stale.
+
 The same recorder wraps the *import* of a suite's model and scorer code (configs and prompt
 files read at module level are dependencies too). What cannot be seen: another process's
-reads (``command`` models), threads the call starts itself, network state — declare those
-as ``components``.
+reads (``command`` models), threads started before evalgate records (by a conftest, say) or
+with ``_thread`` directly, network state — declare those as ``components``.
 """
 
 from __future__ import annotations
@@ -58,12 +64,19 @@ class Usage:
     """Module names asked for with ``importlib.import_module``."""
     env: set[str] = field(default_factory=set)
     """Environment variables looked up."""
+    threads: list[tuple[threading.Thread, Usage]] = field(default_factory=list)
+    """Threads the traced code started, each with what it recorded (merged in when this
+    recording ends)."""
 
     def merge(self, other: Usage) -> None:
+        # Set updates run in C under the GIL: safe while ``other``'s thread goes on adding.
         self.code |= other.code
         self.files |= other.files
         self.modules |= other.modules
         self.env |= other.env
+
+    def size(self) -> int:
+        return len(self.code) + len(self.files) + len(self.modules) + len(self.env)
 
     def signature(self) -> tuple[frozenset[CodeType], frozenset[str], frozenset[str], frozenset[str]]:
         """A hashable summary: calls that used the same things share one dependency map."""
@@ -90,14 +103,72 @@ def _environ_getitem(self: Any, key: Any) -> Any:
     return _ENVIRON_GET(self, key)
 
 
+_THREAD_START = threading.Thread.start
+_OUTLIVING: list[Usage] = []
+"""What threads record that outlived the recording that started them (see the module docstring)."""
+
+
+def _start_thread(self: threading.Thread) -> None:
+    """``Thread.start``: a thread started by traced code records into a usage of its own,
+    which the starting recording takes in when it ends (:func:`_close`)."""
+    usage: Usage | None = getattr(_STATE, "usage", None)
+    if usage is not None and getattr(_STATE, "tracing", False):
+        child = Usage()
+        usage.threads.append((self, child))
+        run = self.run
+
+        def run_recorded() -> None:
+            _STATE.usage, _STATE.tracing = child, True
+            previous = sys.gettrace()  # coverage.py's, installed in every new thread
+            sys.settrace(_tracer(child, previous))
+            try:
+                run()
+            finally:
+                sys.settrace(previous)
+                _STATE.usage, _STATE.tracing = None, False
+                _close(child)
+
+        self.run = run_recorded  # type: ignore[method-assign]
+    _THREAD_START(self)
+
+
+def _close(usage: Usage) -> None:
+    """Take in what the threads started under ``usage`` recorded; those still running go
+    on recording into :data:`_OUTLIVING`."""
+    while usage.threads:
+        thread, child = usage.threads.pop()  # (atomic: the thread may be starting more)
+        alive = thread.is_alive()  # asked first: a thread that ended had merged its own children
+        usage.merge(child)
+        if alive:
+            with _LOCK:
+                _OUTLIVING.append(child)
+
+
+def outliving() -> Usage | None:
+    """Everything recorded so far by threads that outlived the recording that started them
+    (None when there are none): a thread kept between calls may work for any later call, so
+    it is a dependency of every call that ends after it (conservative: never stale)."""
+    with _LOCK:
+        if not _OUTLIVING:
+            return None
+        known = list(_OUTLIVING)
+    found = Usage()
+    for usage in known:
+        _close(usage)  # what the threads *they* started recorded
+        found.merge(usage)
+    return found
+
+
 def install() -> None:
-    """Install the audit hook and the environment hook (once per process: an audit hook
-    cannot be removed; both cost one thread-local lookup when nothing is recorded)."""
+    """Install the audit hook, the environment hook and the thread hook (once per process:
+    an audit hook cannot be removed; each costs one thread-local lookup when nothing is
+    recorded)."""
     global _INSTALLED
     with _LOCK:
         if not _INSTALLED:
             sys.addaudithook(_audit)
             type(os.environ).__getitem__ = _environ_getitem  # type: ignore[method-assign]
+            threading.Thread.start = _start_thread  # type: ignore[method-assign]
             _INSTALLED = True
 
 
@@ -137,6 +208,7 @@ def recording(trace: bool = True) -> Iterator[Usage]:
             yield usage
     finally:
         _STATE.usage = outer
+        _close(usage)
         if outer is not None:
             outer.merge(usage)
 

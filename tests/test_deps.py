@@ -3,7 +3,7 @@
 What a suite depends on is the union of what any of its calls — and the import of its code —
 executed or read. Each pattern a real app uses (a prompt read once behind a cache, a helper
 imported by name, a config read at import, an environment variable, a library upgrade,
-several suites' functions in one module) is a test here that fails when a changed
+several suites' functions in one module, work done on threads) is a test here that fails when a changed
 dependency would be served from the cache.
 """
 
@@ -155,6 +155,75 @@ def test_a_helper_imported_by_name_inside_the_call_is_a_dependency(pytester: pyt
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(app)], check=True)
     broken = pytester.runpytest_subprocess("--eval-tier=full")
     assert calls(broken) == (0, 20) and broken.ret == 1
+
+
+THREADED = {
+    "app/__init__.py": "",
+    "app/helper.py": (
+        "from pathlib import Path\n\n"
+        "PROMPT = Path(__file__).parent / 'prompt.txt'\n\n\n"
+        "def respond(question):\n"
+        "    return PROMPT.read_text().strip() + question.removeprefix('q')\n"
+    ),
+    "app/prompt.txt": "a\n",
+    # A pool made inside the call, joined before it returns.
+    "app/inside.py": (
+        "from concurrent.futures import ThreadPoolExecutor\n\nfrom app import helper\n\n\n"
+        "def answer(question):\n"
+        "    with ThreadPoolExecutor(2) as pool:\n"
+        "        return pool.submit(helper.respond, question).result()\n"
+    ),
+    # One pool for the process, shared by two suites' models: its thread outlives the call that
+    # started it and then works for every later call, of either suite.
+    "app/shared.py": (
+        "from concurrent.futures import ThreadPoolExecutor\n\nfrom app import helper\n\n"
+        "POOL = ThreadPoolExecutor(1)\n\n\n"
+        "def qa(question):\n    return POOL.submit(helper.respond, question).result()\n\n\n"
+        "def chat(question):\n    return POOL.submit(helper.respond, question).result()\n"
+    ),
+    # A loader thread started when the module is imported, reading the prompt after the import.
+    "app/background.py": (
+        "import threading\nimport time\nfrom pathlib import Path\n\n"
+        "LOADED = threading.Event()\nPREFIX = []\n\n\n"
+        "def load():\n"
+        "    time.sleep(0.2)\n"
+        "    PREFIX.append((Path(__file__).parent / 'prompt.txt').read_text().strip())\n"
+        "    LOADED.set()\n\n\n"
+        "threading.Thread(target=load, daemon=True).start()\n\n\n"
+        "def answer(question):\n"
+        "    LOADED.wait()\n"
+        "    return PREFIX[0] + question.removeprefix('q')\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("model", ["app.inside:answer", "app.shared:qa", "app.background:answer"])
+def test_what_threads_the_model_starts_run_and_read_are_dependencies(pytester: pytest.Pytester, model: str) -> None:
+    """The helper's code and the prompt are used only on threads: a pool inside the call, a
+    pool kept for the process (shared with a second suite), a loader started at import.
+    Changing either misses the cache and catches the regression, in both suites."""
+    write_project(pytester.path, cases=20, model={"kind": "python", "function": model}, model_code="")
+    (pytester.path / "app").mkdir()
+    for path, text in THREADED.items():
+        (pytester.path / path).write_text(text)
+    with (pytester.path / "pyproject.toml").open("a") as config:
+        config.write("\n" + toml_table("tool.evalgate.models.chat", {"kind": "python", "function": "app.shared:chat"}))
+    add_suite(pytester.path, "chat", cases=20, model="chat")
+    first = calls(pytester.runpytest_subprocess("--eval-tier=full"))
+    assert first[0] == 0 and first[1] > 0
+    assert calls(pytester.runpytest_subprocess("--eval-tier=full")) == (first[1], 0)
+    (pytester.path / "app" / "prompt.txt").write_text("wrong\n")
+    broken = pytester.runpytest_subprocess("--eval-tier=full")
+    assert calls(broken)[0] == 0 and broken.ret == 1
+    broken.stdout.fnmatch_lines(["qa*FAIL*", "chat*FAIL*"])
+    (pytester.path / "app" / "prompt.txt").write_text("a\n")
+    assert calls(pytester.runpytest_subprocess("--eval-tier=full")) == (first[1], 0)  # as before: all reused
+    if model == "app.background:answer":
+        return  # its own code is in the module: the helper is the other suite's
+    helper = pytester.path / "app" / "helper.py"
+    helper.write_text(THREADED["app/helper.py"].replace("return PROMPT", "return 'x' + PROMPT"))
+    broken = pytester.runpytest_subprocess("--eval-tier=full")
+    assert calls(broken)[0] == 0 and broken.ret == 1
 
 
 CONFIGURED = '''
@@ -384,23 +453,41 @@ def test_blocks_are_functions_methods_and_the_modules_own_code() -> None:
     assert set(blocks_of(b"def (broken").digests) == {"<file>"}
 
 
-def test_recording_sees_this_threads_calls_reads_and_lookups_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "read.txt").write_text("x")
-    (tmp_path / "other.txt").write_text("y")
+def test_recording_sees_its_own_and_its_threads_reads_and_lookups_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the recorded code and the threads it starts use is seen; what another thread
+    (another call running beside it) reads meanwhile is not."""
+    for name in ("read.txt", "started.txt", "elsewhere.txt"):
+        (tmp_path / name).write_text("x")
     monkeypatch.setenv("EVALGATE_SEEN", "1")
+    go, done = threading.Event(), threading.Event()
 
     def work() -> None:
         (tmp_path / "read.txt").read_text()
 
+    def started_here() -> None:
+        (tmp_path / "started.txt").read_text()
+
+    def elsewhere() -> None:
+        go.wait()
+        (tmp_path / "elsewhere.txt").read_text()
+        done.set()
+
+    beside = threading.Thread(target=elsewhere)
+    beside.start()
     with recording() as usage:
         work()
         __import__("os").environ.get("EVALGATE_SEEN")
-        thread = threading.Thread(target=(tmp_path / "other.txt").read_text)
+        go.set()
+        done.wait()
+        thread = threading.Thread(target=started_here)
         thread.start()
         thread.join()
         (tmp_path / "written.txt").write_text("z")  # written, not read: not a dependency
+    beside.join()
     assert str(tmp_path / "read.txt") in usage.files and work.__code__ in usage.code
-    assert str(tmp_path / "other.txt") not in usage.files and str(tmp_path / "written.txt") not in usage.files
+    assert str(tmp_path / "started.txt") in usage.files and started_here.__code__ in usage.code
+    assert str(tmp_path / "elsewhere.txt") not in usage.files and elsewhere.__code__ not in usage.code
+    assert str(tmp_path / "written.txt") not in usage.files
     assert "EVALGATE_SEEN" in usage.env
 
 

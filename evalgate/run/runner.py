@@ -23,7 +23,7 @@ from evalgate.store.cache import Entry
 from evalgate.store.deps import EMPTY, DepMap, Digests
 from evalgate.store.keys import SuiteKeys
 from evalgate.store.sqlite import ResultStore
-from evalgate.tracing import Usage, recording, traced
+from evalgate.tracing import Usage, outliving, recording, traced
 
 
 def run_case(suite: str, case: Case, adapter: ModelAdapter[Any], scorer: Scorer, repeat: int = 0) -> CaseResult:
@@ -151,6 +151,9 @@ class CaseRunner:
         with recording(trace=False) as usage:  # run_case traces the project's code inside
             result = _call(suite, case, repeat)
         deps = self.dependency_map(suite, usage)
+        late = outliving()  # threads kept between calls: every later call may depend on them
+        if late is not None:
+            deps = self._joined(deps, self.dependency_map(suite, late))
         union = self._grow_union(suite, deps)
         self.store.cache.store(self.run_id, key, self.keys[suite.name].parts(case, repeat), result, deps, union, self.part)
         if not result.errored and planned.repeats > 1 and suite.adapter.deterministic:
@@ -176,6 +179,17 @@ class CaseRunner:
             with self.lock:
                 self.maps[memo] = deps
         return deps
+
+    def _joined(self, deps: DepMap, other: DepMap) -> DepMap:
+        """``deps ∪ other``, made once per pair (a big map's id costs a serialisation)."""
+        memo = ("joined", (deps.id, other.id))
+        with self.lock:
+            known = self.maps.get(memo)
+        if known is None:
+            known = deps.union(other)
+            with self.lock:
+                self.maps[memo] = known
+        return known
 
     def _grow_union(self, suite: Suite, deps: DepMap) -> DepMap | None:
         """Merge a call's map into the suite's union for this run; the new union when it grew
