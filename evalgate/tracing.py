@@ -148,9 +148,9 @@ def outliving() -> Usage | None:
     """Everything recorded so far by threads that outlived the recording that started them
     (None when there are none): a thread kept between calls may work for any later call, so
     it is a dependency of every call that ends after it (conservative: never stale)."""
+    if not _OUTLIVING:  # the common case, after every call: no lock taken
+        return None
     with _LOCK:
-        if not _OUTLIVING:
-            return None
         known = list(_OUTLIVING)
     found = Usage()
     for usage in known:
