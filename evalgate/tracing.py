@@ -18,7 +18,6 @@ evalgate watches, on the thread that runs the call (the engine runs each call on
 - **files opened for reading**: the ``open`` audit event (``sys.addaudithook``, PEP 578),
   which ``open``, ``pathlib``, ``json.load`` and ``importlib.resources`` all end in.
 - **environment variables read** through ``os.environ`` / ``os.getenv``, by name.
-
 - **threads the traced code starts** (``threading.Thread``, so thread pools too): each records
   what it runs and reads the same way, into the call that started it. A thread still running
   when that call ends (a pool kept between calls, a background loader) can go on to work for
@@ -75,9 +74,6 @@ class Usage:
         self.modules |= other.modules
         self.env |= other.env
 
-    def size(self) -> int:
-        return len(self.code) + len(self.files) + len(self.modules) + len(self.env)
-
     def signature(self) -> tuple[frozenset[CodeType], frozenset[str], frozenset[str], frozenset[str]]:
         """A hashable summary: calls that used the same things share one dependency map."""
         return frozenset(self.code), frozenset(self.files), frozenset(self.modules), frozenset(self.env)
@@ -112,24 +108,27 @@ def _start_thread(self: threading.Thread) -> None:
     """``Thread.start``: a thread started by traced code records into a usage of its own,
     which the starting recording takes in when it ends (:func:`_close`)."""
     usage: Usage | None = getattr(_STATE, "usage", None)
-    if usage is not None and getattr(_STATE, "tracing", False):
-        child = Usage()
-        usage.threads.append((self, child))
-        run = self.run
+    if usage is None or not getattr(_STATE, "tracing", False):
+        _THREAD_START(self)
+        return
+    child = Usage()
+    run = self.run
 
-        def run_recorded() -> None:
-            _STATE.usage, _STATE.tracing = child, True
-            previous = sys.gettrace()  # coverage.py's, installed in every new thread
-            sys.settrace(_tracer(child, previous))
-            try:
-                run()
-            finally:
-                sys.settrace(previous)
-                _STATE.usage, _STATE.tracing = None, False
-                _close(child)
+    def run_recorded() -> None:
+        _STATE.usage, _STATE.tracing = child, True
+        previous = sys.gettrace()  # coverage.py's, installed in every new thread
+        sys.settrace(_tracer(child, previous))
+        try:
+            run()
+        finally:
+            sys.settrace(previous)
+            _STATE.usage, _STATE.tracing = None, False
+            _close(child)
 
-        self.run = run_recorded  # type: ignore[method-assign]
+    self.run = run_recorded  # type: ignore[method-assign]
     _THREAD_START(self)
+    # Listed once started: a thread not started yet would look finished to _close.
+    usage.threads.append((self, child))
 
 
 def _close(usage: Usage) -> None:
